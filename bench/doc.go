@@ -1,0 +1,16 @@
+// Package bench compares the LRU of package cache with other Go caches,
+// side by side in one run: github.com/hashicorp/golang-lru/v2 and
+// github.com/maypok86/otter/v2. It is a module of its own, so the library's
+// go.mod never requires them, and it holds only benchmarks. Run them from
+// this directory:
+//
+//	go test -run XXX -bench .
+//	go test -run XXX -bench . -count 5 -benchtime 1s   # the recorded run
+//
+// Every library gets the same keys (text like a memoizer's), values and
+// cache size. The Get benchmarks read 1,000 keys in turn from a cache of
+// 1,000, so every Get hits; the Put benchmarks write a Zipf(1.1) stream over
+// 10,000 keys into a cache of 1,000, so each Put replaces a value or evicts.
+// The Parallel variants run the same loop on GOMAXPROCS goroutines. Each
+// library is called through a method value, so all pay the same call cost.
+package bench

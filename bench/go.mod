@@ -1,0 +1,17 @@
+module github.com/klepto-sql/klepto/bench
+
+go 1.26
+
+replace github.com/klepto-sql/klepto => ../
+
+require (
+	github.com/hashicorp/golang-lru/v2 v2.0.7
+	github.com/klepto-sql/klepto v0.0.0-00010101000000-000000000000
+	github.com/maypok86/otter/v2 v2.4.0
+)
+
+require (
+	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
+	github.com/zeebo/xxh3 v1.1.0 // indirect
+	golang.org/x/sys v0.46.0 // indirect
+)

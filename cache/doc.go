@@ -1,0 +1,45 @@
+// Package cache holds klepto's six in-process policy caches and the
+// memoizer that puts them in front of an archive.
+//
+// The caches, [LRU], [LFU], [MRU], [RR], [Inf] and [No], are generic maps
+// with a bound and an eviction policy; each is usable on its own
+// ([NewLRU] and friends) and as the memory of a [Memo].
+//
+// [Memoize] wraps a function func(context.Context, A) (R, error). Its
+// argument A is one value; several arguments are a struct whose field names
+// act as keyword names (see package keymap, which turns arguments into
+// keys). A call is served from memory (a hit), else from the [Archive] (a
+// load), else by calling the function (a miss), as klepto counts them in
+// [Info]:
+//
+//	m, err := cache.Memoize(fib, &cache.MemoOptions[int]{Policy: cache.PolicyLRU, MaxSize: 1000})
+//	v, err := m.Call(ctx, 30)
+//
+// An archive is anything with Get, Put and Delete over keymap.Key: the
+// Dict and Null archives of package archive, and the SQL tables of package
+// sqltable, which satisfy [Archive] without importing this package.
+//
+// # Semantics, and where they differ from klepto
+//
+// Memos follow klepto's decorators (lru_cache and friends): hits never
+// evict; a load or a miss that overflows memory evicts per policy; Key,
+// Lookup, Load, Dump, Sync, Clear(keepStats), SetArchive and SetArchived
+// do what klepto's key, lookup, load, dump, sync, clear, archive and
+// archived do. We differ where klepto surprises its users:
+//
+//   - Writes go through to the archive by default, so a crash loses nothing
+//     and other processes see results at once; MemoOptions.WriteBack gives
+//     klepto's write-back behaviour, and Purge its purge.
+//   - LFU evicts one entry, not max(2, maxsize/10) entries at once: a bound
+//     is a bound, not a cliff. RR never evicts the entry being inserted.
+//   - Load without keys stops when memory is full instead of reading the
+//     whole archive (klepto issue 27).
+//   - Concurrent callers of one key run the function once; the others wait
+//     for it and count as hits. Errors are never cached, and a panic in the
+//     function becomes a [*PanicError] carrying the stack.
+//   - Keys are deterministic across processes (klepto's default hash() is
+//     not, so its archives never hit after a restart).
+//
+// Memos and caches are safe for concurrent use. Package cache never
+// imports database/sql.
+package cache

@@ -1,0 +1,448 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// DefaultMaxSize is the bound of a [Memo] whose MemoOptions.MaxSize is zero,
+// as in klepto.
+const DefaultMaxSize = 100
+
+// ErrNoArchive is returned by [Memo.SetArchived] when archiving is switched
+// on and no archive was ever set, and by [Memo.Load], [Memo.Dump] and
+// [Memo.Sync] when the memo has no archive switched on.
+var ErrNoArchive = errors.New("cache: no archive has been set")
+
+// Policy selects the in-memory layer of a [Memo].
+type Policy uint8
+
+// The six policies. The zero value is PolicyLRU.
+const (
+	PolicyLRU Policy = iota // least recently used (see [LRU])
+	PolicyLFU               // least frequently used (see [LFU])
+	PolicyMRU               // most recently used (see [MRU])
+	PolicyRR                // random replacement (see [RR])
+	PolicyInf               // unbounded, never evicts (see [Inf])
+	PolicyNo                // keeps nothing in memory (see [No])
+)
+
+var policyNames = [...]string{"lru", "lfu", "mru", "rr", "inf", "no"}
+
+// String returns the policy's lower-case name: lru, lfu, mru, rr, inf or no.
+func (p Policy) String() string {
+	if int(p) < len(policyNames) {
+		return policyNames[p]
+	}
+	return fmt.Sprintf("Policy(%d)", uint8(p))
+}
+
+// ParsePolicy returns the policy named s (as printed by [Policy.String]).
+func ParsePolicy(s string) (Policy, error) {
+	for i, name := range policyNames {
+		if s == name {
+			return Policy(i), nil
+		}
+	}
+	return 0, fmt.Errorf("cache: unknown policy %q (want lru, lfu, mru, rr, inf or no)", s)
+}
+
+// MemoOptions configure a [Memo]. A nil *MemoOptions and the zero value both
+// mean: LRU of [DefaultMaxSize] entries, the string keymap, no archive,
+// write-through, errors returned.
+type MemoOptions[R any] struct {
+	// Policy selects the in-memory layer. Default PolicyLRU.
+	Policy Policy
+
+	// MaxSize bounds the entries kept in memory by LRU, LFU, MRU and RR.
+	// Zero means DefaultMaxSize; negative is an error. Inf and No ignore it.
+	MaxSize int
+
+	// Keymap turns arguments into keys. Default: keymap.NewString(nil).
+	Keymap *keymap.Keymap
+
+	// Archive, if set, is the persistent store behind memory: a memory miss
+	// is looked up there (a Load) before the function is called (a Miss).
+	Archive Archive[R]
+
+	// WriteBack selects klepto's write mode: a new result stays in memory
+	// and reaches the archive only when the policy evicts it, on Purge, or
+	// on Dump and Sync. The default, write-through, puts every new result in
+	// the archive before Call returns, so other processes see it at once and
+	// a crash loses nothing. PolicyNo always writes through.
+	WriteBack bool
+
+	// Purge, when an archive is set, empties memory instead of evicting one
+	// entry when a new entry overflows it; in write-back mode every entry is
+	// dumped to the archive first. This is klepto's purge.
+	Purge bool
+
+	// Safe makes failures of the cache invisible to callers, as klepto's safe
+	// caches do: if no key can be made from the arguments, the function is
+	// called directly and nothing is stored; if the archive fails, the call
+	// goes on as if there were no archive. Each such failure is counted in
+	// Info.Errors instead of being returned. Errors of the function itself
+	// are always returned.
+	Safe bool
+}
+
+// Info is a snapshot of a memo's accounting, klepto's CacheInfo.
+type Info struct {
+	Hits    uint64 // calls served from memory
+	Misses  uint64 // calls that ran the function
+	Loads   uint64 // calls served from the archive after a memory miss
+	Errors  uint64 // failures hidden by MemoOptions.Safe
+	MaxSize int    // the memory bound; 0 for PolicyInf and PolicyNo
+	Size    int    // entries in memory now
+}
+
+// Memo memoizes a function: each result is kept under the key of its
+// arguments, in memory by a policy and, optionally, in an archive.
+//
+// Concurrent callers of one key run the function once: the others wait for
+// its result (and count as hits). Errors returned by the function are never
+// cached, and a panic in the function is recovered into a [*PanicError].
+//
+// A Memo is safe for concurrent use.
+type Memo[A, R any] struct {
+	fn        func(context.Context, A) (R, error)
+	km        *keymap.Keymap
+	mem       policy[string, R]
+	policy    Policy
+	writeBack bool
+	purge     bool
+	safe      bool
+
+	arch atomic.Pointer[archiveState[R]]
+
+	flights flightGroup[R]
+	bufs    sync.Pool // *[]byte, key text scratch
+
+	hits, misses, loads, errs atomic.Uint64
+}
+
+// archiveState is swapped atomically so the hot path never locks.
+type archiveState[R any] struct {
+	a  Archive[R] // nil when none was ever set
+	on bool
+}
+
+// Memoize returns a Memo of fn. opts may be nil.
+//
+// It returns an error if fn is nil, MaxSize is negative, or Policy is not
+// one of the six.
+func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions[R]) (*Memo[A, R], error) {
+	if fn == nil {
+		return nil, errors.New("cache: nil function")
+	}
+	var o MemoOptions[R]
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxSize < 0 {
+		return nil, fmt.Errorf("cache: maxsize must not be negative, got %d", o.MaxSize)
+	}
+	if o.MaxSize == 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	mem, err := newPolicy[R](o.Policy, o.MaxSize)
+	if err != nil {
+		return nil, err
+	}
+	km := o.Keymap
+	if km == nil {
+		if km, err = keymap.NewString(nil); err != nil {
+			return nil, err
+		}
+	}
+	m := &Memo[A, R]{
+		fn:        fn,
+		km:        km,
+		mem:       mem,
+		policy:    o.Policy,
+		writeBack: o.WriteBack && o.Policy != PolicyNo,
+		purge:     o.Purge,
+		safe:      o.Safe,
+	}
+	m.arch.Store(&archiveState[R]{a: o.Archive, on: o.Archive != nil})
+	return m, nil
+}
+
+func newPolicy[R any](p Policy, maxSize int) (policy[string, R], error) {
+	switch p {
+	case PolicyLRU:
+		return NewLRU[string, R](maxSize)
+	case PolicyLFU:
+		return NewLFU[string, R](maxSize)
+	case PolicyMRU:
+		return NewMRU[string, R](maxSize)
+	case PolicyRR:
+		return NewRR[string, R](maxSize)
+	case PolicyInf:
+		return NewInf[string, R](), nil
+	case PolicyNo:
+		return NewNo[string, R](), nil
+	}
+	return nil, fmt.Errorf("cache: unknown policy %v", p)
+}
+
+// Call returns fn(ctx, args), from memory, from the archive, or by calling
+// fn, in that order.
+//
+// If the key cannot be made or the archive fails, Call returns the error,
+// unless the memo is Safe. If the function succeeds but the write-through to
+// the archive fails, Call returns the result together with the archive's
+// error; the result stays in memory.
+func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
+	text, err := m.text(args)
+	if err != nil {
+		if !m.safe {
+			var zero R
+			return zero, err
+		}
+		m.errs.Add(1)
+		m.misses.Add(1)
+		return m.invoke(ctx, args)
+	}
+	if v, ok := m.mem.Get(text); ok {
+		m.hits.Add(1)
+		return v, nil
+	}
+	return m.miss(ctx, text, args)
+}
+
+// text returns the key text of args, the memory key.
+func (m *Memo[A, R]) text(args A) (string, error) {
+	bp, _ := m.bufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	b, err := m.km.AppendText((*bp)[:0], args)
+	s := string(b)
+	if cap(b) <= 1<<16 { // keep huge buffers out of the pool
+		*bp = b
+		m.bufs.Put(bp)
+	}
+	if err != nil {
+		return "", fmt.Errorf("cache: key: %w", err)
+	}
+	return s, nil
+}
+
+// miss handles a memory miss: one caller per key goes on to the archive and
+// the function; the others wait for its outcome.
+func (m *Memo[A, R]) miss(ctx context.Context, text string, args A) (R, error) {
+	for {
+		c, leader := m.flights.join(text)
+		if leader {
+			c.val, c.err = m.fill(ctx, text, args)
+			m.flights.done(text, c)
+			return c.val, c.err
+		}
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			var zero R
+			return zero, ctx.Err()
+		}
+		// The leader gave up because its own context ended: try again with
+		// ours rather than inherit a cancellation that is not ours.
+		if isContextErr(c.err) && ctx.Err() == nil {
+			continue
+		}
+		if c.err == nil {
+			m.hits.Add(1)
+		}
+		return c.val, c.err
+	}
+}
+
+// fill runs for the one caller that leads the flight of a key.
+func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
+	// A flight for this key may have finished between our memory miss and
+	// our joining: look again.
+	if v, ok := m.mem.Get(text); ok {
+		m.hits.Add(1)
+		return v, nil
+	}
+	st := m.arch.Load()
+	a := st.archive()
+	var key keymap.Key
+	if a != nil {
+		key = keymap.NewKey(text)
+		v, found, err := a.Get(ctx, key)
+		switch {
+		case err != nil && !m.safe:
+			var zero R
+			return zero, fmt.Errorf("cache: archive get %q: %w", text, err)
+		case err != nil:
+			m.errs.Add(1)
+			a = nil // go on as if there were no archive
+		case found:
+			m.loads.Add(1)
+			return v, m.store(ctx, a, text, v)
+		}
+	}
+	v, err := m.invoke(ctx, args)
+	if err != nil {
+		return v, err
+	}
+	m.misses.Add(1)
+	if err := m.store(ctx, a, text, v); err != nil {
+		return v, err
+	}
+	if a != nil && !m.writeBack {
+		if err := m.put(ctx, a, key, args, v); err != nil {
+			if !m.safe {
+				return v, fmt.Errorf("cache: archive put %q: %w", text, err)
+			}
+			m.errs.Add(1)
+		}
+	}
+	return v, nil
+}
+
+// put writes one new result through to a, with its arguments if a keeps them.
+func (m *Memo[A, R]) put(ctx context.Context, a Archive[R], key keymap.Key, args A, v R) error {
+	if ap, ok := a.(ArgsPutter[R]); ok {
+		return ap.PutArgs(ctx, key, args, v)
+	}
+	return a.Put(ctx, key, v)
+}
+
+// store puts v in memory and applies eviction: in write-back mode an
+// evicted entry is dumped to a; with Purge, a full memory is emptied (dumped
+// first in write-back mode). a is the archive in use for this call, or nil.
+func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v R) error {
+	if a != nil && m.purge {
+		if max := m.mem.MaxSize(); max > 0 && m.mem.Len() >= max {
+			if _, present := m.mem.Peek(text); !present {
+				var err error
+				if m.writeBack {
+					all := append(m.mem.entries(), entry[string, R]{text, v})
+					err = m.dumpEntries(ctx, a, all)
+				}
+				m.mem.Clear()
+				return err
+			}
+		}
+	}
+	k, ev, evicted := m.mem.put(text, v)
+	if evicted && a != nil && m.writeBack {
+		if err := a.Put(ctx, keymap.NewKey(k), ev); err != nil {
+			return m.archiveErr(fmt.Errorf("cache: archive put %q on eviction: %w", k, err))
+		}
+	}
+	return nil
+}
+
+// archiveErr returns err, or nil after counting it when the memo is Safe.
+func (m *Memo[A, R]) archiveErr(err error) error {
+	if err != nil && m.safe {
+		m.errs.Add(1)
+		return nil
+	}
+	return err
+}
+
+// invoke calls the function, turning a panic into a *PanicError.
+func (m *Memo[A, R]) invoke(ctx context.Context, args A) (v R, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = newPanicError(r)
+		}
+	}()
+	return m.fn(ctx, args)
+}
+
+// Key returns the key a call with args would use (klepto's keygen), without
+// calling the function or changing any count.
+func (m *Memo[A, R]) Key(args A) (keymap.Key, error) {
+	return m.km.Key(args)
+}
+
+// Lookup returns the result for args if it is in memory. It never consults
+// the archive, never calls the function and changes neither the counts nor
+// the policy's order. The error is that of making the key.
+func (m *Memo[A, R]) Lookup(args A) (R, bool, error) {
+	text, err := m.text(args)
+	if err != nil {
+		var zero R
+		return zero, false, err
+	}
+	v, ok := m.mem.Peek(text)
+	return v, ok, nil
+}
+
+// Info returns the memo's counts and sizes.
+func (m *Memo[A, R]) Info() Info {
+	return Info{
+		Hits:    m.hits.Load(),
+		Misses:  m.misses.Load(),
+		Loads:   m.loads.Load(),
+		Errors:  m.errs.Load(),
+		MaxSize: m.mem.MaxSize(),
+		Size:    m.mem.Len(),
+	}
+}
+
+// Clear empties memory and, unless keepStats, resets the counts. It never
+// touches the archive.
+func (m *Memo[A, R]) Clear(keepStats bool) {
+	m.mem.Clear()
+	if !keepStats {
+		m.hits.Store(0)
+		m.misses.Store(0)
+		m.loads.Store(0)
+		m.errs.Store(0)
+	}
+}
+
+// Keymap returns the keymap that makes the memo's keys.
+func (m *Memo[A, R]) Keymap() *keymap.Keymap { return m.km }
+
+// Ignored returns the argument names and positions the keymap ignores.
+func (m *Memo[A, R]) Ignored() (names []string, positions []int) { return m.km.Ignored() }
+
+// Policy returns the memo's in-memory policy.
+func (m *Memo[A, R]) Policy() Policy { return m.policy }
+
+// Archive returns the memo's archive, or nil if none was set. It returns the
+// archive even while archiving is switched off.
+func (m *Memo[A, R]) Archive() Archive[R] { return m.arch.Load().a }
+
+// SetArchive replaces the archive and switches archiving on (off if a is
+// nil). Entries in memory stay; nothing is copied between archives.
+func (m *Memo[A, R]) SetArchive(a Archive[R]) {
+	m.arch.Store(&archiveState[R]{a: a, on: a != nil})
+}
+
+// Archived reports whether the memo uses an archive now.
+func (m *Memo[A, R]) Archived() bool { return m.arch.Load().archive() != nil }
+
+// SetArchived switches archiving on or off, keeping the archive aside while
+// it is off. Switching on returns [ErrNoArchive] if no archive was set.
+func (m *Memo[A, R]) SetArchived(on bool) error {
+	st := m.arch.Load()
+	if on && st.a == nil {
+		return ErrNoArchive
+	}
+	m.arch.Store(&archiveState[R]{a: st.a, on: on})
+	return nil
+}
+
+func (s *archiveState[R]) archive() Archive[R] {
+	if s.on {
+		return s.a
+	}
+	return nil
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

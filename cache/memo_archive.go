@@ -1,0 +1,115 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// ManyPutter is implemented by archives that store many entries at once
+// more cheaply than one by one (the SQL tables). [Memo.Dump] and
+// [Memo.Sync] use it when the archive has it.
+type ManyPutter[V any] interface {
+	PutMany(ctx context.Context, entries []Entry[V]) error
+}
+
+// Load copies entries from the archive into memory (klepto's load). With
+// keys, it copies those keys, skipping any the archive lacks. Without keys,
+// it copies every entry until memory is full, so a bounded memo never reads
+// more than MaxSize entries (klepto reads the whole archive); that needs an
+// archive that implements [Lister]. Load changes no counts.
+//
+// It returns [ErrNoArchive] when archiving is off.
+func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
+	a := m.arch.Load().archive()
+	if a == nil {
+		return ErrNoArchive
+	}
+	if len(keys) > 0 {
+		for _, k := range keys {
+			v, found, err := a.Get(ctx, k)
+			if err != nil {
+				return fmt.Errorf("cache: load %q: %w", k.Text, err)
+			}
+			if found {
+				if err := m.store(ctx, a, k.Text, v); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	l, ok := a.(Lister[R])
+	if !ok {
+		return fmt.Errorf("cache: load: archive %T cannot list its entries", a)
+	}
+	if m.policy == PolicyNo {
+		return nil
+	}
+	max := m.mem.MaxSize()
+	for e, err := range l.All(ctx) {
+		if err != nil {
+			return fmt.Errorf("cache: load: %w", err)
+		}
+		if max > 0 && m.mem.Len() >= max {
+			break
+		}
+		if err := m.store(ctx, a, e.Key.Text, e.Value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Dump copies entries from memory to the archive (klepto's dump): the listed
+// keys that are in memory, or every entry in memory when no key is given.
+// It returns [ErrNoArchive] when archiving is off.
+func (m *Memo[A, R]) Dump(ctx context.Context, keys ...keymap.Key) error {
+	a := m.arch.Load().archive()
+	if a == nil {
+		return ErrNoArchive
+	}
+	var es []entry[string, R]
+	if len(keys) == 0 {
+		es = m.mem.entries()
+	} else {
+		for _, k := range keys {
+			if v, ok := m.mem.Peek(k.Text); ok {
+				es = append(es, entry[string, R]{k.Text, v})
+			}
+		}
+	}
+	return m.dumpEntries(ctx, a, es)
+}
+
+// Sync makes memory and archive hold the union of their entries: it dumps
+// memory, then loads the archive (memory wins where both hold a key).
+func (m *Memo[A, R]) Sync(ctx context.Context) error {
+	if err := m.Dump(ctx); err != nil {
+		return err
+	}
+	return m.Load(ctx)
+}
+
+func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[string, R]) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if mp, ok := a.(ManyPutter[R]); ok {
+		batch := make([]Entry[R], len(es))
+		for i, e := range es {
+			batch[i] = Entry[R]{Key: keymap.NewKey(e.key), Value: e.value}
+		}
+		if err := mp.PutMany(ctx, batch); err != nil {
+			return m.archiveErr(fmt.Errorf("cache: dump %d entries: %w", len(es), err))
+		}
+		return nil
+	}
+	for _, e := range es {
+		if err := a.Put(ctx, keymap.NewKey(e.key), e.value); err != nil {
+			return m.archiveErr(fmt.Errorf("cache: dump %q: %w", e.key, err))
+		}
+	}
+	return nil
+}
