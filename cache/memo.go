@@ -223,7 +223,10 @@ func (m *Memo[A, R]) text(args A) (string, error) {
 		bp = new([]byte)
 	}
 	b, err := m.km.AppendText((*bp)[:0], args)
-	s := string(b)
+	var s string
+	if err == nil {
+		s = string(b)
+	}
 	if cap(b) <= 1<<16 { // keep huge buffers out of the pool
 		*bp = b
 		m.bufs.Put(bp)
