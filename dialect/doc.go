@@ -1,0 +1,22 @@
+// Package dialect holds every difference between the SQL databases klepto
+// supports: SQLite, MySQL (and MariaDB) and PostgreSQL. A dialect is a value,
+// [SQLite], [MySQL] or [Postgres], passed explicitly; [Lookup] finds one by
+// name for command-line flags.
+//
+// A [Dialect] validates and quotes table names ([ValidateTableName],
+// [Dialect.QuoteIdent]), writes placeholders ([Dialect.Placeholder],
+// [Dialect.Rebind]), builds the DDL of an archive table
+// ([Dialect.CreateTable]) and multi-row upserts ([Dialect.Upsert]), lists
+// tables ([Dialect.Tables]), serializes DDL across processes
+// ([Dialect.WithDDLLock]) and converts timestamps ([Dialect.TimeArg],
+// [Dialect.ScanTime]). [IsBusy], [IsDeadlock], [Retryable] and their siblings
+// classify driver errors. [SQLiteDSN] gives the recommended SQLite settings.
+//
+// The package imports no database driver: it works on any *sql.DB the caller
+// opened, and recognizes driver errors without linking the drivers. Every
+// identifier it writes into SQL is quoted, and every value is a bind
+// parameter. The conformance suite in package dialecttest checks a dialect
+// against a live database.
+//
+// Dialects are immutable and safe for concurrent use.
+package dialect

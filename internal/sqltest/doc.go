@@ -1,0 +1,19 @@
+// Package sqltest is the test plumbing for klepto's SQL packages: fresh,
+// isolated databases for each test on SQLite ([SQLite], always available) and
+// on PostgreSQL and MySQL servers ([Postgres], [MySQL]) named by
+// KLEPTO_TEST_POSTGRES_DSN and KLEPTO_TEST_MYSQL_DSN. A server test skips,
+// naming the variable to set, when its DSN is missing, and fails instead
+// when KLEPTO_TEST_REQUIRE_DBS=1, as in CI. [Each] runs a test once per
+// dialect.
+//
+// Every database is cleaned up when its test ends: SQLite files live in
+// tb.TempDir(), a PostgreSQL test gets a schema of its own (set as its
+// search_path) and a MySQL test a database of its own, both dropped at the
+// end, so test packages can run in parallel against one server.
+//
+// [Faulty] wraps a pool's driver to inject errors, such as
+// driver.ErrBadConn, into chosen operations.
+//
+// This package imports the drivers (go-sqlite3, lib/pq, go-sql-driver/mysql)
+// and is for tests only.
+package sqltest

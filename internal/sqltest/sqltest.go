@@ -1,0 +1,230 @@
+package sqltest
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/lib/pq"
+	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// Environment variables that gate the tests against database servers.
+const (
+	// PostgresEnv holds a lib/pq DSN, for example
+	// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+	PostgresEnv = "KLEPTO_TEST_POSTGRES_DSN"
+	// MySQLEnv holds a go-sql-driver/mysql DSN, for example
+	// root@tcp(127.0.0.1:3306)/test?parseTime=true.
+	MySQLEnv = "KLEPTO_TEST_MYSQL_DSN"
+	// RequireEnv, set to 1, turns the skip of a test whose DSN is missing
+	// into a failure, so CI can never skip a database silently.
+	RequireEnv = "KLEPTO_TEST_REQUIRE_DBS"
+)
+
+// dialects lists the dialects [Each] runs, in order.
+var dialects = []*dialect.Dialect{dialect.SQLite, dialect.Postgres, dialect.MySQL}
+
+// Each runs fn as a subtest named after each dialect (sqlite, postgres,
+// mysql), with a fresh database from [Open]. Server subtests skip, or fail
+// under KLEPTO_TEST_REQUIRE_DBS=1, when their DSN is not set.
+func Each(t *testing.T, fn func(t *testing.T, db *sql.DB, d *dialect.Dialect)) {
+	t.Helper()
+	for _, d := range dialects {
+		t.Run(d.Name(), func(t *testing.T) {
+			fn(t, Open(t, d), d)
+		})
+	}
+}
+
+// Open returns a fresh, empty database of dialect d: [SQLite], [Postgres] or
+// [MySQL].
+func Open(tb testing.TB, d *dialect.Dialect) *sql.DB {
+	tb.Helper()
+	switch d {
+	case dialect.SQLite:
+		return SQLite(tb)
+	case dialect.Postgres:
+		return Postgres(tb)
+	case dialect.MySQL:
+		return MySQL(tb)
+	}
+	tb.Fatalf("sqltest: unknown dialect %v", d)
+	return nil
+}
+
+// SQLite returns a pool on a new database file in tb.TempDir(), opened with
+// [dialect.SQLiteDSN]. The pool has no connection limit, so tests can hold
+// several connections; it is closed when the test ends.
+func SQLite(tb testing.TB) *sql.DB {
+	tb.Helper()
+	return SQLiteAt(tb, filepath.Join(tb.TempDir(), "test.db"))
+}
+
+// SQLiteAt returns a pool, opened with [dialect.SQLiteDSN], on the database
+// file at path, which is created if missing. Two pools on one path stand for
+// two processes sharing a file. The pool is closed when the test ends.
+func SQLiteAt(tb testing.TB, path string) *sql.DB {
+	tb.Helper()
+	return openSQLite(tb, dialect.SQLiteDSN(path))
+}
+
+// SQLitePools returns the recommended pair of pools on a new database file in
+// tb.TempDir(): a writer limited to one connection and a read-only reader
+// with one connection per CPU (see [dialect.SQLiteDSN]). Both are closed when
+// the test ends.
+func SQLitePools(tb testing.TB) (writer, reader *sql.DB) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "test.db")
+	writer = openSQLite(tb, dialect.SQLiteDSN(path))
+	writer.SetMaxOpenConns(1)
+	// The writer creates the file and switches it to WAL before the reader,
+	// which may not write, opens it.
+	if err := writer.PingContext(context.Background()); err != nil {
+		tb.Fatalf("sqltest: open sqlite writer: %v", err)
+	}
+	reader = openSQLite(tb, dialect.SQLiteReaderDSN(path))
+	reader.SetMaxOpenConns(runtime.NumCPU())
+	return writer, reader
+}
+
+func openSQLite(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		tb.Fatalf("sqltest: open sqlite: %v", err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	if err := db.PingContext(context.Background()); err != nil {
+		tb.Fatalf("sqltest: open sqlite %s: %v", dsn, err)
+	}
+	return db
+}
+
+// Postgres returns a pool on a new, empty schema of the PostgreSQL database
+// named by KLEPTO_TEST_POSTGRES_DSN, set as the search_path of every
+// connection, so tests and test packages running in parallel never see each
+// other's tables. The pool is closed and the schema dropped, with all it
+// holds, when the test ends.
+//
+// Without the variable, Postgres calls tb.Skip naming it, or tb.Fatal if
+// KLEPTO_TEST_REQUIRE_DBS=1.
+func Postgres(tb testing.TB) *sql.DB {
+	tb.Helper()
+	dsn := requireDSN(tb, PostgresEnv, "PostgreSQL")
+	ctx := context.Background()
+	admin := openServer(tb, "postgres", dsn)
+	schema := uniqueName()
+	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+dialect.Postgres.QuoteIdent(schema)); err != nil {
+		tb.Fatalf("sqltest: create postgres schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.ExecContext(ctx, `DROP SCHEMA IF EXISTS `+dialect.Postgres.QuoteIdent(schema)+` CASCADE`); err != nil {
+			tb.Errorf("sqltest: drop postgres schema %s: %v", schema, err)
+		}
+	})
+
+	cfg, err := pq.NewConfig(dsn)
+	if err != nil {
+		tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+	}
+	if cfg.Runtime == nil {
+		cfg.Runtime = map[string]string{}
+	}
+	cfg.Runtime["search_path"] = schema
+	connector, err := pq.NewConnectorConfig(cfg)
+	if err != nil {
+		tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+	}
+	return openConnector(tb, connector)
+}
+
+// MySQL returns a pool on a new, empty database (utf8mb4, utf8mb4_bin) of
+// the MySQL or MariaDB server named by KLEPTO_TEST_MYSQL_DSN, so tests and
+// test packages running in parallel never see each other's tables. The DSN's
+// own parameters are kept; only the database name is replaced. The pool is
+// closed and the database dropped when the test ends.
+//
+// Without the variable, MySQL calls tb.Skip naming it, or tb.Fatal if
+// KLEPTO_TEST_REQUIRE_DBS=1.
+func MySQL(tb testing.TB) *sql.DB {
+	tb.Helper()
+	dsn := requireDSN(tb, MySQLEnv, "MySQL")
+	ctx := context.Background()
+	admin := openServer(tb, "mysql", dsn)
+	name := uniqueName()
+	quoted := dialect.MySQL.QuoteIdent(name)
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+quoted+` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`); err != nil {
+		tb.Fatalf("sqltest: create mysql database: %v", err)
+	}
+	tb.Cleanup(func() {
+		if _, err := admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+quoted); err != nil {
+			tb.Errorf("sqltest: drop mysql database %s: %v", name, err)
+		}
+	})
+
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		tb.Fatalf("sqltest: parse %s: %v", MySQLEnv, err)
+	}
+	cfg.DBName = name
+	connector, err := mysql.NewConnector(cfg)
+	if err != nil {
+		tb.Fatalf("sqltest: parse %s: %v", MySQLEnv, err)
+	}
+	return openConnector(tb, connector)
+}
+
+// requireDSN returns the value of env, or skips (fails, under RequireEnv)
+// the test when it is not set.
+func requireDSN(tb testing.TB, env, server string) string {
+	tb.Helper()
+	if dsn := os.Getenv(env); dsn != "" {
+		return dsn
+	}
+	if v := os.Getenv(RequireEnv); v != "" && v != "0" {
+		tb.Fatalf("%s=%s but %s is not set: cannot run against %s", RequireEnv, v, env, server)
+	}
+	tb.Skipf("set %s to run against %s", env, server)
+	return ""
+}
+
+// openServer opens and pings an administrative pool, closed when the test
+// ends (after the cleanups registered later, which run first).
+func openServer(tb testing.TB, driverName, dsn string) *sql.DB {
+	tb.Helper()
+	db, err := sql.Open(driverName, dsn)
+	if err != nil {
+		tb.Fatalf("sqltest: open %s: %v", driverName, err)
+	}
+	tb.Cleanup(func() { _ = db.Close() })
+	if err := db.PingContext(context.Background()); err != nil {
+		tb.Fatalf("sqltest: connect to %s: %v", driverName, err)
+	}
+	return db
+}
+
+// openConnector opens and pings the test pool, closed when the test ends.
+func openConnector(tb testing.TB, c driver.Connector) *sql.DB {
+	tb.Helper()
+	db := sql.OpenDB(c)
+	tb.Cleanup(func() { _ = db.Close() })
+	if err := db.PingContext(context.Background()); err != nil {
+		tb.Fatalf("sqltest: connect: %v", err)
+	}
+	return db
+}
+
+// uniqueName returns a new schema or database name.
+func uniqueName() string {
+	return fmt.Sprintf("klepto_test_%016x", rand.Uint64())
+}

@@ -1,0 +1,33 @@
+// Package migrations holds the versioned schema of klepto's own tables, for
+// SQLite, MySQL and PostgreSQL, and runs it with golang-migrate. [Up] applies
+// it to a database, [Down], [Version], [Status] and [Force] manage it, and
+// [SQL] and [Generate] export it for teams that run migrations with their
+// own tools. Archive tables themselves are created at run time by
+// [dialect.Dialect.CreateTable]; their layout version is kept in the
+// catalog.
+//
+// The schema, in every dialect (types as in the archive tables):
+//
+//   - klepto_archives, the catalog, one row per archive: name (primary key),
+//     table_name (unique), keymap and keymap_version, codec ("json", "gob" or
+//     "raw"), policy ("" for none), max_entries and max_bytes (0: unbounded),
+//     ttl_ns (a time.Duration; 0: none), func_version, layout_version
+//     ([dialect.Layout]), hits and misses, created_at and updated_at;
+//   - klepto_changes, the change log that other processes poll: id
+//     (increasing), table_name, key_hash (NULL for a whole-table change), op
+//     (a short code such as "P" put, "D" delete, "C" clear) and at, indexed.
+//     PostgreSQL assigns ids at insert, not at commit, so a poller may see id
+//     n+1 before n commits;
+//   - klepto_schema_migrations, golang-migrate's version record, named so
+//     that it never collides with an application's own schema_migrations.
+//
+// Migrations run on a connection of their own taken from the caller's
+// *sql.DB, which is never closed; golang-migrate's lock keeps concurrent
+// runs apart on MySQL (GET_LOCK) and PostgreSQL (pg_advisory_lock), and on
+// SQLite, where golang-migrate locks only within one process, a file lock
+// beside the database file does. Every MySQL migration is a single
+// statement, because MySQL commits DDL statement by statement, so the
+// connection needs no multiStatements=true.
+//
+// All functions are safe for concurrent use, from any number of processes.
+package migrations

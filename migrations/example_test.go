@@ -1,0 +1,99 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strings"
+
+	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/migrations"
+)
+
+func Example() {
+	dir, err := os.MkdirTemp("", "migrations")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite3", dialect.SQLiteDSN(filepath.Join(dir, "app.db")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+
+	if err := migrations.Up(ctx, db, dialect.SQLite); err != nil {
+		log.Fatal(err)
+	}
+	st, err := migrations.Status(ctx, db, dialect.SQLite)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("version", st.Version, "of", st.Latest(), "dirty", st.Dirty)
+	fmt.Println(migrations.Up(ctx, db, dialect.SQLite))
+	// Output:
+	// version 2 of 2 dirty false
+	// migrations: no change
+}
+
+func ExampleGenerate() {
+	dir, err := os.MkdirTemp("", "migrations")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	paths, err := migrations.Generate(dialect.Postgres, filepath.Join(dir, "db", "migrations"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, p := range paths {
+		fmt.Println(filepath.Base(p))
+	}
+	// Output:
+	// 0001_klepto_archives.up.sql
+	// 0001_klepto_archives.down.sql
+	// 0002_klepto_changes.up.sql
+	// 0002_klepto_changes.down.sql
+}
+
+func ExampleSQL() {
+	script, err := migrations.SQL(dialect.MySQL)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for line := range strings.Lines(script) {
+		if strings.HasPrefix(line, "--") || strings.HasPrefix(line, "CREATE") {
+			fmt.Print(line)
+		}
+	}
+	// Output:
+	// -- klepto-sql schema for mysql, migrations 1 to 2.
+	// -- 0001_klepto_archives.up.sql
+	// CREATE TABLE klepto_archives (
+	// -- 0002_klepto_changes.up.sql
+	// CREATE TABLE klepto_changes (
+}
+
+// Recovering from a migration that failed part way.
+func ExampleForce() {
+	_ = func(ctx context.Context, db *sql.DB) error {
+		err := migrations.Up(ctx, db, dialect.Postgres)
+		if dirty, ok := errors.AsType[*migrations.DirtyError](err); ok {
+			// After checking, or repairing, the schema by hand: the
+			// migration to dirty.Version did not take effect.
+			if err := migrations.Force(ctx, db, dialect.Postgres, dirty.Version-1); err != nil {
+				return err
+			}
+			return migrations.Up(ctx, db, dialect.Postgres)
+		}
+		return err
+	}
+}

@@ -1,0 +1,451 @@
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4"
+	"github.com/golang-migrate/migrate/v4/database"
+	mmysql "github.com/golang-migrate/migrate/v4/database/mysql"
+	mpostgres "github.com/golang-migrate/migrate/v4/database/postgres"
+	msqlite3 "github.com/golang-migrate/migrate/v4/database/sqlite3"
+	"github.com/golang-migrate/migrate/v4/source/iofs"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// The tables of klepto's own schema.
+const (
+	// MigrationsTable records the applied version, for golang-migrate. It is
+	// not schema_migrations, so it never collides with an application's own.
+	MigrationsTable = "klepto_schema_migrations"
+	// ArchivesTable is the catalog of archives, one row per archive table.
+	ArchivesTable = "klepto_archives"
+	// ChangesTable is the change log that other processes poll.
+	ChangesTable = "klepto_changes"
+)
+
+// ErrNoChange is returned by [Up] and [Down] when there was nothing to do.
+var ErrNoChange = errors.New("migrations: no change")
+
+// ErrLocked is wrapped by the error of a migration that could not take the
+// migration lock in time, because another migration held it.
+var ErrLocked = errors.New("migrations: database is locked by another migration")
+
+// DirtyError reports that a migration failed part way, leaving the database
+// marked dirty at Version. Nothing more migrates until the schema is checked
+// by hand and [Force] records the version it matches.
+type DirtyError struct {
+	Version uint // the version whose migration failed
+}
+
+// Error implements the error interface.
+func (e *DirtyError) Error() string {
+	return fmt.Sprintf("migrations: database is dirty at version %d: a migration failed part way; check the schema, then force the version it matches", e.Version)
+}
+
+// Migration is one embedded migration.
+type Migration struct {
+	Version uint   // its version, from 1
+	Name    string // its name, such as "klepto_archives"
+}
+
+// State is the migration state of a database. See [Status].
+type State struct {
+	Version    uint        // the applied version; 0 if none
+	Dirty      bool        // whether the migration to Version failed part way
+	Migrations []Migration // every embedded migration, in order
+}
+
+// Latest returns the version of the last embedded migration.
+func (s State) Latest() uint {
+	if len(s.Migrations) == 0 {
+		return 0
+	}
+	return s.Migrations[len(s.Migrations)-1].Version
+}
+
+// Pending returns the migrations that [Up] would apply.
+func (s State) Pending() []Migration {
+	i := slices.IndexFunc(s.Migrations, func(m Migration) bool { return m.Version > s.Version })
+	if i < 0 {
+		return nil
+	}
+	return s.Migrations[i:]
+}
+
+//go:embed sqlite mysql postgres
+var files embed.FS
+
+// fileName matches golang-migrate's file names.
+var fileName = regexp.MustCompile(`^([0-9]+)_(.+)\.(up|down)\.sql$`)
+
+// dir returns the folder of d's migrations.
+func dir(d *dialect.Dialect) (string, error) {
+	switch d {
+	case dialect.SQLite, dialect.MySQL, dialect.Postgres:
+		return d.Name(), nil
+	case nil:
+		return "", errors.New("migrations: nil dialect")
+	}
+	return "", fmt.Errorf("migrations: unknown dialect %v", d)
+}
+
+// List returns the embedded migrations of d, in order.
+func List(d *dialect.Dialect) ([]Migration, error) {
+	dir, err := dir(d)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := fs.ReadDir(files, dir)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	var list []Migration
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil || m[3] != "up" {
+			continue
+		}
+		v, err := strconv.ParseUint(m[1], 10, 0)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %s: %w", e.Name(), err)
+		}
+		list = append(list, Migration{Version: uint(v), Name: m[2]})
+	}
+	return list, nil
+}
+
+// Up applies every pending migration of d to db. It returns [ErrNoChange]
+// if there was none, a [*DirtyError] if an earlier migration failed part
+// way, and an error wrapping [ErrLocked] if another migration held the lock
+// for too long. Migration errors wrap the driver's error.
+//
+// Up is safe to call from several processes at once: they take turns, and
+// the later ones find nothing to do. A migration waits for the one running
+// until ctx is done on SQLite, and then returns ctx's error; at most a minute
+// (or until ctx's deadline) on PostgreSQL and 10 seconds on MySQL, and then
+// returns [ErrLocked]. Up stops between two migrations when ctx is done.
+//
+// Up runs golang-migrate on a connection of its own from db, closed
+// afterwards, or on SQLite on db itself under a file lock beside the
+// database file; it never closes db. On SQLite, pass a pool that may write,
+// not a reader opened with [dialect.SQLiteReaderDSN].
+func Up(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
+	return run(ctx, db, d, "up", func(m *migrate.Migrate) error { return m.Up() })
+}
+
+// Down reverts the last steps applied migrations of d on db, or all of them
+// if fewer are applied; steps must be at least 1. It returns [ErrNoChange]
+// if no migration is applied, and otherwise behaves as [Up].
+//
+// WARNING: reverting a migration drops its tables with all their rows.
+func Down(ctx context.Context, db *sql.DB, d *dialect.Dialect, steps int) error {
+	if steps < 1 {
+		return fmt.Errorf("migrations: down: %d steps; want at least 1", steps)
+	}
+	list, err := List(d)
+	if err != nil {
+		return err
+	}
+	return run(ctx, db, d, "down", func(m *migrate.Migrate) error {
+		v, dirty, err := m.Version()
+		if errors.Is(err, migrate.ErrNilVersion) {
+			return migrate.ErrNoChange
+		}
+		if err != nil {
+			return err
+		}
+		if dirty {
+			return migrate.ErrDirty{Version: int(v)}
+		}
+		i := slices.IndexFunc(list, func(m Migration) bool { return m.Version == v })
+		if i < 0 {
+			return fmt.Errorf("the database is at version %d, which this program does not know", v)
+		}
+		return m.Steps(-min(steps, i+1))
+	})
+}
+
+// Version returns the version of the last migration applied to db, 0 if
+// none, and whether it failed part way (see [DirtyError]).
+func Version(ctx context.Context, db *sql.DB, d *dialect.Dialect) (version uint, dirty bool, err error) {
+	err = run(ctx, db, d, "version", func(m *migrate.Migrate) error {
+		version, dirty, err = m.Version()
+		if errors.Is(err, migrate.ErrNilVersion) {
+			return nil
+		}
+		return err
+	})
+	return version, dirty, err
+}
+
+// Status returns the migration state of db: its version and the embedded
+// migrations.
+func Status(ctx context.Context, db *sql.DB, d *dialect.Dialect) (State, error) {
+	list, err := List(d)
+	if err != nil {
+		return State{}, err
+	}
+	v, dirty, err := Version(ctx, db, d)
+	if err != nil {
+		return State{}, err
+	}
+	return State{Version: v, Dirty: dirty, Migrations: list}, nil
+}
+
+// Force records version as applied and clean, without running any SQL, to
+// recover from a [DirtyError] once the schema has been checked, or repaired,
+// by hand. Version 0 records that no migration is applied. A version that
+// is not embedded is an error.
+func Force(ctx context.Context, db *sql.DB, d *dialect.Dialect, version uint) error {
+	list, err := List(d)
+	if err != nil {
+		return err
+	}
+	v := database.NilVersion
+	if version > 0 {
+		if !slices.ContainsFunc(list, func(m Migration) bool { return m.Version == version }) {
+			return fmt.Errorf("migrations: force: no migration has version %d", version)
+		}
+		v = int(version)
+	}
+	return run(ctx, db, d, "force", func(m *migrate.Migrate) error { return m.Force(v) })
+}
+
+// SQL returns the DDL of every up migration of d, in order, as one script,
+// for teams that apply schema changes with their own tools.
+func SQL(d *dialect.Dialect) (string, error) {
+	list, err := List(d)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- klepto-sql schema for %s, migrations 1 to %d.\n", d, list[len(list)-1].Version)
+	for _, m := range list {
+		name := fileNameOf(m, "up")
+		body, err := fs.ReadFile(files, d.Name()+"/"+name)
+		if err != nil {
+			return "", fmt.Errorf("migrations: %w", err)
+		}
+		fmt.Fprintf(&b, "\n-- %s\n%s\n", name, strings.TrimSpace(string(body)))
+	}
+	return b.String(), nil
+}
+
+// Generate writes the migration files of d, up and down, into the folder
+// dir, created if missing, for a project's own migration pipeline. It
+// returns the paths of the files. A file that already exists with the same
+// content is left alone; one with other content is an error wrapping
+// fs.ErrExist, and nothing is overwritten. The files are numbered from 0001
+// in golang-migrate's naming; renumber them to fit another sequence.
+func Generate(d *dialect.Dialect, dir string) ([]string, error) {
+	list, err := List(d)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("migrations: generate: %w", err)
+	}
+	var paths []string
+	for _, m := range list {
+		for _, kind := range []string{"up", "down"} {
+			name := fileNameOf(m, kind)
+			body, err := fs.ReadFile(files, d.Name()+"/"+name)
+			if err != nil {
+				return paths, fmt.Errorf("migrations: generate: %w", err)
+			}
+			path := filepath.Join(dir, name)
+			if err := writeNew(path, body); err != nil {
+				return paths, fmt.Errorf("migrations: generate: %w", err)
+			}
+			paths = append(paths, path)
+		}
+	}
+	return paths, nil
+}
+
+// writeNew writes body to a new file at path, or checks that the file at
+// path holds body already.
+func writeNew(path string, body []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		old, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return rerr
+		}
+		if string(old) != string(body) {
+			return fmt.Errorf("%s exists with other content: %w", path, fs.ErrExist)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(body)
+	return errors.Join(err, f.Close())
+}
+
+func fileNameOf(m Migration, kind string) string {
+	return fmt.Sprintf("%04d_%s.%s.sql", m.Version, m.Name, kind)
+}
+
+// lockWait bounds how long a migration waits for another to release the
+// lock, on PostgreSQL (lock_timeout) and in golang-migrate; MySQL's lock
+// waits 10 seconds, fixed by golang-migrate.
+const lockWait = time.Minute
+
+// run runs fn on a golang-migrate instance for db, with the lock that d
+// needs, and translates its errors.
+func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func(*migrate.Migrate) error) (err error) {
+	dir, err := dir(d)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("migrations: %s: %w", op, err)
+	}
+	wait := lockWait
+	if deadline, ok := ctx.Deadline(); ok {
+		wait = min(wait, time.Until(deadline))
+	}
+
+	var conn *sql.Conn // the dedicated connection of MySQL and PostgreSQL
+	var drv database.Driver
+	switch d {
+	case dialect.SQLite:
+		var unlock func() error
+		if unlock, err = lockSQLite(ctx, db); err != nil {
+			return fmt.Errorf("migrations: %s: %w", op, err)
+		}
+		defer func() {
+			if uerr := unlock(); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("migrations: %s: unlock: %w", op, uerr))
+			}
+		}()
+		if drv, err = msqlite3.WithInstance(db, &msqlite3.Config{MigrationsTable: MigrationsTable}); err != nil {
+			return translate(op, err)
+		}
+		drv = keepOpen{drv}
+	default:
+		if conn, err = db.Conn(ctx); err != nil {
+			return fmt.Errorf("migrations: %s: %w", op, err)
+		}
+		// The connection may hold locks or settings when migrate is done
+		// with it: it is closed, never returned to the pool.
+		defer func() {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+			_ = conn.Close()
+		}()
+		if d == dialect.Postgres {
+			// pg_advisory_lock, which golang-migrate takes, waits forever
+			// unless lock_timeout (in milliseconds) stops it.
+			if _, err := conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`, strconv.FormatInt(wait.Milliseconds()+1, 10)); err != nil {
+				return fmt.Errorf("migrations: %s: %w", op, err)
+			}
+			drv, err = mpostgres.WithConnection(ctx, conn, &mpostgres.Config{MigrationsTable: MigrationsTable})
+		} else {
+			drv, err = mmysql.WithConnection(ctx, conn, &mmysql.Config{MigrationsTable: MigrationsTable})
+		}
+		if err != nil {
+			return translate(op, err)
+		}
+	}
+
+	src, err := iofs.New(files, dir)
+	if err != nil {
+		return fmt.Errorf("migrations: %s: %w", op, err)
+	}
+	m, err := migrate.NewWithInstance("iofs", src, d.Name(), drv)
+	if err != nil {
+		return translate(op, err)
+	}
+	// Longer than the database's own lock waits, so that theirs, which end
+	// the waiting statement, fire first.
+	m.LockTimeout = wait + 15*time.Second
+	stop := context.AfterFunc(ctx, func() { m.GracefulStop <- true })
+	err = fn(m)
+	stop()
+	// Close ends golang-migrate's use of the connection; the deferred
+	// discard above, not Close, ends the connection itself.
+	_, _ = m.Close()
+	if err != nil {
+		return translate(op, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("migrations: %s: stopped: %w", op, err)
+	}
+	return nil
+}
+
+// lockSQLite takes the cross-process migration lock of the SQLite database
+// db: a file lock on "<database file>.klepto-migrate.lock". Databases
+// without a file can only be reached from this process, which a mutex
+// serializes.
+func lockSQLite(ctx context.Context, db *sql.DB) (unlock func() error, err error) {
+	var file string
+	if err := db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+		return nil, fmt.Errorf("find the database file: %w", err)
+	}
+	if file == "" {
+		return lockMemory(ctx)
+	}
+	return lockFile(ctx, file+".klepto-migrate.lock")
+}
+
+// keepOpen keeps golang-migrate's SQLite driver from closing the caller's
+// *sql.DB; the driver holds nothing else.
+type keepOpen struct{ database.Driver }
+
+func (keepOpen) Close() error { return nil }
+
+// translate turns an error of golang-migrate into this package's.
+func translate(op string, err error) error {
+	if errors.Is(err, migrate.ErrNoChange) {
+		return ErrNoChange
+	}
+	var dirty migrate.ErrDirty
+	if errors.As(err, &dirty) {
+		return &DirtyError{Version: uint(dirty.Version)}
+	}
+	e := &migrateError{err: err}
+	// golang-migrate's drivers return database.Error both as a value and as
+	// a pointer.
+	var dbErr database.Error
+	if p := (*database.Error)(nil); errors.As(err, &p) {
+		dbErr = *p
+	} else {
+		errors.As(err, &dbErr)
+	}
+	if dbErr.OrigErr != nil {
+		e.causes = append(e.causes, dbErr.OrigErr)
+	}
+	if errors.Is(err, migrate.ErrLockTimeout) || errors.Is(err, database.ErrLocked) ||
+		dbErr.Err == "try lock failed" && dialect.IsBusy(dbErr.OrigErr) {
+		e.causes = append(e.causes, ErrLocked)
+	}
+	return fmt.Errorf("migrations: %s: %w", op, e)
+}
+
+// migrateError keeps golang-migrate's message, which names the failing
+// statement, and exposes what it hides: golang-migrate's database.Error does
+// not unwrap to the driver's error.
+type migrateError struct {
+	err    error   // from golang-migrate
+	causes []error // the driver's error, ErrLocked
+}
+
+func (e *migrateError) Error() string   { return e.err.Error() }
+func (e *migrateError) Unwrap() []error { return append([]error{e.err}, e.causes...) }

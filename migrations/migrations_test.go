@@ -1,0 +1,418 @@
+package migrations_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/gofrs/flock"
+	"github.com/golang-migrate/migrate/v4/database"
+	"github.com/mattn/go-sqlite3"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/migrations"
+)
+
+var all = []*dialect.Dialect{dialect.SQLite, dialect.MySQL, dialect.Postgres}
+
+var want = []migrations.Migration{{Version: 1, Name: "klepto_archives"}, {Version: 2, Name: "klepto_changes"}}
+
+func TestList(t *testing.T) {
+	for _, d := range all {
+		list, err := migrations.List(d)
+		if err != nil || !slices.Equal(list, want) {
+			t.Errorf("List(%v) = %v, %v; want %v", d, list, err, want)
+		}
+	}
+	if _, err := migrations.List(nil); err == nil {
+		t.Errorf("List(nil) succeeded, want an error")
+	}
+}
+
+// TestOneStatementPerMySQLFile: MySQL commits each DDL statement, so a file
+// of two statements could fail after the first took effect; and the
+// migration connection does not allow multiple statements.
+func TestOneStatementPerMySQLFile(t *testing.T) {
+	dir := t.TempDir()
+	paths, err := migrations.Generate(dialect.MySQL, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range paths {
+		body, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := strings.TrimSpace(string(body))
+		if n := strings.Count(s, ";"); n != 1 || !strings.HasSuffix(s, ";") {
+			t.Errorf("%s has %d semicolons, want one statement ending in one", filepath.Base(p), n)
+		}
+	}
+}
+
+func TestSQL(t *testing.T) {
+	for _, d := range all {
+		script, err := migrations.SQL(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range []string{"CREATE TABLE klepto_archives", "CREATE TABLE klepto_changes", "-- 0001_klepto_archives.up.sql"} {
+			if !strings.Contains(script, w) {
+				t.Errorf("SQL(%v) lacks %q:\n%s", d, w, script)
+			}
+		}
+		if strings.Contains(script, "DROP TABLE") {
+			t.Errorf("SQL(%v) holds a down migration:\n%s", d, script)
+		}
+	}
+	if _, err := migrations.SQL(nil); err == nil {
+		t.Errorf("SQL(nil) succeeded, want an error")
+	}
+}
+
+func TestGenerate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "db", "migrations")
+	paths, err := migrations.Generate(dialect.Postgres, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range paths {
+		if filepath.Dir(p) != dir {
+			t.Errorf("Generate wrote %s outside %s", p, dir)
+		}
+		names = append(names, filepath.Base(p))
+	}
+	wantNames := []string{
+		"0001_klepto_archives.up.sql", "0001_klepto_archives.down.sql",
+		"0002_klepto_changes.up.sql", "0002_klepto_changes.down.sql",
+	}
+	if !slices.Equal(names, wantNames) {
+		t.Errorf("Generate wrote %q, want %q", names, wantNames)
+	}
+	script, _ := migrations.SQL(dialect.Postgres)
+	up, err := os.ReadFile(filepath.Join(dir, "0002_klepto_changes.up.sql"))
+	if err != nil || !strings.Contains(script, strings.TrimSpace(string(up))) {
+		t.Errorf("generated 0002 up file (%v) is not the embedded migration:\n%s", err, up)
+	}
+
+	// Again into the same folder: identical files are fine.
+	if _, err := migrations.Generate(dialect.Postgres, dir); err != nil {
+		t.Errorf("second Generate into the same folder: %v", err)
+	}
+	// A file with other content is never overwritten.
+	edited := filepath.Join(dir, "0001_klepto_archives.down.sql")
+	if err := os.WriteFile(edited, []byte("-- mine\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := migrations.Generate(dialect.Postgres, dir); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Generate over an edited file returned %v, want fs.ErrExist", err)
+	}
+	if body, _ := os.ReadFile(edited); string(body) != "-- mine\n" {
+		t.Errorf("Generate overwrote an edited file")
+	}
+}
+
+func TestState(t *testing.T) {
+	s := migrations.State{Version: 1, Migrations: want}
+	if s.Latest() != 2 || !slices.Equal(s.Pending(), want[1:]) {
+		t.Errorf("State{Version: 1}: Latest %d, Pending %v", s.Latest(), s.Pending())
+	}
+	s.Version = 2
+	if s.Pending() != nil {
+		t.Errorf("State{Version: 2}.Pending() = %v, want none", s.Pending())
+	}
+	if (migrations.State{}).Latest() != 0 {
+		t.Errorf("zero State has a latest version")
+	}
+}
+
+func checkVersion(t *testing.T, db *sql.DB, d *dialect.Dialect, wantV uint, wantDirty bool) {
+	t.Helper()
+	v, dirty, err := migrations.Version(t.Context(), db, d)
+	if err != nil || v != wantV || dirty != wantDirty {
+		t.Fatalf("Version = %d, %v, %v; want %d, %v", v, dirty, err, wantV, wantDirty)
+	}
+}
+
+func checkTables(t *testing.T, db *sql.DB, d *dialect.Dialect, archives, changes bool) {
+	t.Helper()
+	for name, want := range map[string]bool{migrations.ArchivesTable: archives, migrations.ChangesTable: changes, migrations.MigrationsTable: true} {
+		if got, err := d.TableExists(t.Context(), db, name); got != want || err != nil {
+			t.Errorf("TableExists(%s) = %v, %v; want %v", name, got, err, want)
+		}
+	}
+}
+
+func TestUpDown(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		st, err := migrations.Status(ctx, db, d)
+		if err != nil || st.Version != 0 || st.Dirty || len(st.Pending()) != 2 {
+			t.Fatalf("Status of a new database = %+v, %v; want version 0 and 2 pending", st, err)
+		}
+
+		if err := migrations.Up(ctx, db, d); err != nil {
+			t.Fatalf("Up: %v", err)
+		}
+		checkVersion(t, db, d, 2, false)
+		checkTables(t, db, d, true, true)
+		if err := migrations.Up(ctx, db, d); !errors.Is(err, migrations.ErrNoChange) {
+			t.Errorf("second Up returned %v, want ErrNoChange", err)
+		}
+		checkCatalog(t, db, d)
+
+		if err := migrations.Down(ctx, db, d, 1); err != nil {
+			t.Fatalf("Down(1): %v", err)
+		}
+		checkVersion(t, db, d, 1, false)
+		checkTables(t, db, d, true, false)
+		if err := migrations.Down(ctx, db, d, 5); err != nil {
+			t.Fatalf("Down(5) from version 1: %v", err)
+		}
+		checkVersion(t, db, d, 0, false)
+		checkTables(t, db, d, false, false)
+		if err := migrations.Down(ctx, db, d, 1); !errors.Is(err, migrations.ErrNoChange) {
+			t.Errorf("Down with nothing applied returned %v, want ErrNoChange", err)
+		}
+		if err := migrations.Down(ctx, db, d, 0); err == nil {
+			t.Errorf("Down(0) succeeded, want an error")
+		}
+
+		if err := migrations.Up(ctx, db, d); err != nil {
+			t.Fatalf("Up after Down: %v", err)
+		}
+		checkVersion(t, db, d, 2, false)
+		// The caller's pool is still open and whole.
+		if err := db.PingContext(ctx); err != nil {
+			t.Errorf("db after migrations: %v", err)
+		}
+	})
+}
+
+// checkCatalog writes a row into each table with the columns' defaults.
+func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_archives (name, table_name, keymap) VALUES (?, ?, ?)`), "fib", "fib", "string"); err != nil {
+		t.Fatal(err)
+	}
+	var codec string
+	var created time.Time
+	var ttl, layout int64
+	err := db.QueryRowContext(ctx, `SELECT codec, ttl_ns, layout_version, created_at FROM klepto_archives`).Scan(&codec, &ttl, &layout, d.ScanTime(&created))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if since := time.Since(created); codec != "json" || ttl != 0 || layout != 1 || since < -time.Hour || since > time.Hour {
+		t.Errorf("catalog defaults: codec %q, ttl_ns %d, layout_version %d, created_at %v; want json, 0, 1, now", codec, ttl, layout, created)
+	}
+	for range 2 {
+		if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_changes (table_name, op) VALUES (?, ?)`), "fib", "C"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var first, last int64
+	if err := db.QueryRowContext(ctx, `SELECT min(id), max(id) FROM klepto_changes`).Scan(&first, &last); err != nil || last != first+1 {
+		t.Errorf("change ids %d, %d (%v), want consecutive", first, last, err)
+	}
+}
+
+func TestDirty(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		// A table in the way makes migration 2 fail.
+		if _, err := db.ExecContext(ctx, `CREATE TABLE klepto_changes (x INTEGER)`); err != nil {
+			t.Fatal(err)
+		}
+		err := migrations.Up(ctx, db, d)
+		var dirtyErr *migrations.DirtyError
+		if err == nil || errors.Is(err, migrations.ErrNoChange) || errors.As(err, &dirtyErr) {
+			t.Fatalf("Up over a conflicting table returned %v, want the failure", err)
+		}
+		if !strings.HasPrefix(err.Error(), "migrations: up: ") {
+			t.Errorf("error %q lacks the prefix \"migrations: up: \"", err)
+		}
+		checkDriverError(t, err, d)
+		checkVersion(t, db, d, 2, true)
+
+		for name, op := range map[string]func() error{
+			"Up":   func() error { return migrations.Up(ctx, db, d) },
+			"Down": func() error { return migrations.Down(ctx, db, d, 1) },
+		} {
+			err := op()
+			if !errors.As(err, &dirtyErr) || dirtyErr.Version != 2 {
+				t.Errorf("%s on a dirty database returned %v, want *DirtyError{Version: 2}", name, err)
+			}
+		}
+
+		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_changes`); err != nil {
+			t.Fatal(err)
+		}
+		if err := migrations.Force(ctx, db, d, 99); err == nil {
+			t.Errorf("Force(99) succeeded, want an error")
+		}
+		if err := migrations.Force(ctx, db, d, 1); err != nil {
+			t.Fatalf("Force(1): %v", err)
+		}
+		checkVersion(t, db, d, 1, false)
+		if err := migrations.Up(ctx, db, d); err != nil {
+			t.Fatalf("Up after Force: %v", err)
+		}
+		checkVersion(t, db, d, 2, false)
+		checkTables(t, db, d, true, true)
+
+		if err := migrations.Force(ctx, db, d, 0); err != nil {
+			t.Fatalf("Force(0): %v", err)
+		}
+		checkVersion(t, db, d, 0, false)
+	})
+}
+
+// checkDriverError checks that the error of a failed migration unwraps to
+// the driver's error: the table already exists.
+func checkDriverError(t *testing.T, err error, d *dialect.Dialect) {
+	t.Helper()
+	switch d {
+	case dialect.SQLite:
+		var e sqlite3.Error
+		if !errors.As(err, &e) || e.Code != sqlite3.ErrError {
+			t.Errorf("error %v does not unwrap to sqlite3.Error SQLITE_ERROR", err)
+		}
+	case dialect.MySQL:
+		var e *mysql.MySQLError
+		if !errors.As(err, &e) || e.Number != 1050 {
+			t.Errorf("error %v does not unwrap to MySQL error 1050", err)
+		}
+	case dialect.Postgres:
+		var e interface{ SQLState() string }
+		if !errors.As(err, &e) || e.SQLState() != "42P07" {
+			t.Errorf("error %v does not unwrap to SQLSTATE 42P07", err)
+		}
+	}
+}
+
+// TestConcurrentUp runs Up from several goroutines at once, each as if from
+// its own process: exactly one applies the migrations.
+func TestConcurrentUp(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		pools := []*sql.DB{db, db, db, db}
+		if d == dialect.SQLite {
+			// Separate pools on one file stand for separate processes.
+			var file string
+			if err := db.QueryRowContext(t.Context(), `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
+				t.Fatal(err)
+			}
+			for i := 1; i < len(pools); i++ {
+				pools[i] = sqltest.SQLiteAt(t, file)
+			}
+		}
+		errs := make([]error, len(pools))
+		var wg sync.WaitGroup
+		for i, p := range pools {
+			wg.Go(func() { errs[i] = migrations.Up(t.Context(), p, d) })
+		}
+		wg.Wait()
+		applied := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				applied++
+			case !errors.Is(err, migrations.ErrNoChange):
+				t.Errorf("Up %d: %v", i, err)
+			}
+		}
+		if applied != 1 {
+			t.Errorf("%d of %d concurrent Up calls applied migrations, want 1", applied, len(pools))
+		}
+		checkVersion(t, db, d, 2, false)
+	})
+}
+
+func TestCanceled(t *testing.T) {
+	db := sqltest.SQLite(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := migrations.Up(ctx, db, dialect.SQLite); !errors.Is(err, context.Canceled) {
+		t.Errorf("Up with a canceled context returned %v", err)
+	}
+	checkVersion(t, db, dialect.SQLite, 0, false)
+}
+
+// TestLockedSQLite holds the migration lock file, as another process would
+// during its migration, and checks that Up waits for it until its context
+// ends, applying nothing.
+func TestLockedSQLite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "test.db")
+	db := sqltest.SQLiteAt(t, path)
+	// Another process's lock.
+	held := flock.New(path + ".klepto-migrate.lock")
+	if err := held.Lock(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Correct code waits out the deadline whatever the machine's speed.
+	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
+	defer cancel()
+	if err := migrations.Up(ctx, db, dialect.SQLite); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Up while the lock is held returned %v, want context.DeadlineExceeded", err)
+	}
+	// Version would wait for the lock too: look at the tables instead.
+	if ok, err := dialect.SQLite.TableExists(t.Context(), db, migrations.ArchivesTable); ok || err != nil {
+		t.Errorf("TableExists(%s) = %v, %v while Up waited for the lock; want false", migrations.ArchivesTable, ok, err)
+	}
+	if err := held.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(t.Context(), db, dialect.SQLite); err != nil {
+		t.Errorf("Up after the lock was released: %v", err)
+	}
+}
+
+// TestLockedPostgres holds golang-migrate's advisory lock, as another
+// migrating process would, and checks that Up gives up with ErrLocked once
+// its context's deadline has passed.
+func TestLockedPostgres(t *testing.T) {
+	db := sqltest.Postgres(t)
+	ctx := t.Context()
+	var dbName, schema string
+	if err := db.QueryRowContext(ctx, `SELECT current_database(), current_schema()`).Scan(&dbName, &schema); err != nil {
+		t.Fatal(err)
+	}
+	id, err := database.GenerateAdvisoryLockId(dbName, schema, migrations.MigrationsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, id); err != nil {
+		t.Fatal(err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	err = migrations.Up(short, db, dialect.Postgres)
+	if !errors.Is(err, migrations.ErrLocked) || !dialect.IsBusy(err) {
+		t.Errorf("Up while another migration holds the lock returned %v, want ErrLocked wrapping a busy error", err)
+	}
+
+	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(ctx, db, dialect.Postgres); err != nil {
+		t.Errorf("Up after the lock was released: %v", err)
+	}
+}

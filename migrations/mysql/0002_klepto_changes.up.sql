@@ -1,0 +1,8 @@
+CREATE TABLE klepto_changes (
+  id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+  table_name VARCHAR(64) NOT NULL,
+  key_hash BINARY(32) NULL,
+  op VARCHAR(8) NOT NULL,
+  at DATETIME(6) NOT NULL DEFAULT (UTC_TIMESTAMP(6)),
+  KEY klepto_changes_at (at)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

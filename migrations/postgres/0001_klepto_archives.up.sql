@@ -1,0 +1,17 @@
+CREATE TABLE klepto_archives (
+  name TEXT NOT NULL PRIMARY KEY,
+  table_name TEXT NOT NULL UNIQUE,
+  keymap TEXT NOT NULL,
+  keymap_version INTEGER NOT NULL DEFAULT 1,
+  codec TEXT NOT NULL DEFAULT 'json',
+  policy TEXT NOT NULL DEFAULT '',
+  max_entries BIGINT NOT NULL DEFAULT 0,
+  max_bytes BIGINT NOT NULL DEFAULT 0,
+  ttl_ns BIGINT NOT NULL DEFAULT 0,
+  func_version TEXT NOT NULL DEFAULT '',
+  layout_version INTEGER NOT NULL DEFAULT 1,
+  hits BIGINT NOT NULL DEFAULT 0,
+  misses BIGINT NOT NULL DEFAULT 0,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  updated_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
