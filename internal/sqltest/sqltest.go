@@ -6,9 +6,11 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math/rand/v2"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -61,6 +63,39 @@ func Open(tb testing.TB, d *dialect.Dialect) *sql.DB {
 	tb.Fatalf("sqltest: unknown dialect %v", d)
 	return nil
 }
+
+// Database is a fresh, empty database made for one test, with what another
+// process needs to open it too.
+type Database struct {
+	DB      *sql.DB          // the test's pool, closed when the test ends
+	Dialect *dialect.Dialect //
+	Driver  string           // the database/sql driver name: sqlite3, postgres or mysql
+	DSN     string           // the driver's data source name of this database
+	Name    string           // the SQLite file's path, the PostgreSQL schema or the MySQL database
+}
+
+// Fresh returns a fresh, empty database of dialect d, as [Open] does, with
+// its driver name and DSN, so that a test can hand it to a child process or
+// a command-line client. It skips or fails as [Postgres] and [MySQL] do.
+func Fresh(tb testing.TB, d *dialect.Dialect) Database {
+	tb.Helper()
+	switch d {
+	case dialect.SQLite:
+		path := filepath.Join(tb.TempDir(), "test.db")
+		dsn := dialect.SQLiteDSN(path)
+		return Database{DB: openSQLite(tb, dsn), Dialect: d, Driver: "sqlite3", DSN: dsn, Name: path}
+	case dialect.Postgres:
+		return postgres(tb)
+	case dialect.MySQL:
+		return mySQL(tb)
+	}
+	tb.Fatalf("sqltest: unknown dialect %v", d)
+	return Database{}
+}
+
+// Dialects returns the dialects [Each] runs, in order: SQLite, PostgreSQL,
+// MySQL.
+func Dialects() []*dialect.Dialect { return slices.Clone(dialects) }
 
 // SQLite returns a pool on a new database file in tb.TempDir(), opened with
 // [dialect.SQLiteDSN]. The pool has no connection limit, so tests can hold
@@ -120,6 +155,11 @@ func openSQLite(tb testing.TB, dsn string) *sql.DB {
 // KLEPTO_TEST_REQUIRE_DBS=1.
 func Postgres(tb testing.TB) *sql.DB {
 	tb.Helper()
+	return postgres(tb).DB
+}
+
+func postgres(tb testing.TB) Database {
+	tb.Helper()
 	dsn := requireDSN(tb, PostgresEnv, "PostgreSQL")
 	ctx := context.Background()
 	admin := openServer(tb, "postgres", dsn)
@@ -145,7 +185,25 @@ func Postgres(tb testing.TB) *sql.DB {
 	if err != nil {
 		tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
 	}
-	return openConnector(tb, connector)
+	return Database{
+		DB:      openConnector(tb, connector),
+		Dialect: dialect.Postgres,
+		Driver:  "postgres",
+		DSN:     withSearchPath(dsn, schema),
+		Name:    schema,
+	}
+}
+
+// withSearchPath returns the lib/pq DSN dsn, a URL or key=value pairs, with
+// the run-time parameter search_path set to schema.
+func withSearchPath(dsn, schema string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
 }
 
 // MySQL returns a pool on a new, empty database (utf8mb4, utf8mb4_bin) of
@@ -157,6 +215,11 @@ func Postgres(tb testing.TB) *sql.DB {
 // Without the variable, MySQL calls tb.Skip naming it, or tb.Fatal if
 // KLEPTO_TEST_REQUIRE_DBS=1.
 func MySQL(tb testing.TB) *sql.DB {
+	tb.Helper()
+	return mySQL(tb).DB
+}
+
+func mySQL(tb testing.TB) Database {
 	tb.Helper()
 	dsn := requireDSN(tb, MySQLEnv, "MySQL")
 	ctx := context.Background()
@@ -181,7 +244,13 @@ func MySQL(tb testing.TB) *sql.DB {
 	if err != nil {
 		tb.Fatalf("sqltest: parse %s: %v", MySQLEnv, err)
 	}
-	return openConnector(tb, connector)
+	return Database{
+		DB:      openConnector(tb, connector),
+		Dialect: dialect.MySQL,
+		Driver:  "mysql",
+		DSN:     cfg.FormatDSN(),
+		Name:    name,
+	}
 }
 
 // requireDSN returns the value of env, or skips (fails, under RequireEnv)
