@@ -1,7 +1,20 @@
 // Package archive holds the archives that need no database: [Dict], a map
-// in memory, and [Null], which stores nothing. Both satisfy
-// [cache.Archive], so code can switch between them and the SQL archives
-// (package sqltable) without change.
+// in memory, and [Null], which stores nothing; [File], every entry in one
+// crash-safe log file ([OpenFile]); and [Dir], one file per entry in a
+// directory ([OpenDir]). All satisfy [cache.Archive], so code can switch
+// between them and the SQL archives (package sqltable) without change.
+//
+// File and Dir encode values with a [Codec] (JSON by default), make every
+// write durable before it returns, and may be shared by many processes:
+// File locks a file beside its log for each write, and Dir renames each
+// entry file into place. Damaged data is reported as a [*CorruptError]
+// naming the file; the other entries stay readable.
+//
+// Unlike klepto's file_archive, a File never rereads or rewrites the whole
+// file per operation: it appends records and reads only what other
+// processes appended. Unlike klepto's dir_archive, a Dir names entry files
+// from the key's hash, never from the key's text, so every key is a valid
+// file name on every system and the keys 5 and "5" never collide.
 //
 // Every archive in klepto-sql passes the conformance suite in
 // [github.com/klepto-sql/klepto/archive/archivetest].

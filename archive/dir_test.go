@@ -1,0 +1,304 @@
+package archive_test
+
+import (
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/klepto-sql/klepto/archive"
+	"github.com/klepto-sql/klepto/archive/archivetest"
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+var (
+	_ cache.Archive[int]    = (*archive.Dir[int])(nil)
+	_ cache.Lister[int]     = (*archive.Dir[int])(nil)
+	_ cache.ManyPutter[int] = (*archive.Dir[int])(nil)
+)
+
+func openDir[V any](tb testing.TB, dir string, opts *archive.DirOptions) *archive.Dir[V] {
+	tb.Helper()
+	d, err := archive.OpenDir[V](dir, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d
+}
+
+func TestDir(t *testing.T) {
+	tests := []struct {
+		name string
+		opts archive.DirOptions
+	}{
+		{"JSON", archive.DirOptions{}},
+		{"Gob", archive.DirOptions{Codec: archive.Gob}},
+		{"JSON/gzip", archive.DirOptions{Compression: 6}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			archivetest.Run(t, func(t *testing.T) cache.Archive[point] {
+				return openDir[point](t, filepath.Join(t.TempDir(), "memo"), &tc.opts)
+			}, pointValue)
+		})
+	}
+	t.Run("Raw/gzip", func(t *testing.T) {
+		t.Parallel()
+		archivetest.Run(t, func(t *testing.T) cache.Archive[[]byte] {
+			return openDir[[]byte](t, filepath.Join(t.TempDir(), "memo"), &archive.DirOptions{Codec: archive.Raw, Compression: 1})
+		}, func(i int) []byte { return []byte(strconv.Itoa(i)) })
+	})
+}
+
+func TestOpenDirOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		open func(dir string) error
+	}{
+		{"unknown codec", func(dir string) error {
+			_, err := archive.OpenDir[int](dir, &archive.DirOptions{Codec: 9})
+			return err
+		}},
+		{"raw codec for strings", func(dir string) error {
+			_, err := archive.OpenDir[string](dir, &archive.DirOptions{Codec: archive.Raw})
+			return err
+		}},
+		{"compression 10", func(dir string) error {
+			_, err := archive.OpenDir[int](dir, &archive.DirOptions{Compression: 10})
+			return err
+		}},
+		{"compression -1", func(dir string) error {
+			_, err := archive.OpenDir[int](dir, &archive.DirOptions{Compression: -1})
+			return err
+		}},
+		{"mode with type bits", func(dir string) error {
+			_, err := archive.OpenDir[int](dir, &archive.DirOptions{Perm: os.ModeSymlink | 0o644})
+			return err
+		}},
+		{"a file in the way", func(dir string) error {
+			if err := os.WriteFile(dir, nil, 0o644); err != nil {
+				return nil
+			}
+			_, err := archive.OpenDir[int](dir, nil)
+			return err
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.open(filepath.Join(t.TempDir(), "memo"))
+			if err == nil || !strings.HasPrefix(err.Error(), "archive: ") {
+				t.Fatalf("OpenDir: %v, want an archive error", err)
+			}
+		})
+	}
+}
+
+// entryPath is where the Dir doc says the entry for key lives.
+func entryPath(dir string, key keymap.Key) string {
+	h := hex.EncodeToString(key.Hash[:])
+	return filepath.Join(dir, h[:2], h+".entry")
+}
+
+// Entry files are named from the key's hash alone, so keys that klepto's
+// dir_archive confuses or cannot name get files of their own.
+func TestDirLayout(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "memo")
+	d := openDir[string](t, dir, &archive.DirOptions{Perm: 0o600})
+	keys := []string{"5", `"5"`, "(5,)", "a-b", "a_b", `C:\con\aux.txt`, "../escape", "tuple('x', \"y\")"}
+	for _, k := range keys {
+		if err := d.Put(t.Context(), keymap.NewKey(k), "value of "+k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, k := range keys {
+		path := entryPath(dir, keymap.NewKey(k))
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("entry for %q: %v", k, err)
+		}
+		if !strings.HasPrefix(string(data), "KLEPTOE\x01") || !strings.Contains(string(data), k) {
+			t.Fatalf("entry file %s = %q, want the magic and the key text", path, data)
+		}
+		if v, found, err := d.Get(t.Context(), keymap.NewKey(k)); err != nil || !found || v != "value of "+k {
+			t.Fatalf("Get(%q) = %q, %v, %v", k, v, found, err)
+		}
+		fi := stat(t, path)
+		sub := stat(t, filepath.Dir(path))
+		if fi.Mode().Perm() != 0o600 || sub.Mode().Perm() != 0o700 {
+			t.Fatalf("modes %v and %v, want 0600 for files and 0700 for directories", fi.Mode(), sub.Mode())
+		}
+	}
+	mustLen(t, d, len(keys))
+	seen := map[string]bool{}
+	for e, err := range d.All(t.Context()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[e.Key.Text] = true
+	}
+	if len(seen) != len(keys) {
+		t.Fatalf("All yielded %d keys, want %d", len(seen), len(keys))
+	}
+}
+
+// Files that are not entries are ignored and left alone.
+func TestDirForeignFiles(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "memo")
+	d := openDir[int](t, dir, nil)
+	putInts(t, d, 0, 3)
+	sub := filepath.Dir(entryPath(dir, intKey("n", 0)))
+	foreign := []string{
+		filepath.Join(dir, "README"),
+		filepath.Join(sub, "notes.txt"),
+		filepath.Join(sub, ".0123.tmp"),
+		filepath.Join(sub, strings.Repeat("A", 64)+".entry"),
+	}
+	for _, p := range foreign {
+		if err := os.WriteFile(p, []byte("not an entry"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Mkdir(filepath.Join(dir, "zz"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mustLen(t, d, 3)
+	if err := d.Clear(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	mustLen(t, d, 0)
+	for _, p := range foreign {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("Clear removed %s: %v", p, err)
+		}
+	}
+}
+
+// A damaged entry file makes Get of its key fail with an error naming the
+// file; every other entry stays readable, and All stops at the damage.
+func TestDirCorruptEntry(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(tb testing.TB, path string)
+	}{
+		{"flipped byte", func(tb testing.TB, path string) { flip(tb, path, 20) }},
+		{"truncated", func(tb testing.TB, path string) { truncate(tb, path, -3) }},
+		{"empty", func(tb testing.TB, path string) { truncate(tb, path, -stat(tb, path).Size()) }},
+		{"foreign content", func(tb testing.TB, path string) {
+			if err := os.WriteFile(path, []byte("hello, world, this is no entry file"), 0o644); err != nil {
+				tb.Fatal(err)
+			}
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(t.TempDir(), "memo")
+			d := openDir[int](t, dir, &archive.DirOptions{Compression: 5})
+			putInts(t, d, 0, 5)
+			bad := entryPath(dir, intKey("n", 2))
+			tc.damage(t, bad)
+
+			_, _, err := d.Get(t.Context(), intKey("n", 2))
+			var ce *archive.CorruptError
+			if !errors.As(err, &ce) || ce.Path != bad || !strings.Contains(err.Error(), bad) {
+				t.Fatalf("Get of a damaged entry: %v, want a *CorruptError naming %s", err, bad)
+			}
+			checkInts(t, d, 0, 2)
+			checkInts(t, d, 3, 5)
+			mustLen(t, d, 5)
+			var allErr error
+			for _, err := range d.All(t.Context()) {
+				if err != nil {
+					allErr = err
+				}
+			}
+			if !errors.As(allErr, &ce) || ce.Path != bad {
+				t.Fatalf("All ended with %v, want the *CorruptError for %s", allErr, bad)
+			}
+			// Rewriting the entry repairs it.
+			putInts(t, d, 2, 3)
+			checkInts(t, d, 0, 5)
+		})
+	}
+}
+
+func TestDirCompression(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "memo")
+	z := openDir[string](t, dir, &archive.DirOptions{Compression: 9})
+	plain := openDir[string](t, dir, nil)
+	big, k := strings.Repeat("compressible ", 1000), keymap.NewKey("big")
+	if err := z.Put(t.Context(), k, big); err != nil {
+		t.Fatal(err)
+	}
+	if size := stat(t, entryPath(dir, k)).Size(); size > int64(len(big)/10) {
+		t.Fatalf("compressed entry holds %d bytes for a %d-byte value", size, len(big))
+	}
+	// Each entry names its compression: a Dir without it reads it.
+	if v, _, err := plain.Get(t.Context(), k); err != nil || v != big {
+		t.Fatalf("Get through an uncompressed Dir: %.20q…, %v", v, err)
+	}
+	if err := plain.Put(t.Context(), k, big+"!"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _, err := z.Get(t.Context(), k); err != nil || v != big+"!" {
+		t.Fatalf("Get through a compressing Dir: %.20q…, %v", v, err)
+	}
+}
+
+func TestDirCanceled(t *testing.T) {
+	testCanceled(t, openDir[int](t, filepath.Join(t.TempDir(), "memo"), nil))
+}
+
+// Many goroutines delete and rewrite one key at once: deletes of an entry
+// another one removed first are not errors.
+func TestDirConcurrentDeletes(t *testing.T) {
+	d := openDir[int](t, filepath.Join(t.TempDir(), "memo"), nil)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := range 8 {
+		wg.Go(func() {
+			for i := range 20 {
+				var err error
+				if (w+i)%2 == 0 {
+					err = d.Put(ctx, intKey("n", 0), 0)
+				} else {
+					err = d.Delete(ctx, intKey("n", 0))
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// A memo in write-back mode reaches the directory on eviction and Dump.
+func TestDirMemoWriteBack(t *testing.T) {
+	d := openDir[int](t, filepath.Join(t.TempDir(), "memo"), nil)
+	for round, want := range []cache.Info{
+		{Misses: 10, MaxSize: 4, Size: 4},
+		{Loads: 10, MaxSize: 4, Size: 4},
+	} {
+		info, err := memoRun(t.Context(), d, 10, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info != want {
+			t.Fatalf("round %d: Info() = %+v, want %+v", round, info, want)
+		}
+	}
+	mustLen(t, d, 10)
+}

@@ -1,0 +1,946 @@
+package archive
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"io/fs"
+	"iter"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gofrs/flock"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// File is an archive in one file: klepto's file_archive, without its flaws.
+// klepto reads the whole file on every operation and rewrites it on every
+// write; File appends one record per write, keeps an index in memory, and
+// reads only what other processes appended since it last looked.
+//
+// # Concurrency and crashes
+//
+// A File is safe for concurrent use, and any number of processes may open
+// the same file: each write holds an exclusive lock on a lock file beside
+// it (path + ".lock", created by [OpenFile] and never removed), appends
+// its records and fsyncs them before it returns, so a write that returned
+// survives a crash of the process or of the machine. Before every read, a
+// File compares the size and identity of the file with what it last saw,
+// and reads what other processes appended (or reloads the file after
+// another process compacted it); when nothing changed it reads nothing but
+// the record asked for. A crash in the middle of a write leaves at most a
+// torn record at the end of the file, which fails its checksum: readers
+// ignore it and the next write compacts it away.
+//
+// Every method returns ctx.Err() and changes nothing if ctx is done when it
+// starts. A write then waits for the lock without regard to ctx: other
+// processes hold it only for one write and its fsync.
+//
+// # Compaction
+//
+// Overwritten and deleted entries leave dead records behind. A write
+// compacts the file first when dead records fill at least 1 MiB and at least
+// as much as live ones, or when the file ends in a torn record; Close
+// compacts when dead records fill an eighth of the live ones or more;
+// [File.Clear] always does. Compaction writes the live records to a
+// temporary file beside the log (path + ".compact" and a random suffix),
+// fsyncs it, renames it over the log and fsyncs the directory, so a crash
+// leaves either the old file or the new one.
+//
+// WARNING: Windows refuses to rename over a file that is open, and
+// os.OpenFile opens files without FILE_SHARE_DELETE, so on Windows
+// compaction, and with it Clear and the first write after a crash, fail
+// while the file is open, in this process or another.
+//
+// # Format
+//
+// The file is an 8-byte header followed by records. All integers are
+// little-endian, and every checksum is a CRC-32C (Castagnoli).
+//
+//	header:
+//	  0   8  magic "KLEPTOL" and format version 0x01
+//	record:
+//	  0   4  n, the length of the body
+//	  4   4  CRC-32C of the body
+//	  8   4  CRC-32C of bytes 0-7 of the record
+//	 12   n  body
+//	body of a put:
+//	  0   1  kind 0x01
+//	  1  32  key hash (keymap.Key.Hash, the SHA-256 of the key text)
+//	 33   1  codec of the value (0 JSON, 1 gob, 2 raw; see [Codec])
+//	 34   4  k, the length of the key text
+//	 38   k  key text
+//	 38+k    the value, encoded by the codec, up to the end of the body
+//	body of a delete:
+//	  0   1  kind 0x02
+//	  1  32  key hash
+//
+// A later record for a key replaces an earlier one. A [File.PutMany]
+// batch is written with one write and one fsync; a crash during it may keep
+// a prefix of the batch. Each record names its codec, so a File reads
+// records written with any codec, whatever [FileOptions.Codec] says.
+//
+// # Damage
+//
+// A record that fails its checksum in the middle of the file (damage that
+// no crash of a writer causes) is skipped, the records after it stay
+// readable, and [File.Corruption] reports it as a [*CorruptError] naming
+// the file and the offset of the record. A record that is damaged after it
+// was read makes [File.Get] return a [*CorruptError]. The next compaction
+// drops damaged records for good.
+type File[V any] struct {
+	path  string
+	codec Codec
+	lock  *flock.Flock // on path + ".lock"; orders writers across processes
+
+	// wmu orders, within the process, everything that changes the file or
+	// the fields below: writes, catching up with other processes,
+	// compaction and Close. It is held across the file I/O it orders.
+	wmu sync.Mutex
+
+	// mu guards the fields below. Writers change them only while holding
+	// wmu too, so a holder of wmu may read them without mu. Readers hold
+	// mu.RLock across ReadAt of f, so that f is not closed under them.
+	mu     sync.RWMutex
+	f      *os.File
+	info   os.FileInfo       // f's identity, for os.SameFile
+	size   int64             // size of f when last read; -1 forces a read
+	end    int64             // end of the last good record: writes go here
+	live   int64             // bytes of the records in index
+	index  map[[32]byte]span // key hash -> its live put record
+	damage []error           // *CorruptError values, for Corruption
+	closed bool
+}
+
+// FileOptions configure a File. A nil *FileOptions and the zero value both
+// mean: JSON values, and files created with mode 0o644.
+type FileOptions struct {
+	// Codec encodes the values the File writes. Default JSON. The Raw
+	// codec needs V to be []byte.
+	Codec Codec
+
+	// Perm is the mode, before the umask, of the file and its lock file
+	// when OpenFile creates them. Default 0o644. Compaction keeps the mode
+	// the file has.
+	Perm fs.FileMode
+}
+
+// ErrClosed is returned by the methods of a File after Close.
+var ErrClosed = errors.New("archive: file is closed")
+
+// span locates one record in the log, header included.
+type span struct {
+	off int64
+	n   int64
+}
+
+const (
+	fileMagic    = "KLEPTOL\x01"
+	fileHeadLen  = int64(len(fileMagic))
+	recHeadLen   = 12
+	putHeadLen   = 38 // kind, hash, codec, key length
+	delBodyLen   = 33 // kind, hash
+	kindPut      = 0x01
+	kindDelete   = 0x02
+	compactFloor = 1 << 20 // dead bytes below which writes never compact
+)
+
+// OpenFile opens the file archive at path, creating it (but not its
+// directory) if it does not exist, and reads its index into memory. opts
+// may be nil.
+//
+// Damaged records do not make OpenFile fail: they are skipped, and
+// [File.Corruption] reports them. OpenFile fails if path exists and is not
+// a file archive. The caller must Close the File.
+func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
+	var o FileOptions
+	if opts != nil {
+		o = *opts
+	}
+	if err := checkCodec[V](o.Codec); err != nil {
+		return nil, err
+	}
+	if o.Perm == 0 {
+		o.Perm = 0o644
+	}
+	if o.Perm&^fs.ModePerm != 0 {
+		return nil, fmt.Errorf("archive: file mode %v has bits other than permissions", o.Perm)
+	}
+	a := &File[V]{
+		path:  path,
+		codec: o.Codec,
+		lock:  flock.New(path+".lock", flock.SetPermissions(o.Perm)),
+	}
+	if err := a.lock.Lock(); err != nil {
+		return nil, fmt.Errorf("archive: lock %s: %w", path, err)
+	}
+	err := a.open(o.Perm)
+	if uerr := a.lock.Unlock(); uerr != nil && err == nil {
+		err = fmt.Errorf("archive: unlock %s: %w", path, uerr)
+	}
+	if err != nil {
+		if a.f != nil {
+			a.f.Close()
+		}
+		return nil, err
+	}
+	return a, nil
+}
+
+// open creates or loads the log. It runs under the exclusive lock, so no
+// compaction is under way, and temporary files left by one are stale.
+func (a *File[V]) open(perm fs.FileMode) error {
+	removeStaleTemps(a.path)
+	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_CREATE, perm)
+	if err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("archive: %w", err)
+	}
+	if fi.Size() < fileHeadLen {
+		// New, or created by a writer that crashed before the header was
+		// durable. Anything else is not ours to overwrite.
+		head := make([]byte, fi.Size())
+		if _, err := f.ReadAt(head, 0); err != nil || string(head) != fileMagic[:len(head)] {
+			f.Close()
+			return fmt.Errorf("archive: %s is not a file archive", a.path)
+		}
+		if err := writeHeader(f, a.path); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return a.load(f)
+}
+
+// writeHeader writes the file header to the empty or partial file f and
+// makes it durable, along with the file's directory entry.
+func writeHeader(f *os.File, path string) error {
+	if _, err := f.WriteAt([]byte(fileMagic), 0); err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// load reads the whole of f, which is open on a.path, and makes it the
+// File's log, closing the log it replaces. The caller holds the file lock
+// and, except in OpenFile, wmu.
+func (a *File[V]) load(f *os.File) error {
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("archive: %w", err)
+	}
+	head := make([]byte, fileHeadLen)
+	if _, err := f.ReadAt(head, 0); err != nil || string(head) != fileMagic {
+		f.Close()
+		if err == nil && string(head[:len(head)-1]) == fileMagic[:len(fileMagic)-1] {
+			return fmt.Errorf("archive: %s has format version %d, want %d", a.path, head[len(head)-1], fileMagic[len(fileMagic)-1])
+		}
+		return fmt.Errorf("archive: %s is not a file archive", a.path)
+	}
+	index := make(map[[32]byte]span)
+	var live int64
+	end, damage, err := scan(f, a.path, fileHeadLen, fi.Size(), func(r scanned) {
+		live += applyRecord(index, r)
+	})
+	if err != nil {
+		f.Close()
+		return err
+	}
+	a.mu.Lock()
+	old := a.f
+	a.f, a.info, a.size, a.end, a.live, a.index = f, fi, fi.Size(), end, live, index
+	a.damage = append(a.damage, damage...)
+	a.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	return nil
+}
+
+// applyRecord applies r to index and returns the change in live bytes.
+func applyRecord(index map[[32]byte]span, r scanned) int64 {
+	var d int64
+	if old, ok := index[r.hash]; ok {
+		d -= old.n
+		delete(index, r.hash)
+	}
+	if r.kind == kindPut {
+		index[r.hash] = r.span
+		d += r.span.n
+	}
+	return d
+}
+
+// Get returns the value stored under key. It returns a [*CorruptError] if
+// the key's record fails its checksum.
+func (a *File[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
+	var zero V
+	if err := ctx.Err(); err != nil {
+		return zero, false, err
+	}
+	if err := a.refresh(); err != nil {
+		return zero, false, err
+	}
+	e, found, err := a.read(key.Hash)
+	return e.Value, found, err
+}
+
+// read returns the live entry stored under hash.
+func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
+	a.mu.RLock()
+	if a.closed {
+		a.mu.RUnlock()
+		return cache.Entry[V]{}, false, ErrClosed
+	}
+	s, ok := a.index[hash]
+	if !ok {
+		a.mu.RUnlock()
+		return cache.Entry[V]{}, false, nil
+	}
+	rec := make([]byte, s.n)
+	_, err := a.f.ReadAt(rec, s.off)
+	a.mu.RUnlock()
+	if err != nil {
+		return cache.Entry[V]{}, false, fmt.Errorf("archive: read %s: %w", a.path, err)
+	}
+	text, codec, value, err := parsePut(rec)
+	if err != nil {
+		return cache.Entry[V]{}, false, &CorruptError{Path: a.path, Offset: s.off, Err: err}
+	}
+	v, err := decodeValue[V](codec, value)
+	if err != nil {
+		return cache.Entry[V]{}, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, a.path, err)
+	}
+	return cache.Entry[V]{Key: keymap.Key{Text: text, Hash: hash}, Value: v}, true, nil
+}
+
+// refresh reads what other processes wrote since the File last looked.
+// When the file is unchanged it costs one stat.
+func (a *File[V]) refresh() error {
+	fi, err := os.Stat(a.path)
+	if err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	a.mu.RLock()
+	closed := a.closed
+	fresh := fi.Size() == a.size && os.SameFile(fi, a.info)
+	a.mu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	if fresh {
+		return nil
+	}
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.closed {
+		return ErrClosed
+	}
+	// The shared lock keeps writers out, so that a record being written is
+	// not mistaken for a torn one.
+	if err := a.lock.RLock(); err != nil {
+		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	}
+	return errors.Join(a.catchUp(), a.unlock())
+}
+
+func (a *File[V]) unlock() error {
+	if err := a.lock.Unlock(); err != nil {
+		return fmt.Errorf("archive: unlock %s: %w", a.path, err)
+	}
+	return nil
+}
+
+// catchUp brings the index up to date with the file: it reads the records
+// appended since the last look, or reloads the file if another process
+// replaced it. The caller holds wmu and the file lock.
+func (a *File[V]) catchUp() error {
+	fi, err := os.Stat(a.path)
+	if err != nil {
+		return fmt.Errorf("archive: %w", err)
+	}
+	if fi.Size() == a.size && os.SameFile(fi, a.info) {
+		return nil
+	}
+	if !os.SameFile(fi, a.info) || fi.Size() < a.end {
+		f, err := os.OpenFile(a.path, os.O_RDWR, 0)
+		if err != nil {
+			return fmt.Errorf("archive: %w", err)
+		}
+		return a.load(f)
+	}
+	var recs []scanned
+	end, damage, err := scan(a.f, a.path, a.end, fi.Size(), func(r scanned) { recs = append(recs, r) })
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	for _, r := range recs {
+		a.live += applyRecord(a.index, r)
+	}
+	a.size, a.end = fi.Size(), end
+	a.damage = append(a.damage, damage...)
+	a.mu.Unlock()
+	return nil
+}
+
+// Put stores value under key, replacing any value there, and returns once
+// the record is on disk.
+func (a *File[V]) Put(ctx context.Context, key keymap.Key, value V) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var b batch
+	if err := appendPut(&b, key, a.codec, value); err != nil {
+		return err
+	}
+	return a.update(&b, nil)
+}
+
+// PutMany stores every entry with one write and one fsync; a later entry
+// wins over an earlier one with the same key. A crash during PutMany may
+// keep a prefix of the entries.
+func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	var b batch
+	for _, e := range entries {
+		if err := appendPut(&b, e.Key, a.codec, e.Value); err != nil {
+			return err
+		}
+	}
+	return a.update(&b, nil)
+}
+
+// Delete removes key. Deleting a missing key is not an error, and writes
+// nothing.
+func (a *File[V]) Delete(ctx context.Context, key keymap.Key) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return a.update(&batch{}, func(b *batch) {
+		if _, ok := a.index[key.Hash]; ok {
+			appendDelete(b, key.Hash)
+		}
+	})
+}
+
+// update makes one write: under both locks, it catches up with other
+// processes, lets build, if not nil, add records to b (build sees the
+// current index), and appends b to the log, or compacts the log with b
+// applied.
+func (a *File[V]) update(b *batch, build func(*batch)) error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.closed {
+		return ErrClosed
+	}
+	if err := a.lock.Lock(); err != nil {
+		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	}
+	err := a.catchUp()
+	if err == nil {
+		if build != nil {
+			build(b)
+		}
+		switch dead := a.end - fileHeadLen - a.live; {
+		case len(b.recs) == 0:
+		case a.size > a.end, dead >= compactFloor && dead >= a.live:
+			err = a.compact(b, true)
+		default:
+			err = a.append(b)
+		}
+	}
+	return errors.Join(err, a.unlock())
+}
+
+// append writes b at the end of the log and fsyncs it.
+func (a *File[V]) append(b *batch) error {
+	if _, err := a.f.WriteAt(b.buf, a.end); err != nil {
+		a.forceCatchUp()
+		return fmt.Errorf("archive: write %s: %w", a.path, err)
+	}
+	if err := a.f.Sync(); err != nil {
+		a.forceCatchUp()
+		return fmt.Errorf("archive: sync %s: %w", a.path, err)
+	}
+	a.mu.Lock()
+	for _, r := range b.recs {
+		r.span.off += a.end
+		a.live += applyRecord(a.index, r)
+	}
+	a.end += int64(len(b.buf))
+	a.size = a.end
+	a.mu.Unlock()
+	return nil
+}
+
+// forceCatchUp makes the next operation read the end of the log again,
+// after a failed write that may have left part of its records there.
+func (a *File[V]) forceCatchUp() {
+	a.mu.Lock()
+	a.size = -1
+	a.mu.Unlock()
+}
+
+// compact replaces the log with a new file holding, if keep, its live
+// records, and the records of b (which may be nil) applied on top. The
+// rename is the commit point: an error before it changes nothing.
+func (a *File[V]) compact(b *batch, keep bool) error {
+	// The final state of each key b touches, by record index: puts after
+	// it in b win, and its old record is not copied.
+	var touched map[[32]byte]int
+	if b != nil {
+		touched = make(map[[32]byte]int, len(b.recs))
+		for i, r := range b.recs {
+			touched[r.hash] = i
+		}
+	}
+	var spans []span
+	hashOf := make(map[int64][32]byte)
+	for h, s := range a.index {
+		if _, ok := touched[h]; keep && !ok {
+			spans = append(spans, s)
+			hashOf[s.off] = h
+		}
+	}
+	slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.off, y.off) })
+
+	tmp, err := createTemp(filepath.Dir(a.path), filepath.Base(a.path)+".compact", ".tmp", a.info.Mode().Perm())
+	if err != nil {
+		return fmt.Errorf("archive: compact %s: %w", a.path, err)
+	}
+	index, live, damage, err := a.writeCompacted(tmp, spans, hashOf, b, touched)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), a.path)
+	}
+	if err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("archive: compact %s: %w", a.path, err)
+	}
+	info, statErr := tmp.Stat()
+	a.mu.Lock()
+	old := a.f
+	a.f, a.info, a.index, a.live = tmp, info, index, live
+	a.end = fileHeadLen + live
+	a.size = a.end
+	if statErr != nil {
+		a.size = -1
+	}
+	a.damage = append(a.damage, damage...)
+	a.mu.Unlock()
+	old.Close()
+	return errors.Join(statErr, syncDir(filepath.Dir(a.path)))
+}
+
+// writeCompacted writes the header, the records at spans (copied from the
+// log, checksums verified) and the final records of b to tmp.
+func (a *File[V]) writeCompacted(tmp *os.File, spans []span, hashOf map[int64][32]byte, b *batch, touched map[[32]byte]int) (map[[32]byte]span, int64, []error, error) {
+	index := make(map[[32]byte]span, len(spans)+len(touched))
+	var damage []error
+	w := bufio.NewWriterSize(tmp, 256<<10)
+	w.WriteString(fileMagic)
+	off := fileHeadLen
+	r := bufio.NewReaderSize(io.NewSectionReader(a.f, 0, a.end), 256<<10)
+	pos := int64(0)
+	var rec []byte
+	for _, s := range spans {
+		if _, err := r.Discard(int(s.off - pos)); err != nil {
+			return nil, 0, nil, err
+		}
+		rec = slices.Grow(rec[:0], int(s.n))[:s.n]
+		if _, err := io.ReadFull(r, rec); err != nil {
+			return nil, 0, nil, err
+		}
+		pos = s.off + s.n
+		if _, _, _, err := parsePut(rec); err != nil {
+			damage = append(damage, &CorruptError{Path: a.path, Offset: s.off, Err: err})
+			continue
+		}
+		w.Write(rec)
+		index[hashOf[s.off]] = span{off, s.n}
+		off += s.n
+	}
+	if b != nil {
+		for i, rc := range b.recs {
+			if rc.kind != kindPut || touched[rc.hash] != i {
+				continue
+			}
+			w.Write(b.buf[rc.span.off : rc.span.off+rc.span.n])
+			index[rc.hash] = span{off, rc.span.n}
+			off += rc.span.n
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return nil, 0, nil, err
+	}
+	return index, off - fileHeadLen, damage, nil
+}
+
+// Len returns the number of entries.
+func (a *File[V]) Len(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if err := a.refresh(); err != nil {
+		return 0, err
+	}
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.index), nil
+}
+
+// Clear removes every entry, replacing the file with an empty one.
+func (a *File[V]) Clear(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.closed {
+		return ErrClosed
+	}
+	if err := a.lock.Lock(); err != nil {
+		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	}
+	err := a.catchUp()
+	if err == nil && a.size > fileHeadLen {
+		err = a.compact(nil, false)
+	}
+	return errors.Join(err, a.unlock())
+}
+
+// All yields the entries present when iteration starts that are still
+// present when it reaches them, in the order of the file, with their values
+// at that time. It stops at the first error. The loop body may use the
+// File.
+func (a *File[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
+	return func(yield func(cache.Entry[V], error) bool) {
+		if err := ctx.Err(); err != nil {
+			yield(cache.Entry[V]{}, err)
+			return
+		}
+		if err := a.refresh(); err != nil {
+			yield(cache.Entry[V]{}, err)
+			return
+		}
+		a.mu.RLock()
+		type at struct {
+			hash [32]byte
+			off  int64
+		}
+		keys := make([]at, 0, len(a.index))
+		for h, s := range a.index {
+			keys = append(keys, at{h, s.off})
+		}
+		a.mu.RUnlock()
+		slices.SortFunc(keys, func(x, y at) int { return cmp.Compare(x.off, y.off) })
+		for _, k := range keys {
+			if err := ctx.Err(); err != nil {
+				yield(cache.Entry[V]{}, err)
+				return
+			}
+			e, found, err := a.read(k.hash)
+			if err != nil {
+				yield(cache.Entry[V]{}, err)
+				return
+			}
+			if found && !yield(e, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Corruption returns nil, or an error joining one [*CorruptError] for each
+// damaged record the File has skipped since it was opened. Find them with
+// errors.As, or with the Unwrap() []error method of the joined error.
+func (a *File[V]) Corruption() error {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return errors.Join(a.damage...)
+}
+
+// Close compacts the file if dead records fill an eighth of the live ones
+// or more, and releases it. Close does not delete the file or its lock file.
+// A second Close does nothing and returns nil.
+func (a *File[V]) Close() error {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	if a.closed {
+		return nil
+	}
+	var err error
+	if err = a.lock.Lock(); err == nil {
+		err = a.catchUp()
+		if dead := a.end - fileHeadLen - a.live; err == nil && (a.size > a.end || dead > 0 && dead >= a.live/8) {
+			err = a.compact(nil, true)
+		}
+		err = errors.Join(err, a.unlock())
+	} else {
+		err = fmt.Errorf("archive: lock %s: %w", a.path, err)
+	}
+	a.mu.Lock()
+	a.closed = true
+	f := a.f
+	a.f, a.index = nil, nil
+	a.mu.Unlock()
+	if cerr := f.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("archive: %w", cerr))
+	}
+	return err
+}
+
+// batch holds encoded records waiting to be written, and where each one is
+// in buf.
+type batch struct {
+	buf  []byte
+	recs []scanned
+}
+
+// appendPut adds a put record for key and value to b.
+func appendPut[V any](b *batch, key keymap.Key, c Codec, value V) error {
+	if len(key.Text) > math.MaxUint32 {
+		return fmt.Errorf("archive: key of %d bytes is too long", len(key.Text))
+	}
+	start := len(b.buf)
+	b.buf = append(b.buf, make([]byte, recHeadLen)...)
+	b.buf = append(b.buf, kindPut)
+	b.buf = append(b.buf, key.Hash[:]...)
+	b.buf = append(b.buf, byte(c))
+	b.buf = binary.LittleEndian.AppendUint32(b.buf, uint32(len(key.Text)))
+	b.buf = append(b.buf, key.Text...)
+	var err error
+	if b.buf, err = appendValue(b.buf, c, value); err != nil {
+		b.buf = b.buf[:start]
+		return fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
+	}
+	return b.seal(start, kindPut, key.Hash)
+}
+
+// appendDelete adds a delete record for hash to b.
+func appendDelete(b *batch, hash [32]byte) {
+	start := len(b.buf)
+	b.buf = append(b.buf, make([]byte, recHeadLen)...)
+	b.buf = append(b.buf, kindDelete)
+	b.buf = append(b.buf, hash[:]...)
+	b.seal(start, kindDelete, hash) // a 33-byte body always fits
+}
+
+// seal fills in the header of the record that starts at start.
+func (b *batch) seal(start int, kind byte, hash [32]byte) error {
+	body := b.buf[start+recHeadLen:]
+	if len(body) > math.MaxUint32 {
+		b.buf = b.buf[:start]
+		return fmt.Errorf("archive: record of %d bytes is too long", len(body))
+	}
+	h := b.buf[start : start+recHeadLen]
+	binary.LittleEndian.PutUint32(h[0:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(body, castagnoli))
+	binary.LittleEndian.PutUint32(h[8:], crc32.Checksum(h[:8], castagnoli))
+	b.recs = append(b.recs, scanned{kind: kind, hash: hash, span: span{int64(start), int64(len(b.buf) - start)}})
+	return nil
+}
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// parseHeader decodes a record header and reports whether its own
+// checksum holds.
+func parseHeader(h []byte) (n int64, sum uint32, ok bool) {
+	le := binary.LittleEndian
+	return int64(le.Uint32(h[0:])), le.Uint32(h[4:]), crc32.Checksum(h[:8], castagnoli) == le.Uint32(h[8:])
+}
+
+var (
+	errChecksum = errors.New("checksum mismatch")
+	errHeader   = errors.New("bad record header")
+)
+
+// parseBody checks the layout of a record body whose checksum holds.
+func parseBody(body []byte) (kind byte, hash [32]byte, err error) {
+	if len(body) < delBodyLen {
+		return 0, hash, fmt.Errorf("record body of %d bytes is too short", len(body))
+	}
+	kind, hash = body[0], [32]byte(body[1:33])
+	switch kind {
+	case kindDelete:
+		if len(body) != delBodyLen {
+			return 0, hash, fmt.Errorf("delete record body of %d bytes, want %d", len(body), delBodyLen)
+		}
+	case kindPut:
+		if len(body) < putHeadLen {
+			return 0, hash, fmt.Errorf("put record body of %d bytes is too short", len(body))
+		}
+		if k := int64(binary.LittleEndian.Uint32(body[34:])); k > int64(len(body)-putHeadLen) {
+			return 0, hash, fmt.Errorf("key length %d overruns the record", k)
+		}
+	default:
+		return 0, hash, fmt.Errorf("unknown record kind 0x%02x", kind)
+	}
+	return kind, hash, nil
+}
+
+// parsePut checks the whole put record rec and returns its parts.
+func parsePut(rec []byte) (key string, c Codec, value []byte, err error) {
+	if len(rec) < recHeadLen {
+		return "", 0, nil, errHeader
+	}
+	n, sum, ok := parseHeader(rec)
+	if !ok || n != int64(len(rec)-recHeadLen) {
+		return "", 0, nil, errHeader
+	}
+	body := rec[recHeadLen:]
+	if crc32.Checksum(body, castagnoli) != sum {
+		return "", 0, nil, errChecksum
+	}
+	kind, _, err := parseBody(body)
+	if err != nil {
+		return "", 0, nil, err
+	}
+	if kind != kindPut {
+		return "", 0, nil, fmt.Errorf("record kind 0x%02x where a put was indexed", kind)
+	}
+	k := binary.LittleEndian.Uint32(body[34:])
+	return string(body[putHeadLen : putHeadLen+k]), Codec(body[33]), body[putHeadLen+k:], nil
+}
+
+// scanned is one good record: what scan reports and what a batch holds.
+type scanned struct {
+	kind byte
+	hash [32]byte
+	span span
+}
+
+// scan reads the records of f between offsets from and to, and calls fn
+// for each good one in order. It returns the end of the last good record,
+// and a *CorruptError for each damaged record it skipped. Damage with no
+// good record after it is the torn tail of a crashed write: scan stops
+// there without reporting it, and end is where it starts. The caller holds
+// the file lock, so no write is under way.
+func scan(f io.ReaderAt, path string, from, to int64, fn func(scanned)) (end int64, damage []error, err error) {
+	r := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), int(min(to-from, 256<<10)))
+	var head [recHeadLen]byte
+	var body []byte
+	fail := func(err error) (int64, []error, error) {
+		return 0, nil, fmt.Errorf("archive: read %s: %w", path, err)
+	}
+	off := from
+	for to-off >= recHeadLen {
+		if _, err := io.ReadFull(r, head[:]); err != nil {
+			return fail(err)
+		}
+		n, sum, ok := parseHeader(head[:])
+		if !ok {
+			next, found, err := findRecord(f, off+1, to)
+			if err != nil {
+				return fail(err)
+			}
+			if !found {
+				break
+			}
+			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: fmt.Errorf("%w; skipped %d bytes", errHeader, next-off)})
+			off = next
+			r.Reset(io.NewSectionReader(f, off, to-off))
+			continue
+		}
+		if n > to-off-recHeadLen {
+			break // cut short
+		}
+		body = slices.Grow(body[:0], int(n))[:n]
+		if _, err := io.ReadFull(r, body); err != nil {
+			return fail(err)
+		}
+		next := off + recHeadLen + n
+		if crc32.Checksum(body, castagnoli) != sum {
+			if next == to {
+				break // the last record: torn
+			}
+			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: errChecksum})
+			off = next
+			continue
+		}
+		kind, hash, err := parseBody(body)
+		if err != nil {
+			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: err})
+			off = next
+			continue
+		}
+		fn(scanned{kind: kind, hash: hash, span: span{off, recHeadLen + n}})
+		off = next
+	}
+	return off, damage, nil
+}
+
+// findRecord returns the offset of the first good record that starts in
+// [from, to). It looks for a header whose checksum holds, followed by a
+// body whose checksum holds; a false match needs two 32-bit checksums to
+// agree by chance.
+func findRecord(f io.ReaderAt, from, to int64) (int64, bool, error) {
+	const window = 64 << 10
+	buf := make([]byte, window+recHeadLen-1)
+	for p := from; to-p >= recHeadLen; p += window {
+		b := buf[:min(int64(len(buf)), to-p)]
+		if _, err := f.ReadAt(b, p); err != nil {
+			return 0, false, err
+		}
+		for i := 0; i < window && i+recHeadLen <= len(b); i++ {
+			n, sum, ok := parseHeader(b[i:])
+			off := p + int64(i)
+			if !ok || n > to-off-recHeadLen {
+				continue
+			}
+			body := make([]byte, n)
+			if _, err := f.ReadAt(body, off+recHeadLen); err != nil {
+				return 0, false, err
+			}
+			if crc32.Checksum(body, castagnoli) == sum {
+				return off, true, nil
+			}
+		}
+	}
+	return 0, false, nil
+}
+
+// removeStaleTemps removes the temporary files that compactions of the log
+// at path left behind when their process died. The caller holds the
+// exclusive lock, so no compaction is under way.
+func removeStaleTemps(path string) {
+	dir, base := filepath.Split(path)
+	entries, err := os.ReadDir(filepath.Clean(dir))
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, base+".compact.") && strings.HasSuffix(name, ".tmp") {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
+}
