@@ -1,7 +1,7 @@
 CREATE TABLE klepto_archives (
   name VARCHAR(255) NOT NULL PRIMARY KEY,
   table_name VARCHAR(64) NOT NULL UNIQUE,
-  keymap VARCHAR(64) NOT NULL,
+  keymap VARCHAR(1024) NOT NULL,
   keymap_version INT NOT NULL DEFAULT 1,
   codec VARCHAR(16) NOT NULL DEFAULT 'json',
   policy VARCHAR(16) NOT NULL DEFAULT '',
