@@ -16,8 +16,10 @@
 //	v, err := m.Call(ctx, 30)
 //
 // An archive is anything with Get, Put and Delete over keymap.Key: the
-// Dict and Null archives of package archive, and the SQL tables of package
-// sqltable, which satisfy [Archive] without importing this package.
+// Dict, Null, File and Dir archives of package archive, and the SQL tables
+// of packages sqltable and sqlarchive. Optional methods, discovered by type
+// assertion, make more of the memo work: [Lister] for Load without keys,
+// [ManyPutter] for batched dumps, [ArgsPutter] to keep the arguments.
 //
 // # Semantics, and where they differ from klepto
 //

@@ -1,0 +1,300 @@
+package sqlarchive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/migrations"
+)
+
+var (
+	// ErrNotFound is wrapped by the errors of Info, Stats and Drop for an
+	// archive that the catalog does not list.
+	ErrNotFound = errors.New("sqlarchive: no such archive")
+
+	// ErrNoCatalog is returned by Open with
+	// [Options].SkipMigrate when the database has no catalog table.
+	ErrNoCatalog = errors.New("sqlarchive: the catalog table " + migrations.ArchivesTable +
+		" does not exist; run `klepto-sql migrate up`, or apply the SQL of package migrations")
+
+	// ErrInvalidName is wrapped by the errors of functions given an archive
+	// name that is not valid (see [TableName]). When the table name is at
+	// fault, the error also wraps [dialect.ErrInvalidTableName].
+	ErrInvalidName = errors.New("sqlarchive: invalid archive name")
+
+	// ErrClosed is returned by the methods of an Archive after Archive.Close.
+	ErrClosed = errors.New("sqlarchive: archive is closed")
+)
+
+// Options configure [Open]. The zero value runs the migrations and uses
+// time.Now.
+type Options struct {
+	// SkipMigrate leaves the schema alone, for teams that apply klepto's
+	// migrations with their own tools (see package migrations): Open then
+	// only checks that the catalog table exists, and returns an error
+	// wrapping ErrNoCatalog if it does not. By default Open applies any
+	// pending migration with migrations.Up.
+	SkipMigrate bool
+
+	// Clock returns the current time; the default is time.Now. The
+	// catalog's timestamps, the tables' timestamps and expiries (see
+	// sqltable.Options.Clock) and the expired counts of Stats come from it.
+	Clock func() time.Time
+}
+
+// Archive is a database of archive tables with a catalog: each archive has
+// a name, a row in the catalog table klepto_archives and a table of its
+// own, which [Table] opens and [Memoize] memoizes into. An Archive never
+// lists, opens or drops a table that its catalog does not name.
+//
+// An Archive is safe for concurrent use, and several Archives, in one
+// process or many, may share a database.
+type Archive struct {
+	db  *sql.DB
+	d   *dialect.Dialect
+	now func() time.Time
+	sql catalogSQL
+
+	mu     sync.Mutex // guards following fields
+	closed bool
+	opened map[string][]io.Closer // tables returned by Table and Memoize, by archive name
+}
+
+// Open returns the Archive of the database behind db, whose dialect is d.
+// Unless opts.SkipMigrate is set, it first applies klepto's migrations
+// (migrations.Up), which create the catalog; several processes may do so at
+// once. opts may be nil.
+//
+// Close the Archive when done with it. Closing it does not close db, which
+// the caller keeps and closes; db must outlive the Archive and the tables
+// it returns. On SQLite, db must be a pool that may write (see
+// dialect.SQLiteDSN).
+func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*Archive, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if db == nil || d == nil {
+		return nil, errors.New("sqlarchive: open: nil *sql.DB or *dialect.Dialect")
+	}
+	if o.SkipMigrate {
+		exists, err := d.TableExists(ctx, db, migrations.ArchivesTable)
+		if err != nil {
+			return nil, fmt.Errorf("sqlarchive: open: %w", err)
+		}
+		if !exists {
+			return nil, ErrNoCatalog
+		}
+	} else if err := migrations.Up(ctx, db, d); err != nil && !errors.Is(err, migrations.ErrNoChange) {
+		return nil, fmt.Errorf("sqlarchive: open: %w", err)
+	}
+	q, err := newCatalogSQL(d)
+	if err != nil {
+		return nil, fmt.Errorf("sqlarchive: open: %w", err)
+	}
+	a := &Archive{db: db, d: d, now: o.Clock, sql: q, opened: make(map[string][]io.Closer)}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	return a, nil
+}
+
+// Close closes every table that Table and Memoize returned (closing one of
+// them earlier is fine), which releases their prepared statements; memos
+// over them then fail to reach their archive. Close does not close the
+// *sql.DB, nor drop anything. Later calls of the Archive's methods return
+// ErrClosed; closing twice is not an error.
+func (a *Archive) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	opened := a.opened
+	a.opened = nil
+	a.mu.Unlock()
+
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(opened)) {
+		for _, t := range opened[name] {
+			errs = append(errs, t.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Dialect returns the dialect of the Archive's database.
+func (a *Archive) Dialect() *dialect.Dialect { return a.d }
+
+// Info returns the catalog row of the archive called name. It returns an
+// error wrapping ErrNotFound if the catalog has none, and one wrapping
+// ErrInvalidName if name is not a valid archive name.
+func (a *Archive) Info(ctx context.Context, name string) (TableInfo, error) {
+	if err := a.check(); err != nil {
+		return TableInfo{}, err
+	}
+	if _, _, err := TableName(name); err != nil {
+		return TableInfo{}, err
+	}
+	info, found, err := lookup(ctx, a.d, a.db, a.sql.byName, name)
+	if err != nil {
+		return TableInfo{}, err
+	}
+	if !found {
+		return TableInfo{}, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return info, nil
+}
+
+// Tables returns the catalog rows of every archive, sorted by name. Only
+// archives made through an Archive are listed: other tables of the
+// database are not.
+func (a *Archive) Tables(ctx context.Context) ([]TableInfo, error) {
+	if err := a.check(); err != nil {
+		return nil, err
+	}
+	rows, err := a.db.QueryContext(ctx, a.sql.list)
+	if err != nil {
+		return nil, fmt.Errorf("sqlarchive: read catalog: %w", err)
+	}
+	defer rows.Close()
+	var infos []TableInfo
+	for rows.Next() {
+		info, err := scanInfo(a.d, rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlarchive: read catalog: %w", err)
+		}
+		infos = append(infos, info)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlarchive: read catalog: %w", err)
+	}
+	// Sorted here, in byte order, whatever the database's collation.
+	slices.SortFunc(infos, func(x, y TableInfo) int { return strings.Compare(x.Name, y.Name) })
+	return infos, nil
+}
+
+// Drop drops the table of the archive called name, with all its entries,
+// and then removes its catalog row, both under the table's DDL lock (see
+// dialect.Dialect.WithDDLLock); on PostgreSQL and SQLite the two happen
+// together or not at all. The tables of the archive that this Archive's
+// Table and Memoize returned are closed; those of other Archives fail from
+// then on. Drop returns an error wrapping ErrNotFound if the catalog has
+// no archive called name.
+func (a *Archive) Drop(ctx context.Context, name string) error {
+	if err := a.check(); err != nil {
+		return err
+	}
+	table, _, err := TableName(name)
+	if err != nil {
+		return err
+	}
+	err = a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
+		info, found, err := lookup(ctx, a.d, q, a.sql.byName, name)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("%w: %q", ErrNotFound, name)
+		}
+		// The table goes first: if the catalog row outlives it (MySQL
+		// commits each statement), dropping again finishes the job, and
+		// opening the archive again creates an empty table.
+		drop, err := a.d.DropTable(info.Table)
+		if err != nil {
+			return fmt.Errorf("sqlarchive: drop %q: %w", name, err)
+		}
+		if _, err := q.ExecContext(ctx, drop); err != nil {
+			return fmt.Errorf("sqlarchive: drop %q: %w", name, err)
+		}
+		if _, err := q.ExecContext(ctx, a.sql.delete, name); err != nil {
+			return fmt.Errorf("sqlarchive: drop %q: delete catalog row: %w", name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	opened := a.opened[name]
+	delete(a.opened, name)
+	a.mu.Unlock()
+	var errs []error
+	for _, t := range opened {
+		errs = append(errs, t.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Stats are figures about the entries of one archive, computed by the
+// database with one aggregate query over its table.
+type Stats struct {
+	Rows    int64     // entries in the table, expired ones included
+	Expired int64     // entries that have expired but are still stored
+	Bytes   int64     // the sum of the sizes of the encoded values, in bytes
+	Hits    int64     // the sum of the entries' hits column (sqltable.Table.Get does not count hits)
+	Oldest  time.Time // the earliest time an entry was written, in UTC; zero when empty
+	Newest  time.Time // the latest time an entry was written, in UTC; zero when empty
+}
+
+// Stats returns figures about the entries of the archive called name,
+// computed by the database in one scan of its table: the time it takes
+// grows with the number of entries. Entries expire as of Options.Clock.
+// Stats returns an error wrapping ErrNotFound if the catalog has no archive
+// called name.
+func (a *Archive) Stats(ctx context.Context, name string) (Stats, error) {
+	info, err := a.Info(ctx, name)
+	if err != nil {
+		return Stats{}, err
+	}
+	if err := dialect.ValidateTableName(info.Table); err != nil {
+		return Stats{}, fmt.Errorf("sqlarchive: stats %q: catalog: %w", name, err)
+	}
+	c := a.d.QuoteIdent
+	query := a.d.Rebind("SELECT COUNT(*)" +
+		", COALESCE(SUM(CASE WHEN " + c("expires_at") + " <= ? THEN 1 ELSE 0 END), 0)" +
+		", COALESCE(SUM(" + c("size_bytes") + "), 0)" +
+		", COALESCE(SUM(" + c("hits") + "), 0)" +
+		", MIN(" + c("updated_at") + "), MAX(" + c("updated_at") + ")" +
+		" FROM " + c(info.Table))
+	var s Stats
+	err = a.db.QueryRowContext(ctx, query, a.d.TimeArg(a.now())).Scan(
+		&s.Rows, &s.Expired, &s.Bytes, &s.Hits, a.d.ScanTime(&s.Oldest), a.d.ScanTime(&s.Newest))
+	if err != nil {
+		return Stats{}, fmt.Errorf("sqlarchive: stats %q: %w", name, err)
+	}
+	return s, nil
+}
+
+// check returns ErrClosed if a is closed.
+func (a *Archive) check() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// keep records t, a table of the archive called name, for Close and Drop.
+// If a was closed meanwhile, it closes t and returns ErrClosed.
+func (a *Archive) keep(name string, t io.Closer) error {
+	a.mu.Lock()
+	if !a.closed {
+		a.opened[name] = append(a.opened[name], t)
+		a.mu.Unlock()
+		return nil
+	}
+	a.mu.Unlock()
+	return errors.Join(ErrClosed, t.Close())
+}

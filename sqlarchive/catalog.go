@@ -1,0 +1,124 @@
+package sqlarchive
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/migrations"
+)
+
+// TableInfo is the catalog row of one archive: what it is called, where it
+// lives and how its entries are made.
+type TableInfo struct {
+	Name          string        // the archive's name, such as "fib" or "fib@v2"
+	Table         string        // the database table holding it, such as "fib__v2"; see TableName
+	FuncVersion   string        // the function version, "" for none
+	Keymap        string        // keymap.Keymap.String of the keymap that makes its keys
+	KeymapVersion int           // keymap.Version of the keys
+	Codec         dialect.Codec // how values are encoded
+	TTL           time.Duration // how long entries live; 0 for ever
+	Policy        string        // the eviction policy in the database; "" for none
+	MaxEntries    int64         // the bound on entries in the database; 0 for none
+	MaxBytes      int64         // the bound on value bytes in the database; 0 for none
+	Layout        int           // the table layout, dialect.Layout when created
+	Hits          int64         // the catalog's hit counter; the tables do not update it
+	Misses        int64         // the catalog's miss counter; the tables do not update it
+	CreatedAt     time.Time     // when the archive was created, in UTC
+	UpdatedAt     time.Time     // when its catalog row last changed, in UTC
+}
+
+// infoColumns are the catalog's columns, in the order of the fields of
+// TableInfo that scanInfo fills.
+var infoColumns = []string{
+	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
+	"policy", "max_entries", "max_bytes", "layout_version", "hits", "misses",
+	"created_at", "updated_at",
+}
+
+// insertColumns are the catalog columns a new archive sets; the others keep
+// their defaults.
+var insertColumns = []string{
+	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
+	"layout_version", "created_at", "updated_at",
+}
+
+// catalogSQL holds the statements on the catalog, written once per Archive.
+type catalogSQL struct {
+	byName  string // the row of one archive name
+	byTable string // the row of one table name
+	list    string // every row
+	insert  string // a new row, unless its name is taken
+	delete  string // the row of one archive name
+}
+
+func newCatalogSQL(d *dialect.Dialect) (catalogSQL, error) {
+	cols := make([]string, len(infoColumns))
+	for i, c := range infoColumns {
+		cols[i] = d.QuoteIdent(c)
+	}
+	from := " FROM " + d.QuoteIdent(migrations.ArchivesTable)
+	sel := "SELECT " + strings.Join(cols, ", ") + from
+	insert, err := d.Upsert(dialect.Upsert{
+		Table:   migrations.ArchivesTable,
+		Columns: insertColumns,
+		Key:     []string{"name"},
+		Rows:    1,
+	})
+	if err != nil {
+		return catalogSQL{}, err
+	}
+	return catalogSQL{
+		byName:  d.Rebind(sel + " WHERE " + d.QuoteIdent("name") + " = ?"),
+		byTable: d.Rebind(sel + " WHERE " + d.QuoteIdent("table_name") + " = ?"),
+		list:    sel,
+		insert:  insert,
+		delete:  d.Rebind("DELETE" + from + " WHERE " + d.QuoteIdent("name") + " = ?"),
+	}, nil
+}
+
+// insertArgs returns the arguments of catalogSQL.insert for info.
+func insertArgs(d *dialect.Dialect, info *TableInfo) []any {
+	return []any{
+		info.Name, info.Table, info.FuncVersion, info.Keymap, info.KeymapVersion,
+		info.Codec.String(), int64(info.TTL), info.Layout,
+		d.TimeArg(info.CreatedAt), d.TimeArg(info.UpdatedAt),
+	}
+}
+
+// scanInfo scans one catalog row, selected as by catalogSQL.
+func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInfo, error) {
+	var (
+		info  TableInfo
+		codec string
+		ttl   int64
+	)
+	err := row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
+		&codec, &ttl, &info.Policy, &info.MaxEntries, &info.MaxBytes, &info.Layout,
+		&info.Hits, &info.Misses, d.ScanTime(&info.CreatedAt), d.ScanTime(&info.UpdatedAt))
+	if err != nil {
+		return TableInfo{}, err
+	}
+	if info.Codec, err = dialect.ParseCodec(codec); err != nil {
+		return TableInfo{}, fmt.Errorf("archive %q: %w", info.Name, err)
+	}
+	info.TTL = time.Duration(ttl)
+	return info, nil
+}
+
+// lookup returns the catalog row that query, catalogSQL.byName or byTable,
+// selects with arg, and whether there is one.
+func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, arg string) (TableInfo, bool, error) {
+	info, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return TableInfo{}, false, nil
+	case err != nil:
+		return TableInfo{}, false, fmt.Errorf("sqlarchive: read catalog: %w", err)
+	}
+	return info, true, nil
+}

@@ -1,0 +1,53 @@
+// Package sqlarchive holds an archive that is a whole database of archive
+// tables, with a catalog: klepto's sql_archive, made to share a database
+// with an application and with other services.
+//
+// [Open] returns the [Archive] of a *sql.DB, applying klepto's migrations
+// (package migrations) unless told not to. Each archive in it has a name,
+// a row in the catalog table klepto_archives and a table of its own, an
+// ordinary sqltable.Table: [Table] opens or creates one, [Memoize] memoizes
+// a function into one, and [Archive.Tables], [Archive.Info], [Archive.Stats]
+// and [Archive.Drop] list, describe, measure and drop them.
+//
+// The catalog row of an archive records, in these columns:
+//
+//	name            the archive's name: a table name, or base@version (see TableName)
+//	table_name      its table
+//	keymap          the description of the keymap of its keys (keymap.Keymap.String)
+//	keymap_version  the version of the key encoding (keymap.Version)
+//	codec           how values are encoded: json, gob or raw
+//	policy          the eviction policy in the database; "" for none
+//	max_entries     the bound on entries in the database; 0 for none
+//	max_bytes       the bound on value bytes in the database; 0 for none
+//	ttl_ns          how long entries live, in nanoseconds; 0 for ever
+//	func_version    the version of the memoized function; "" for none
+//	layout_version  the layout of its table (dialect.Layout)
+//	hits, misses    counters
+//	created_at      when the archive was created
+//	updated_at      when the row last changed
+//
+// so that every process opens an archive alike: a reader needs no options,
+// and a writer whose codec, keymap or TTL contradicts the catalog gets a
+// [*MismatchError] rather than a table it cannot read or keys that never hit.
+// The archives do not enforce policy and bounds yet: Table creates
+// archives without them.
+//
+// # Differences from klepto
+//
+// klepto's sql_archive makes one table per key and treats every table of
+// the database as a key, so an unrelated table breaks it, and a key that is
+// not a string cannot be read back. Here a key is a row of an archive's
+// table, any key of package keymap works, and an Archive lists, opens and
+// drops only the tables its catalog names: it never takes over or drops a
+// table of the application. Function versions, absent from klepto, give each
+// version of a memoized function a table of its own.
+//
+// # Concurrency and ownership
+//
+// An Archive and the tables it returns are safe for concurrent use, and
+// any number of processes may open one database at once: creating and
+// dropping an archive happen under the DDL lock of its table
+// (dialect.Dialect.WithDDLLock), so concurrent creators make it once.
+// The caller opens and closes the *sql.DB; [Archive.Close] closes the
+// tables the Archive returned, never the *sql.DB.
+package sqlarchive

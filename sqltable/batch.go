@@ -1,0 +1,417 @@
+package sqltable
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// maxBatchRows is the most rows one multi-row statement writes or reads.
+// Larger statements gain little and hold locks longer.
+const maxBatchRows = 500
+
+// row is one row to write by a multi-row upsert.
+type row struct {
+	hash  []byte // key_hash
+	text  string // key_text, as stored
+	args  any    // args: nil or a JSON string (batchCopy only)
+	value any    // value: a JSON string or []byte
+	size  int64  // size_bytes
+	// Timestamps as bind arguments (batchCopy only; batchPut rows share
+	// the time of the call).
+	created, updated, expires any
+}
+
+// bytes estimates the bytes r adds to a statement.
+func (r *row) bytes() int {
+	n := len(r.text) + int(r.size) + rowOverhead
+	if s, ok := r.args.(string); ok {
+		n += len(s)
+	}
+	return n
+}
+
+// PutMany stores every entry, as Put would, with far fewer statements: rows
+// are sorted by key hash (so that concurrent batches lock rows in one order
+// and cannot deadlock), a key given twice keeps its last value, and up to
+// 500 rows go into each statement. When the Table is not bound to a
+// transaction and the batch needs several statements, they run in one
+// transaction, retried as a whole after a transient error: either every
+// entry is stored, or none.
+//
+// Every value is encoded and checked against the size limits before
+// anything is sent, so a refused batch changes nothing.
+func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	rows, err := t.putRows(entries)
+	if err != nil {
+		return err
+	}
+	if err := t.writeRows(ctx, batchPut, rows); err != nil {
+		return t.errorf("put %d entries: %w", len(rows), err)
+	}
+	return nil
+}
+
+// putRows returns the rows of entries, sorted by key hash, with the last of
+// several entries of one key, and their values encoded.
+func (t *Table[V]) putRows(entries []cache.Entry[V]) ([]row, error) {
+	order := make([]int, len(entries))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := bytes.Compare(entries[a].Key.Hash[:], entries[b].Key.Hash[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b) // entries of one key in the order given
+	})
+	now := t.now()
+	stamp, expires := t.d.TimeArg(now), t.expiry(now)
+	rows := make([]row, 0, len(order))
+	for i, j := range order {
+		e := &entries[j]
+		if i+1 < len(order) && entries[order[i+1]].Key.Hash == e.Key.Hash {
+			continue // a later entry of this key wins
+		}
+		v, size, err := t.encode(e.Value)
+		if err != nil {
+			return nil, t.errorf("put %.64q: encode value: %w", e.Key.Text, err)
+		}
+		r := row{hash: e.Key.Hash[:], text: EncodeKeyText(e.Key.Text), value: v, size: int64(size),
+			created: stamp, updated: stamp, expires: expires}
+		if err := t.checkSize(len(r.text), size); err != nil {
+			return nil, t.errorf("put %.64q: %w", e.Key.Text, err)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// batchRows returns the most rows of one statement of kind k.
+func (t *Table[V]) batchRows(k batchKind) int {
+	if t.d == dialect.Postgres && k != batchGet {
+		return pgBatchRows
+	}
+	return min(maxBatchRows, t.d.MaxPlaceholders()/len(k.columns()))
+}
+
+// batchBytes returns the most bytes of one multi-row write, or 0 for no
+// limit: max_allowed_packet on MySQL.
+func (t *Table[V]) batchBytes() int {
+	if t.d == dialect.Postgres {
+		return pgBatchBytes
+	}
+	return t.maxPacket
+}
+
+// chunks splits rows, in order, into the rows of each statement: at most
+// t.batchRows rows, and no more bytes than t.batchBytes.
+func (t *Table[V]) chunks(k batchKind, rows []row) [][]row {
+	limit, maxBytes := t.batchRows(k), t.batchBytes()
+	var out [][]row
+	for len(rows) > 0 {
+		n, size := 0, stmtOverhead
+		for n < len(rows) && n < limit {
+			size += rows[n].bytes()
+			if maxBytes > 0 && n > 0 && size > maxBytes {
+				break
+			}
+			n++
+		}
+		out = append(out, rows[:n])
+		rows = rows[n:]
+	}
+	return out
+}
+
+// writeRows upserts rows, sorted by key hash with distinct keys, with
+// statements of kind k: in one transaction when they need several
+// statements and the Table may begin one, retried as a whole after a
+// transient error.
+func (t *Table[V]) writeRows(ctx context.Context, k batchKind, rows []row) error {
+	chunks := t.chunks(k, rows)
+	// Prepare first: inside the transaction, the pool may have no other
+	// connection to prepare on.
+	stmts := make([]stmt, len(chunks))
+	for i, c := range chunks {
+		var err error
+		if stmts[i], err = t.batchStmt(ctx, k, len(c)); err != nil {
+			return err
+		}
+	}
+	var args []any
+	write := func(ctx context.Context, q Querier, tx *sql.Tx) error {
+		for i, c := range chunks {
+			if t.d == dialect.Postgres {
+				args = pgArgs(args[:0], k, c)
+			} else {
+				args = appendArgs(args[:0], k, c)
+			}
+			s := &stmts[i]
+			var err error
+			if tx != nil && s.ps != nil {
+				_, err = tx.StmtContext(ctx, s.ps).ExecContext(ctx, args...)
+			} else {
+				_, err = s.exec(ctx, q, args...)
+			}
+			if err != nil {
+				var size int64
+				for i := range c {
+					size += c[i].size
+				}
+				return writeError(err, size)
+			}
+		}
+		return nil
+	}
+	switch {
+	case t.conn == nil: // the caller's transaction
+		return write(ctx, t.db, nil)
+	case len(chunks) == 1: // one statement is atomic by itself
+		return t.do(ctx, true, func(ctx context.Context) error { return write(ctx, t.db, nil) })
+	}
+	return t.do(ctx, true, func(ctx context.Context) error {
+		return t.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return write(ctx, tx, tx) })
+	})
+}
+
+// appendArgs appends the arguments of rows, for a statement of kind k.
+func appendArgs(args []any, k batchKind, rows []row) []any {
+	for i := range rows {
+		r := &rows[i]
+		if k == batchPut {
+			args = append(args, r.hash, r.text, r.value, r.size, r.created, r.updated, r.expires)
+		} else {
+			args = append(args, r.hash, r.text, r.args, r.value, r.size, r.created, r.updated, r.expires)
+		}
+	}
+	return args
+}
+
+// batchStmt returns the statement of kind k for rows rows. A statement
+// for a full chunk (t.batchRows rows), or PostgreSQL's statement for any
+// number of rows, is prepared once and kept when the Table may prepare
+// statements; others are plain SQL.
+func (t *Table[V]) batchStmt(ctx context.Context, k batchKind, rows int) (stmt, error) {
+	pg := t.d == dialect.Postgres && k != batchGet
+	key := batchKey{k, rows}
+	if pg {
+		key.rows = 0
+	}
+	keep := t.conn != nil && (pg || rows == t.batchRows(k))
+	if keep {
+		t.mu.Lock()
+		ps := t.batch[key]
+		t.mu.Unlock()
+		if ps != nil {
+			return stmt{ps: ps}, nil
+		}
+	}
+	var query string
+	var err error
+	if pg {
+		query = t.sql.pgUpsert(k, t.codec)
+	} else if query, err = t.sql.batchSQL(k, rows); err != nil {
+		return stmt{}, err
+	}
+	if !keep {
+		return stmt{query: query}, nil
+	}
+	ps, err := t.conn.PrepareContext(ctx, query)
+	if err != nil {
+		return stmt{}, err
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch {
+	case t.closed.Load():
+		return stmt{}, errors.Join(ErrClosed, ps.Close())
+	case t.batch[key] != nil: // prepared meanwhile by another call
+		return stmt{ps: t.batch[key]}, ps.Close()
+	}
+	if t.batch == nil {
+		t.batch = make(map[batchKey]*sql.Stmt)
+	}
+	t.batch[key] = ps
+	return stmt{query: query, ps: ps}, nil
+}
+
+// GetMany returns the values stored under keys, by key hash (Key.Hash);
+// keys that are missing or expired are absent from the map. It reads up to
+// 500 keys per statement.
+func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte]V, error) {
+	if t.closed.Load() {
+		return nil, ErrClosed
+	}
+	hashes := make([][32]byte, len(keys))
+	for i, k := range keys {
+		hashes[i] = k.Hash
+	}
+	slices.SortFunc(hashes, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
+	hashes = slices.Compact(hashes)
+	limit := t.batchRows(batchGet)
+	out := make(map[[32]byte]V, len(hashes))
+	args := make([]any, 0, 1+min(limit, len(hashes)))
+	var decodeErr error
+	var badHash [32]byte
+	for chunk := range slices.Chunk(hashes, limit) {
+		s, err := t.batchStmt(ctx, batchGet, len(chunk))
+		if err != nil {
+			return nil, t.errorf("get %d keys: %w", len(keys), err)
+		}
+		err = t.do(ctx, true, func(ctx context.Context) error {
+			args = append(args[:0], t.nowArg())
+			for i := range chunk {
+				args = append(args, chunk[i][:])
+			}
+			rows, err := s.queryRows(ctx, t.db, args...)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var hash, raw sql.RawBytes
+				if err := rows.Scan(&hash, &raw); err != nil {
+					return err
+				}
+				var v V
+				if err := t.decode(raw, &v); err != nil {
+					decodeErr, badHash = err, [32]byte(hash)
+					return nil
+				}
+				out[[32]byte(hash)] = v
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return nil, t.errorf("get %d keys: %w", len(keys), err)
+		}
+		if decodeErr != nil {
+			for _, k := range keys {
+				if k.Hash == badHash {
+					return nil, t.decodeError(k.Text, decodeErr)
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// CopyTo copies the entries of t that have not expired into dst, which may
+// be a table of another database, and returns how many it copied. Entries
+// keep their arguments and timestamps; an entry dst already holds is
+// overwritten. Values are re-encoded only when the codecs differ.
+//
+// CopyTo reads t in pages of 500 entries, in key hash order, and writes
+// each page in one transaction of dst, so it needs no connection of t while
+// it writes, and memory for one page. Entries written to t during the copy
+// may or may not be copied. Copying is idempotent: after an interruption,
+// run it again.
+func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error) {
+	switch {
+	case dst == nil:
+		return 0, t.errorf("copy: nil destination table")
+	case t.closed.Load(), dst.closed.Load():
+		return 0, ErrClosed
+	}
+	var after []byte
+	for {
+		page, err := t.readPage(ctx, after, dst)
+		if err != nil {
+			return n, t.errorf("copy to %s: %w", dst.name, err)
+		}
+		if len(page) == 0 {
+			return n, nil
+		}
+		if err := dst.writeRows(ctx, batchCopy, page); err != nil {
+			return n, t.errorf("copy to %s: %w", dst.name, err)
+		}
+		n += len(page)
+		if len(page) < pageRows {
+			return n, nil
+		}
+		after = page[len(page)-1].hash
+	}
+}
+
+// readPage returns the rows of t after the key hash after (from the first
+// when after is nil), ready to be written to dst.
+func (t *Table[V]) readPage(ctx context.Context, after []byte, dst *Table[V]) ([]row, error) {
+	var page []row
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		page = page[:0]
+		var rows *sql.Rows
+		var err error
+		if after == nil {
+			rows, err = t.db.QueryContext(ctx, t.sql.page, t.nowArg())
+		} else {
+			rows, err = t.db.QueryContext(ctx, t.sql.pageAfter, t.nowArg(), after)
+		}
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r row
+			var args sql.NullString
+			var value []byte
+			var size int64
+			var created, updated, expires time.Time
+			if err := rows.Scan(&r.hash, &r.text, &args, &value, &size,
+				t.d.ScanTime(&created), t.d.ScanTime(&updated), t.d.ScanTime(&expires)); err != nil {
+				return err
+			}
+			if args.Valid {
+				r.args = args.String
+			}
+			if err := t.transcode(&r, value, dst); err != nil {
+				return err
+			}
+			r.created, r.updated, r.expires = dst.d.TimeArg(created), dst.d.TimeArg(updated), dst.d.TimeArg(expires)
+			page = append(page, r)
+		}
+		return rows.Err()
+	})
+	return page, err
+}
+
+// transcode sets the value of r, read from t as value, to the bind argument
+// dst needs, decoding and encoding it only if the codecs differ.
+func (t *Table[V]) transcode(r *row, value []byte, dst *Table[V]) error {
+	switch {
+	case t.codec == dst.codec && dst.codec.Binary():
+		r.value, r.size = value, int64(len(value))
+	case t.codec == dst.codec:
+		r.value, r.size = string(value), int64(len(value))
+	default:
+		var v V
+		if err := t.decode(value, &v); err != nil {
+			text, _ := DecodeKeyText(r.text)
+			return fmt.Errorf("decode value of key %.64q: %w", text, err)
+		}
+		encoded, size, err := dst.encode(v)
+		if err != nil {
+			return fmt.Errorf("encode value of key %.64q: %w", r.text, err)
+		}
+		r.value, r.size = encoded, int64(size)
+	}
+	if err := dst.checkSize(r.bytes()-int(r.size)-rowOverhead, int(r.size)); err != nil {
+		return fmt.Errorf("key %.64q: %w", r.text, err)
+	}
+	return nil
+}

@@ -1,0 +1,115 @@
+package sqltable
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/gob"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// EscapePrefix starts the key_text of a key whose text could not be stored
+// as it is; the rest is the text in standard base64. See [EncodeKeyText].
+const EscapePrefix = "base64:"
+
+// EncodeKeyText returns the key_text column of the key whose text is text.
+// It is text itself when text is valid UTF-8, holds no NUL byte (which
+// PostgreSQL's TEXT refuses) and does not start with [EscapePrefix];
+// otherwise it is EscapePrefix followed by the standard base64 of text. So
+// key_text is readable in every SQL client, and [DecodeKeyText] recovers
+// the exact bytes.
+func EncodeKeyText(text string) string {
+	if utf8.ValidString(text) && strings.IndexByte(text, 0) < 0 && !strings.HasPrefix(text, EscapePrefix) {
+		return text
+	}
+	return EscapePrefix + base64.StdEncoding.EncodeToString([]byte(text))
+}
+
+// DecodeKeyText returns the key text stored as the key_text column stored,
+// undoing [EncodeKeyText]. It fails only for a stored text that starts
+// with EscapePrefix and is not followed by valid base64.
+func DecodeKeyText(stored string) (string, error) {
+	b64, escaped := strings.CutPrefix(stored, EscapePrefix)
+	if !escaped {
+		return stored, nil
+	}
+	b, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", fmt.Errorf("sqltable: key text %.64q: %w", stored, err)
+	}
+	return string(b), nil
+}
+
+// encode returns v encoded with the Table's codec, as a bind argument
+// (a string for JSON, which the JSON columns need, and []byte otherwise),
+// and its size in bytes.
+func (t *Table[V]) encode(v V) (arg any, size int, err error) {
+	switch t.codec {
+	case dialect.Gob:
+		var buf bytes.Buffer
+		if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
+			return nil, 0, err
+		}
+		return buf.Bytes(), buf.Len(), nil
+	case dialect.Raw:
+		b := any(v).([]byte) // checked by Open
+		if b == nil {
+			b = []byte{} // the column is NOT NULL
+		}
+		return b, len(b), nil
+	default:
+		s, err := encodeJSON(v)
+		return s, len(s), err
+	}
+}
+
+// decode decodes raw, a value of the Table's codec, into *v. raw may be
+// reused once decode returns.
+func (t *Table[V]) decode(raw []byte, v *V) error {
+	switch t.codec {
+	case dialect.Gob:
+		return gob.NewDecoder(bytes.NewReader(raw)).Decode(v)
+	case dialect.Raw:
+		*any(v).(*[]byte) = append([]byte{}, raw...)
+		return nil
+	default:
+		return json.Unmarshal(raw, v)
+	}
+}
+
+// jsonEncoder is a reusable buffer and encoder.
+type jsonEncoder struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+var jsonEncoders = sync.Pool{New: func() any {
+	e := new(jsonEncoder)
+	e.enc = json.NewEncoder(&e.buf)
+	e.enc.SetEscapeHTML(false) // keep <, > and & readable in SQL clients
+	return e
+}}
+
+// maxPooledJSON is the largest buffer kept for reuse.
+const maxPooledJSON = 64 << 10
+
+// encodeJSON returns the JSON of v as a string, the bind argument JSON
+// columns need, with a single allocation for the result.
+func encodeJSON(v any) (string, error) {
+	e := jsonEncoders.Get().(*jsonEncoder)
+	e.buf.Reset()
+	err := e.enc.Encode(v)
+	var s string
+	if err == nil {
+		s = string(bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'}))
+	}
+	if e.buf.Cap() <= maxPooledJSON {
+		jsonEncoders.Put(e)
+	}
+	return s, err
+}

@@ -1,0 +1,118 @@
+// Package sqltable stores an archive in one table of a SQL database:
+// klepto's sqltable_archive, on SQLite, MySQL (and MariaDB) and PostgreSQL.
+//
+// [Open] returns a [Table] over the caller's own *sql.DB (or *sql.Conn, or
+// *sql.Tx), creating the table if it is missing; the Table never opens or
+// closes a pool. A Table is a [cache.Archive], so it can sit behind a
+// memoizer, and also a [cache.Lister], [cache.ManyPutter] and
+// [cache.ArgsPutter]:
+//
+//	fib, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite})
+//	m, err := cache.Memoize(slowFib, &cache.MemoOptions[int]{Archive: fib})
+//
+// # Layout
+//
+// A Table is one table with one row per key, created by
+// [dialect.Dialect.CreateTable]. Its primary key, key_hash, is the SHA-256
+// of the key's text (keymap.Key.Hash), so every lookup is by a fixed
+// 32-byte key whatever the length of the text. The other columns are
+// key_text (the key, readable), args (the arguments of the call, as JSON,
+// when written by [Table.PutArgs]), value, size_bytes (the length of the
+// encoded value), and the created_at, updated_at and expires_at timestamps.
+// A write of an existing key keeps created_at and args (unless PutArgs gives
+// new arguments) and sets the rest.
+//
+// The hits and accessed_at columns are not maintained yet: reads stay
+// read-only, so Get writes nothing and costs one indexed SELECT.
+//
+// # Reading a table with SQL tools
+//
+// Keys are text and values JSON by default, so the tables read well in any
+// client:
+//
+//	sqlite3 cache.db "SELECT key_text, value FROM fib"
+//	psql -c "SELECT key_text, value->>'name', args FROM fib WHERE key_text = '(n=30)'"
+//	mysql -e "SELECT value FROM fib WHERE key_hash = UNHEX(SHA2('(n=30)', 256))"
+//
+// On PostgreSQL, find a key by hash with sha256(convert_to('(n=30)', 'UTF8')).
+//
+// key_text is always valid UTF-8, so every client can print it: a key whose
+// text is not valid UTF-8, holds a NUL byte, or starts with [EscapePrefix]
+// ("base64:") is stored as that prefix followed by the standard base64 of
+// its bytes. [EncodeKeyText] and [DecodeKeyText] apply the rule; Keys and
+// All undo it, so keys round-trip exactly.
+//
+// # Values
+//
+// [Options].Codec chooses how values are stored. dialect.JSON, the default,
+// stores encoding/json text (with <, > and & left unescaped) in the
+// database's JSON type, where SQL JSON functions can reach it. encoding/json
+// replaces invalid UTF-8 in strings by U+FFFD, and PostgreSQL's JSONB
+// refuses the character U+0000 and normalizes objects (key order, spaces),
+// which decoding does not notice. dialect.Gob stores encoding/gob bytes,
+// and dialect.Raw stores a []byte as it is (an empty or nil value reads
+// back as an empty, non-nil slice); both go into a binary column. A value
+// that does not decode is an error that names the table and the key, such
+// as
+//
+//	sqltable: fib: decode value of key "(n=3)": json: cannot unmarshal string into Go value of type int
+//
+// and only reads of that entry fail.
+//
+// Values larger than the database takes are refused before anything is
+// sent, with an error wrapping [ErrTooLarge]: those above
+// Options.MaxValueBytes, and on MySQL rows that would not fit in the
+// server's max_allowed_packet, read once by Open. The database's own
+// "too large" errors are wrapped with ErrTooLarge too.
+//
+// # Expiry
+//
+// With Options.TTL, entries expire that long after they are written
+// (expires_at). An expired entry is a miss everywhere (Get, Has, Len, Keys,
+// All, GetMany, Pop, CopyTo) until it is written again; [Table.DeleteExpired]
+// removes expired rows. Expiry is a property of each row, so Tables with
+// different TTLs, or none, can share a table. Time comes from
+// Options.Clock, which tests replace.
+//
+// # Concurrency and transactions
+//
+// A Table over a *sql.DB is safe for concurrent use, by goroutines and by
+// processes sharing the database. It prepares its statements once (closed by
+// [Table.Close]), runs [Table.PutMany] in one transaction when the batch
+// needs several statements, and retries operations that fail with transient
+// errors (busy, deadlock, serialization failure, and for operations safe to
+// repeat a lost connection) a few times with a short jittered wait; see
+// Options.Retries. PutMany sorts each batch by key_hash and removes
+// duplicates, so concurrent batches take row locks in one order and do not
+// deadlock.
+//
+// A Table over a *sql.Tx is bound to that transaction: its writes commit or
+// roll back with it, it never retries (the caller retries the transaction),
+// and it must not be used after the transaction ends. A Table over a
+// *sql.Conn uses that one connection. Over either, calls must not overlap.
+//
+// Keys and All stream the rows of one query, holding a connection until the
+// loop ends: with a pool of one connection, the loop body must not use the
+// same pool.
+//
+// # SQLite
+//
+// Open SQLite files with [dialect.SQLiteDSN] (WAL, busy_timeout,
+// _txlock=immediate, synchronous=NORMAL). The recommended setup is one pool
+// limited to one connection for writes and a second, read-only pool
+// ([dialect.SQLiteReaderDSN]) with a connection per CPU for reads: open the
+// Table on the writer first (it creates the table), and a second Table of
+// the same name on the reader for Get, Has, Keys and All, which then never
+// wait for writes. One pool opened with SQLiteDSN also works. Writers of
+// several processes take turns on the file's lock, waiting up to
+// busy_timeout.
+//
+// # Differences from klepto
+//
+// klepto's sqltable_archive keys rows by the raw key in a VARCHAR(255), so
+// long keys fail on servers and tuple keys fail everywhere; it writes with a
+// SELECT, then an UPDATE or INSERT, and counts with a new session each time.
+// A Table keys rows by a hash and keeps the key readable beside it, writes
+// with one upsert, batches writes, keeps timestamps and expiry, and opens
+// nothing of its own.
+package sqltable

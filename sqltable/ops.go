@@ -1,0 +1,411 @@
+package sqltable
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"iter"
+	"time"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// ErrTooLarge is wrapped by the errors of writes refused because an entry
+// is larger than the Table or the database accepts. A refused write changes
+// nothing.
+var ErrTooLarge = errors.New("sqltable: entry too large")
+
+// Get returns the value stored under key. A key that is missing or expired
+// is reported as found == false with a nil error.
+//
+// Get only reads: it does not count hits or update accessed_at.
+func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
+	if t.closed.Load() {
+		return value, false, ErrClosed
+	}
+	var decodeErr error
+	err = t.do(ctx, true, func(ctx context.Context) error {
+		var zero V
+		value, found = zero, false
+		rows, err := t.sql.get.queryRows(ctx, t.db, key.Hash[:])
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		if !rows.Next() {
+			return rows.Err()
+		}
+		var raw sql.RawBytes
+		var expires any
+		if err := rows.Scan(&raw, &expires); err != nil {
+			return err
+		}
+		if found, err = t.live(expires); err != nil || !found {
+			return err
+		}
+		decodeErr = t.decode(raw, &value)
+		return rows.Close()
+	})
+	switch {
+	case err != nil:
+		var zero V
+		return zero, false, t.errorf("get %.64q: %w", key.Text, err)
+	case decodeErr != nil:
+		var zero V
+		return zero, false, t.decodeError(key.Text, decodeErr)
+	}
+	return value, found, nil
+}
+
+// live reports whether an entry whose expires_at column holds src, as the
+// driver returned it, has not expired.
+func (t *Table[V]) live(src any) (bool, error) {
+	if src == nil {
+		return true, nil
+	}
+	var expires time.Time
+	if err := t.d.ScanTime(&expires).Scan(src); err != nil {
+		return false, fmt.Errorf("expires_at: %w", err)
+	}
+	return expires.After(t.now()), nil
+}
+
+// decodeError reports a stored value that does not decode.
+func (t *Table[V]) decodeError(keyText string, err error) error {
+	return t.errorf("decode value of key %.64q: %w", keyText, err)
+}
+
+// Has reports whether a value is stored under key and has not expired.
+func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
+	if t.closed.Load() {
+		return false, ErrClosed
+	}
+	var found bool
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		var expires any
+		err := t.sql.has.queryRow(ctx, t.db, key.Hash[:]).Scan(&expires)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found, err = t.live(expires)
+		return err
+	})
+	if err != nil {
+		return false, t.errorf("has %.64q: %w", key.Text, err)
+	}
+	return found, nil
+}
+
+// Put stores value under key, replacing any value there. A new entry has
+// no arguments (a NULL args column); a replaced one keeps its arguments.
+func (t *Table[V]) Put(ctx context.Context, key keymap.Key, value V) error {
+	return t.put(ctx, key, false, "", value)
+}
+
+// PutArgs stores value under key, as Put does, with the arguments of the
+// call that computed it, as JSON in the args column (the JSON form of
+// package keymap, under Options.ArgsOptions), so that people can query
+// entries by argument.
+func (t *Table[V]) PutArgs(ctx context.Context, key keymap.Key, args any, value V) error {
+	text, err := t.argsKeys.AppendText(nil, args)
+	if err != nil {
+		return t.errorf("put %.64q: encode arguments: %w", key.Text, err)
+	}
+	return t.put(ctx, key, true, string(text), value)
+}
+
+func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	v, size, err := t.encode(value)
+	if err != nil {
+		return t.errorf("put %.64q: encode value: %w", key.Text, err)
+	}
+	text := EncodeKeyText(key.Text)
+	if err := t.checkSize(len(text)+len(args), size); err != nil {
+		return t.errorf("put %.64q: %w", key.Text, err)
+	}
+	now := t.now()
+	stamp, expires := t.d.TimeArg(now), t.expiry(now)
+	err = t.do(ctx, true, func(ctx context.Context) error {
+		var err error
+		if withArgs {
+			_, err = t.sql.putArgs.exec(ctx, t.db, key.Hash[:], text, args, v, int64(size), stamp, stamp, expires)
+		} else {
+			_, err = t.sql.put.exec(ctx, t.db, key.Hash[:], text, v, int64(size), stamp, stamp, expires)
+		}
+		return err
+	})
+	if err != nil {
+		return t.errorf("put %.64q: %w", key.Text, writeError(err, int64(size)))
+	}
+	return nil
+}
+
+// rowOverhead and stmtOverhead bound the bytes a row and a statement add
+// to a MySQL packet beyond the key text, arguments and value: key hash,
+// timestamps, lengths, parameter types and headers.
+const (
+	rowOverhead  = 256
+	stmtOverhead = 1024
+)
+
+// checkSize returns an error wrapping ErrTooLarge if a value of size bytes,
+// whose row also holds extra bytes of key text and arguments, is larger
+// than Options.MaxValueBytes or, on MySQL, than max_allowed_packet.
+func (t *Table[V]) checkSize(extra, size int) error {
+	if t.maxValue > 0 && size > t.maxValue {
+		return fmt.Errorf("%w: the value is %d bytes, over Options.MaxValueBytes (%d bytes)", ErrTooLarge, size, t.maxValue)
+	}
+	if row := extra + size + rowOverhead; t.maxPacket > 0 && row > t.maxPacket-stmtOverhead {
+		return fmt.Errorf("%w: the row is about %d bytes (value %d bytes, key text and arguments %d bytes), over the server's max_allowed_packet of %d bytes",
+			ErrTooLarge, row+stmtOverhead, size, extra, t.maxPacket)
+	}
+	return nil
+}
+
+// writeError explains the error err of a write of size value bytes when
+// the database says it is too large, or cannot store a JSON value.
+func writeError(err error, size int64) error {
+	switch {
+	case dialect.IsTooLarge(err):
+		return fmt.Errorf("%w for the database (value %d bytes): %w", ErrTooLarge, size, err)
+	case sqlState(err) == "22P05":
+		return fmt.Errorf("PostgreSQL's JSONB cannot hold the character U+0000; use the gob codec for such values: %w", err)
+	}
+	return err
+}
+
+// sqlState returns the SQLSTATE of a PostgreSQL error, or "".
+func sqlState(err error) string {
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		return e.SQLState()
+	}
+	return ""
+}
+
+// Delete removes the entry stored under key. Deleting a missing key is not
+// an error.
+func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		_, err := t.sql.del.exec(ctx, t.db, key.Hash[:])
+		return err
+	})
+	if err != nil {
+		return t.errorf("delete %.64q: %w", key.Text, err)
+	}
+	return nil
+}
+
+// Pop removes the entry stored under key and returns its value, atomically:
+// of concurrent Pops of one key, one finds it. An expired entry is not
+// found, and stays. If the stored value does not decode, Pop returns an
+// error and, unless the Table is bound to a transaction, the entry stays.
+func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
+	if t.closed.Load() {
+		return value, false, ErrClosed
+	}
+	var decodeErr error
+	pop := func(ctx context.Context, q Querier) error {
+		var zero V
+		value, found, decodeErr = zero, false, nil
+		rows, err := q.QueryContext(ctx, t.sql.pop, t.nowArg(), key.Hash[:])
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var raw sql.RawBytes
+			if err := rows.Scan(&raw); err != nil {
+				return err
+			}
+			found = true
+			decodeErr = t.decode(raw, &value)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+			return err
+		}
+		if decodeErr != nil {
+			return decodeErr // roll back: the entry stays
+		}
+		if found && t.d == dialect.MySQL { // the row is locked FOR UPDATE
+			_, err = q.ExecContext(ctx, t.sql.del.query, key.Hash[:])
+		}
+		return err
+	}
+	if t.conn == nil {
+		err = pop(ctx, t.db)
+	} else {
+		// Not repeatable: if the connection broke after the delete, the
+		// value is gone, and a second attempt would not find it.
+		err = t.do(ctx, false, func(ctx context.Context) error {
+			return t.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return pop(ctx, tx) })
+		})
+	}
+	switch {
+	case decodeErr != nil:
+		var zero V
+		return zero, false, t.decodeError(key.Text, decodeErr)
+	case err != nil:
+		var zero V
+		return zero, false, t.errorf("pop %.64q: %w", key.Text, err)
+	case !found:
+		var zero V
+		return zero, false, nil
+	}
+	return value, true, nil
+}
+
+// Len returns the number of entries that have not expired.
+func (t *Table[V]) Len(ctx context.Context) (int, error) {
+	if t.closed.Load() {
+		return 0, ErrClosed
+	}
+	var n int
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		return t.sql.count.queryRow(ctx, t.db, t.nowArg()).Scan(&n)
+	})
+	if err != nil {
+		return 0, t.errorf("len: %w", err)
+	}
+	return n, nil
+}
+
+// Clear removes every entry.
+func (t *Table[V]) Clear(ctx context.Context) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		_, err := t.db.ExecContext(ctx, t.sql.clear)
+		return err
+	})
+	if err != nil {
+		return t.errorf("clear: %w", err)
+	}
+	return nil
+}
+
+// DeleteExpired removes the entries that have expired and returns how many
+// it removed.
+func (t *Table[V]) DeleteExpired(ctx context.Context) (int, error) {
+	if t.closed.Load() {
+		return 0, ErrClosed
+	}
+	var n int64
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		res, err := t.db.ExecContext(ctx, t.sql.deleteExpired, t.nowArg())
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, t.errorf("delete expired: %w", err)
+	}
+	return int(n), nil
+}
+
+// Keys returns an iterator over the keys of the entries that have not
+// expired, in the order of their hashes. It streams the rows of one query,
+// holding a connection until the loop ends, and stops at the first error,
+// which it yields with a zero Key.
+func (t *Table[V]) Keys(ctx context.Context) iter.Seq2[keymap.Key, error] {
+	return func(yield func(keymap.Key, error) bool) {
+		if t.closed.Load() {
+			yield(keymap.Key{}, ErrClosed)
+			return
+		}
+		rows, err := t.stream(ctx, t.sql.keys)
+		if err != nil {
+			yield(keymap.Key{}, t.errorf("keys: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var stored string
+			if err := rows.Scan(&stored); err != nil {
+				yield(keymap.Key{}, t.errorf("keys: %w", err))
+				return
+			}
+			text, err := DecodeKeyText(stored)
+			if err != nil {
+				yield(keymap.Key{}, t.errorf("keys: %w", err))
+				return
+			}
+			if !yield(keymap.NewKey(text), nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(keymap.Key{}, t.errorf("keys: %w", err))
+		}
+	}
+}
+
+// All returns an iterator over the entries that have not expired, in the
+// order of their key hashes. It streams the rows of one query, holding a
+// connection until the loop ends, and stops at the first error, such as
+// a value that does not decode, which it yields with a zero Entry.
+func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
+	return func(yield func(cache.Entry[V], error) bool) {
+		if t.closed.Load() {
+			yield(cache.Entry[V]{}, ErrClosed)
+			return
+		}
+		rows, err := t.stream(ctx, t.sql.all)
+		if err != nil {
+			yield(cache.Entry[V]{}, t.errorf("all: %w", err))
+			return
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var stored string
+			var raw sql.RawBytes
+			if err := rows.Scan(&stored, &raw); err != nil {
+				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
+				return
+			}
+			text, err := DecodeKeyText(stored)
+			if err != nil {
+				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
+				return
+			}
+			e := cache.Entry[V]{Key: keymap.NewKey(text)}
+			if err := t.decode(raw, &e.Value); err != nil {
+				yield(cache.Entry[V]{}, t.decodeError(text, err))
+				return
+			}
+			if !yield(e, nil) {
+				return
+			}
+		}
+		if err := rows.Err(); err != nil {
+			yield(cache.Entry[V]{}, t.errorf("all: %w", err))
+		}
+	}
+}
+
+// stream starts query, whose one argument is the current time.
+func (t *Table[V]) stream(ctx context.Context, query string) (*sql.Rows, error) {
+	var rows *sql.Rows
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		var err error
+		rows, err = t.db.QueryContext(ctx, query, t.nowArg())
+		return err
+	})
+	return rows, err
+}

@@ -1,0 +1,175 @@
+package sqltable
+
+import (
+	"encoding/hex"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// On PostgreSQL, multi-row writes send each column as one array, in the
+// text form of PostgreSQL arrays, and insert the rows of
+// unnest($1::text::bytea[], …): a statement of a handful of parameters
+// whatever the number of rows, which the server parses and plans much
+// faster than a VALUES list of thousands of parameters. Every parameter is
+// text, so any driver binds it alike.
+
+// pgBatchRows is the most rows one PostgreSQL statement writes.
+const pgBatchRows = 1000
+
+// pgBatchBytes bounds the size of the arrays of one PostgreSQL statement.
+const pgBatchBytes = 32 << 20
+
+// pgUpsert returns the unnest upsert of kind k (batchPut or batchCopy).
+// batchPut takes $1 key_hash, $2 key_text, $3 value and $4 size_bytes
+// arrays, then $5 the time written and $6 expires_at; batchCopy takes an
+// array per column of copyColumns.
+func (q *queries) pgUpsert(k batchKind, codec dialect.Codec) string {
+	d := q.d
+	c := d.QuoteIdent
+	value := "jsonb"
+	if codec.Binary() {
+		value = "bytea"
+	}
+	var cols, sel, from string
+	var update []string
+	if k == batchPut {
+		cols = c("key_hash") + ", " + c("key_text") + ", " + c("value") + ", " + c("size_bytes") + ", " +
+			c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
+		sel = "h, k, v, s, $5::timestamptz, $5::timestamptz, $6::timestamptz"
+		from = "unnest($1::text::bytea[], $2::text::text[], $3::text::" + value + "[], $4::text::int8[]) AS r(h, k, v, s)"
+		update = putUpdate
+	} else {
+		cols = c("key_hash") + ", " + c("key_text") + ", " + c("args") + ", " + c("value") + ", " + c("size_bytes") + ", " +
+			c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
+		sel = "h, k, a, v, s, ca, ua, ea"
+		from = "unnest($1::text::bytea[], $2::text::text[], $3::text::jsonb[], $4::text::" + value + "[], $5::text::int8[], " +
+			"$6::text::timestamptz[], $7::text::timestamptz[], $8::text::timestamptz[]) AS r(h, k, a, v, s, ca, ua, ea)"
+		update = putArgsUpdate
+	}
+	var set strings.Builder
+	for i, u := range update {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(c(u) + " = EXCLUDED." + c(u))
+	}
+	return "INSERT INTO " + c(q.table) + " (" + cols + ") SELECT " + sel + " FROM " + from +
+		" ORDER BY h ON CONFLICT (" + c("key_hash") + ") DO UPDATE SET " + set.String()
+}
+
+// pgArray builds the text form of a one-dimensional PostgreSQL array.
+type pgArray struct{ b []byte }
+
+func (a *pgArray) sep() {
+	if len(a.b) == 0 {
+		a.b = append(a.b, '{')
+	} else {
+		a.b = append(a.b, ',')
+	}
+}
+
+// null appends a NULL element.
+func (a *pgArray) null() {
+	a.sep()
+	a.b = append(a.b, "NULL"...)
+}
+
+// text appends a quoted element: only '"' and '\' need escaping.
+func (a *pgArray) text(s string) {
+	a.sep()
+	a.b = append(a.b, '"')
+	for {
+		i := strings.IndexAny(s, `"\`)
+		if i < 0 {
+			break
+		}
+		a.b = append(a.b, s[:i]...)
+		a.b = append(a.b, '\\', s[i])
+		s = s[i+1:]
+	}
+	a.b = append(a.b, s...)
+	a.b = append(a.b, '"')
+}
+
+// bytes appends a bytea element in hex: "\\x…" (the backslash escaped).
+func (a *pgArray) bytes(p []byte) {
+	a.sep()
+	a.b = append(a.b, `"\\x`...)
+	a.b = hex.AppendEncode(a.b, p)
+	a.b = append(a.b, '"')
+}
+
+// int appends an integer element.
+func (a *pgArray) int(n int64) {
+	a.sep()
+	a.b = strconv.AppendInt(a.b, n, 10)
+}
+
+// value appends an element of a value or args column: a JSON string or
+// bytes, or NULL.
+func (a *pgArray) value(v any) {
+	switch v := v.(type) {
+	case string:
+		a.text(v)
+	case []byte:
+		a.bytes(v)
+	default:
+		a.null()
+	}
+}
+
+// time appends a timestamptz element; nil (a zero time) is NULL.
+func (a *pgArray) time(v any) {
+	t, ok := v.(time.Time)
+	if !ok {
+		a.null()
+		return
+	}
+	a.sep()
+	a.b = append(a.b, '"')
+	a.b = t.UTC().AppendFormat(a.b, "2006-01-02T15:04:05.999999Z07:00")
+	a.b = append(a.b, '"')
+}
+
+// String returns the array.
+func (a *pgArray) String() string {
+	if len(a.b) == 0 {
+		return "{}"
+	}
+	return string(append(a.b, '}'))
+}
+
+// pgArgs appends the arguments of the unnest upsert of kind k of rows.
+func pgArgs(args []any, k batchKind, rows []row) []any {
+	n := len(copyColumns)
+	if k == batchPut {
+		n = 4
+	}
+	cols := make([]pgArray, n)
+	for i := range rows {
+		r := &rows[i]
+		cols[0].bytes(r.hash)
+		cols[1].text(r.text)
+		if k == batchPut {
+			cols[2].value(r.value)
+			cols[3].int(r.size)
+			continue
+		}
+		cols[2].value(r.args)
+		cols[3].value(r.value)
+		cols[4].int(r.size)
+		cols[5].time(r.created)
+		cols[6].time(r.updated)
+		cols[7].time(r.expires)
+	}
+	for i := range cols {
+		args = append(args, cols[i].String())
+	}
+	if k == batchPut && len(rows) > 0 {
+		args = append(args, rows[0].created, rows[0].expires)
+	}
+	return args
+}

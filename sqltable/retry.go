@@ -1,0 +1,88 @@
+package sqltable
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// Backoff between attempts: the n-th retry waits about backoffBase<<n,
+// jittered by ±50% and capped at backoffMax.
+const (
+	backoffBase = 5 * time.Millisecond
+	backoffMax  = 250 * time.Millisecond
+)
+
+// do runs fn, and runs it again after a short, jittered wait, up to
+// t.retries times, while it fails with a transient error: a busy database,
+// a deadlock or a serialization failure, or, when repeatable is true, a lost
+// connection. Operations are repeatable when running them twice has the
+// effect of running them once (reads, upserts, deletes of a key), so that
+// it does not matter whether the server saw the first attempt. do stops
+// waiting when ctx is done.
+func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.Context) error) error {
+	for attempt := 0; ; attempt++ {
+		err := fn(ctx)
+		if err == nil || attempt >= t.retries || !transient(err, repeatable) {
+			return err
+		}
+		if werr := sleep(ctx, backoff(attempt)); werr != nil {
+			return fmt.Errorf("%w (not retried: %w)", err, werr)
+		}
+	}
+}
+
+// transient reports whether an operation that failed with err may succeed
+// if it runs again.
+func transient(err error, repeatable bool) bool {
+	return dialect.Retryable(err) || repeatable && connectionLost(err)
+}
+
+// connectionLost reports whether err says the connection to the server
+// broke, as when the server restarts or an administrator ends the session.
+// database/sql replaces such a connection by a new one for the next
+// statement.
+func connectionLost(err error) bool {
+	if errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var e interface{ SQLState() string }
+	if errors.As(err, &e) {
+		// Class 08: connection exception; 57P01-57P03: the server is
+		// shutting down, or the session was terminated.
+		s := e.SQLState()
+		return strings.HasPrefix(s, "08") || s == "57P01" || s == "57P02" || s == "57P03"
+	}
+	return false
+}
+
+// backoff returns the wait before retry n (from 0).
+func backoff(n int) time.Duration {
+	d := backoffMax
+	if n < 8 {
+		d = min(backoffBase<<n, backoffMax)
+	}
+	return d/2 + rand.N(d)
+}
+
+// sleep waits for d, or until ctx is done, and returns ctx's error then.
+func sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

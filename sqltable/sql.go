@@ -1,0 +1,195 @@
+package sqltable
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"strings"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// stmt is one statement of a Table: its SQL, and the statement prepared from
+// it when the Table's Querier can prepare statements that outlive a call.
+type stmt struct {
+	query string
+	ps    *sql.Stmt
+}
+
+func (s *stmt) exec(ctx context.Context, q Querier, args ...any) (sql.Result, error) {
+	if s.ps != nil {
+		return s.ps.ExecContext(ctx, args...)
+	}
+	return q.ExecContext(ctx, s.query, args...)
+}
+
+func (s *stmt) queryRows(ctx context.Context, q Querier, args ...any) (*sql.Rows, error) {
+	if s.ps != nil {
+		return s.ps.QueryContext(ctx, args...)
+	}
+	return q.QueryContext(ctx, s.query, args...)
+}
+
+func (s *stmt) queryRow(ctx context.Context, q Querier, args ...any) *sql.Row {
+	if s.ps != nil {
+		return s.ps.QueryRowContext(ctx, args...)
+	}
+	return q.QueryRowContext(ctx, s.query, args...)
+}
+
+// queries holds the SQL of a Table, written once by buildQueries. The
+// queries that read entries skip expired ones: their first argument is the
+// current time. The exceptions are get and has, the hot path, which read
+// expires_at and leave the check to Go, so that entries without expiry
+// cost no time argument.
+type queries struct {
+	// Prepared when the Querier allows it.
+	get     stmt // key_hash -> value, expires_at
+	has     stmt // key_hash -> expires_at
+	count   stmt // now -> COUNT(*)
+	del     stmt // key_hash
+	put     stmt // putColumns
+	putArgs stmt // putArgsColumns
+
+	keys          string // now -> key_text, in key_hash order
+	all           string // now -> key_text, value, in key_hash order
+	clear         string
+	deleteExpired string // now
+	pop           string // now, key_hash -> value: DELETE … RETURNING, or SELECT … FOR UPDATE on MySQL
+	columns       string // table name -> column name, type
+	page          string // now -> copyColumns, first page
+	pageAfter     string // now, key_hash -> copyColumns, the page after key_hash
+
+	d     *dialect.Dialect
+	table string
+	live  string // the condition on expires_at, with one argument
+}
+
+// prepared returns the statements that are prepared once per Table.
+func (q *queries) prepared() []*stmt {
+	return []*stmt{&q.get, &q.has, &q.count, &q.del, &q.put, &q.putArgs}
+}
+
+// Columns written by Put and PutMany, by PutArgs, and by CopyTo. Put and
+// PutMany leave args out, so that a stored entry keeps the arguments a
+// PutArgs gave it.
+var (
+	putColumns     = []string{"key_hash", "key_text", "value", "size_bytes", "created_at", "updated_at", "expires_at"}
+	putArgsColumns = []string{"key_hash", "key_text", "args", "value", "size_bytes", "created_at", "updated_at", "expires_at"}
+	copyColumns    = putArgsColumns
+)
+
+// Columns an upsert overwrites: created_at keeps the first write's time.
+var (
+	putUpdate     = []string{"value", "size_bytes", "updated_at", "expires_at"}
+	putArgsUpdate = []string{"args", "value", "size_bytes", "updated_at", "expires_at"}
+)
+
+// pageRows is how many rows CopyTo reads at a time.
+const pageRows = 500
+
+func buildQueries(d *dialect.Dialect, table string) (queries, error) {
+	t := d.QuoteIdent(table)
+	c := func(name string) string { return d.QuoteIdent(name) }
+	live := "(" + c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?)"
+	q := queries{d: d, table: table, live: live}
+	q.get.query = d.Rebind("SELECT " + c("value") + ", " + c("expires_at") + " FROM " + t + " WHERE " + c("key_hash") + " = ?")
+	q.has.query = d.Rebind("SELECT " + c("expires_at") + " FROM " + t + " WHERE " + c("key_hash") + " = ?")
+	q.count.query = d.Rebind("SELECT COUNT(*) FROM " + t + " WHERE " + live)
+	q.del.query = d.Rebind("DELETE FROM " + t + " WHERE " + c("key_hash") + " = ?")
+	q.keys = d.Rebind("SELECT " + c("key_text") + " FROM " + t + " WHERE " + live + " ORDER BY " + c("key_hash"))
+	q.all = d.Rebind("SELECT " + c("key_text") + ", " + c("value") + " FROM " + t + " WHERE " + live + " ORDER BY " + c("key_hash"))
+	q.clear = "DELETE FROM " + t
+	q.deleteExpired = d.Rebind("DELETE FROM " + t + " WHERE " + c("expires_at") + " <= ?")
+	if d == dialect.MySQL {
+		q.pop = "SELECT " + c("value") + " FROM " + t + " WHERE " + live + " AND " + c("key_hash") + " = ? FOR UPDATE"
+	} else {
+		q.pop = d.Rebind("DELETE FROM " + t + " WHERE " + live + " AND " + c("key_hash") + " = ? RETURNING " + c("value"))
+	}
+	switch d {
+	case dialect.SQLite:
+		q.columns = `SELECT name, type FROM pragma_table_info(?)`
+	case dialect.Postgres:
+		q.columns = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`
+	default:
+		q.columns = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`
+	}
+	sel := make([]string, len(copyColumns))
+	for i, name := range copyColumns {
+		sel[i] = c(name)
+	}
+	page := "SELECT " + strings.Join(sel, ", ") + " FROM " + t + " WHERE " + live
+	order := " ORDER BY " + c("key_hash") + " LIMIT " + strconv.Itoa(pageRows)
+	q.page = d.Rebind(page + order)
+	q.pageAfter = d.Rebind(page + " AND " + c("key_hash") + " > ?" + order)
+
+	var err error
+	if q.put.query, err = q.upsert(batchPut, 1); err != nil {
+		return q, err
+	}
+	if q.putArgs.query, err = q.upsert(batchPutArgs, 1); err != nil {
+		return q, err
+	}
+	return q, nil
+}
+
+// batchKind names the statements that write or read several rows.
+type batchKind uint8
+
+const (
+	batchPut     batchKind = iota // PutMany: putColumns
+	batchPutArgs                  // PutArgs: putArgsColumns
+	batchCopy                     // CopyTo: copyColumns
+	batchGet                      // GetMany: key_hash IN (…)
+)
+
+// batchKey identifies a cached multi-row statement.
+type batchKey struct {
+	kind batchKind
+	rows int
+}
+
+// columns returns the columns written by statements of kind k.
+func (k batchKind) columns() []string {
+	switch k {
+	case batchPut:
+		return putColumns
+	case batchGet:
+		return []string{"key_hash"}
+	default:
+		return putArgsColumns
+	}
+}
+
+// upsert returns the SQL of an upsert of kind k of rows rows.
+func (q *queries) upsert(k batchKind, rows int) (string, error) {
+	update := putArgsUpdate
+	if k == batchPut {
+		update = putUpdate
+	}
+	return q.d.Upsert(dialect.Upsert{
+		Table:   q.table,
+		Columns: k.columns(),
+		Key:     []string{"key_hash"},
+		Update:  update,
+		Rows:    rows,
+	})
+}
+
+// getMany returns the SQL that reads the values of n keys: the arguments
+// are the current time, then the n key hashes.
+func (q *queries) getMany(n int) string {
+	d := q.d
+	return "SELECT " + d.QuoteIdent("key_hash") + ", " + d.QuoteIdent("value") +
+		" FROM " + d.QuoteIdent(q.table) +
+		" WHERE " + d.Rebind(q.live) + " AND " + d.QuoteIdent("key_hash") +
+		" IN (" + d.Placeholders(2, n) + ")"
+}
+
+// batchSQL returns the SQL of the batch statement of kind k of rows rows.
+func (q *queries) batchSQL(k batchKind, rows int) (string, error) {
+	if k == batchGet {
+		return q.getMany(rows), nil
+	}
+	return q.upsert(k, rows)
+}

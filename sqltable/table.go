@@ -1,0 +1,400 @@
+package sqltable
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// Querier is the subset of *sql.DB, *sql.Tx and *sql.Conn that a [Table]
+// uses; *sqlx.DB, *sqlx.Tx and *sqlx.Conn have it too.
+type Querier = dialect.Querier
+
+// DefaultRetries is how many times a Table retries an operation that failed
+// with a transient error when [Options].Retries is zero.
+const DefaultRetries = 4
+
+// ErrClosed is returned by the methods of a Table after [Table.Close] or
+// [Table.Drop].
+var ErrClosed = errors.New("sqltable: table is closed")
+
+// Options configure [Open]. The zero value of every field is a meaningful
+// default, except Dialect, which is required.
+type Options struct {
+	// Dialect is the database behind the Querier: dialect.SQLite,
+	// dialect.MySQL or dialect.Postgres. Required.
+	Dialect *dialect.Dialect
+
+	// Codec encodes values: dialect.JSON (the default) stores them as JSON
+	// in the database's JSON type, dialect.Gob as encoding/gob bytes, and
+	// dialect.Raw stores a []byte as it is (V must then be []byte).
+	Codec dialect.Codec
+
+	// TTL is how long an entry lives after it is written. Zero means
+	// entries never expire. An expired entry is a miss for every method:
+	// Get and Has do not find it, Len does not count it, Keys and All do not
+	// list it. It stays in the table until it is overwritten or removed by
+	// DeleteExpired.
+	TTL time.Duration
+
+	// Clock returns the current time; the default is time.Now. Every
+	// timestamp a Table writes, and every expiry it checks, comes from it.
+	Clock func() time.Time
+
+	// Retries is how many times an operation is retried after a transient
+	// error: a busy database, a deadlock, a serialization failure or, for
+	// operations that are safe to repeat, a lost connection. Zero means
+	// DefaultRetries and a negative number no retries. A Table bound to a
+	// transaction never retries: after such errors the transaction itself
+	// must be retried.
+	Retries int
+
+	// MaxValueBytes, when positive, is the largest encoded value Put,
+	// PutArgs, PutMany and CopyTo accept. The databases have limits of their
+	// own; MySQL's max_allowed_packet is checked before a statement is sent.
+	MaxValueBytes int
+
+	// ArgsOptions are the keymap options of the JSON that PutArgs stores in
+	// the args column (see keymap.NewEncoded). Give them the Ignore and
+	// IgnorePositions of the memo's keymap, so that arguments it leaves out
+	// of keys, such as a logger, are left out here too. Nil means none.
+	ArgsOptions *keymap.Options
+}
+
+// beginner is what a Querier has when it is not bound to one transaction:
+// *sql.DB and *sql.Conn, and the types that embed them.
+type beginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// Table is an archive that is one table of a database: one row per key,
+// keyed by the SHA-256 of the key text (see the package documentation for
+// the layout). It implements cache.Archive, cache.Lister, cache.ManyPutter
+// and cache.ArgsPutter.
+//
+// A Table over a *sql.DB is safe for concurrent use. Over a *sql.Conn or a
+// *sql.Tx, its calls must not overlap, and a loop over Keys or All must not
+// call the Table (or the connection) in its body.
+type Table[V any] struct {
+	db        Querier
+	conn      beginner // db, unless db is a transaction
+	d         *dialect.Dialect
+	name      string
+	codec     dialect.Codec
+	ttl       time.Duration
+	now       func() time.Time
+	retries   int
+	maxValue  int
+	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
+	argsKeys  *keymap.Keymap
+	sql       queries
+	closed    atomic.Bool
+
+	mu    sync.Mutex // guards batch
+	batch map[batchKey]*sql.Stmt
+}
+
+// Open returns the archive table called name in the database behind db,
+// creating the table if it does not exist. name must pass
+// [dialect.ValidateTableName]; opts.Dialect is required, and opts is not
+// modified.
+//
+// When db is a *sql.DB, the table is created under [dialect.Dialect.WithDDLLock],
+// so that processes opening one table at the same time take turns. When db
+// can begin transactions (a *sql.DB or a *sql.Conn), Open prepares the
+// statements of the single-key operations once; release them with
+// [Table.Close]. When db is a *sql.Tx, the Table works inside that
+// transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
+// inside a transaction commits it: create tables outside transactions.
+//
+// Open checks that an existing table has the columns of an archive table and
+// that its value column suits the codec (JSON or binary; gob and raw values
+// share one column type). On MySQL it reads max_allowed_packet, so that
+// writes that cannot fit are refused before they are sent.
+func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*Table[V], error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if err := o.validate(name); err != nil {
+		return nil, err
+	}
+	if db == nil {
+		return nil, fmt.Errorf("sqltable: open %q: nil Querier", name)
+	}
+	if o.Codec == dialect.Raw {
+		var zero V
+		if _, ok := any(zero).([]byte); !ok {
+			return nil, fmt.Errorf("sqltable: open %q: codec raw stores []byte values, not %T; use codec json or gob", name, zero)
+		}
+	}
+	argsKeys, err := keymap.NewEncoded(keymap.JSON, o.ArgsOptions)
+	if err != nil {
+		return nil, fmt.Errorf("sqltable: open %q: Options.ArgsOptions: %w", name, err)
+	}
+	q, err := buildQueries(o.Dialect, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqltable: open %q: %w", name, err)
+	}
+	t := &Table[V]{
+		db:       db,
+		d:        o.Dialect,
+		name:     name,
+		codec:    o.Codec,
+		ttl:      o.TTL,
+		now:      o.Clock,
+		retries:  o.Retries,
+		maxValue: o.MaxValueBytes,
+		argsKeys: argsKeys,
+		sql:      q,
+	}
+	if t.now == nil {
+		t.now = time.Now
+	}
+	switch {
+	case t.retries == 0:
+		t.retries = DefaultRetries
+	case t.retries < 0:
+		t.retries = 0
+	}
+	if c, ok := db.(beginner); ok {
+		t.conn = c
+	} else {
+		t.retries = 0
+	}
+	if err := t.open(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqltable: open %q: %w", name, err), t.Close())
+	}
+	return t, nil
+}
+
+func (o *Options) validate(name string) error {
+	if err := dialect.ValidateTableName(name); err != nil {
+		return fmt.Errorf("sqltable: open: %w", err)
+	}
+	switch {
+	case o.Dialect == nil:
+		return fmt.Errorf("sqltable: open %q: Options.Dialect is required", name)
+	case o.Codec != dialect.JSON && o.Codec != dialect.Gob && o.Codec != dialect.Raw:
+		return fmt.Errorf("sqltable: open %q: invalid codec %v", name, o.Codec)
+	case o.TTL < 0:
+		return fmt.Errorf("sqltable: open %q: negative TTL %v", name, o.TTL)
+	case o.MaxValueBytes < 0:
+		return fmt.Errorf("sqltable: open %q: negative MaxValueBytes %d", name, o.MaxValueBytes)
+	}
+	return nil
+}
+
+// open creates the table if needed, checks its columns, learns the
+// server's packet limit and prepares the single-key statements.
+func (t *Table[V]) open(ctx context.Context) error {
+	if err := t.do(ctx, true, t.create); err != nil {
+		return err
+	}
+	if err := t.do(ctx, true, t.checkColumns); err != nil {
+		return err
+	}
+	if t.d == dialect.MySQL {
+		err := t.do(ctx, true, func(ctx context.Context) error {
+			return t.db.QueryRowContext(ctx, `SELECT @@max_allowed_packet`).Scan(&t.maxPacket)
+		})
+		if err != nil {
+			return fmt.Errorf("read max_allowed_packet: %w", err)
+		}
+	}
+	if t.conn == nil {
+		return nil
+	}
+	for _, s := range t.sql.prepared() {
+		ps, err := t.conn.PrepareContext(ctx, s.query)
+		if err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+		s.ps = ps
+	}
+	return nil
+}
+
+// create creates the table unless it exists.
+func (t *Table[V]) create(ctx context.Context) error {
+	exists, err := t.d.TableExists(ctx, t.db, t.name)
+	if err != nil || exists {
+		return err
+	}
+	ddl, err := t.d.CreateTable(t.name, t.codec)
+	if err != nil {
+		return err
+	}
+	run := func(ctx context.Context, q dialect.Querier) error {
+		for _, stmt := range ddl {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("create table: %w", err)
+			}
+		}
+		return nil
+	}
+	if db, ok := t.db.(*sql.DB); ok {
+		return t.d.WithDDLLock(ctx, db, t.name, run)
+	}
+	// Without the lock, another process may create the table at the same
+	// time, which PostgreSQL reports as an error (see WithDDLLock).
+	if err := run(ctx, t.db); err != nil {
+		if exists, _ := t.d.TableExists(ctx, t.db, t.name); !exists {
+			return err
+		}
+	}
+	return nil
+}
+
+// archiveColumns are the columns a Table reads or writes.
+var archiveColumns = []string{
+	"key_hash", "key_text", "args", "value", "size_bytes",
+	"created_at", "updated_at", "expires_at",
+}
+
+// checkColumns checks that the table has the columns of an archive table,
+// and a value column of the type the codec needs.
+func (t *Table[V]) checkColumns(ctx context.Context) error {
+	rows, err := t.db.QueryContext(ctx, t.sql.columns, t.name)
+	if err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	types := make(map[string]string)
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return fmt.Errorf("read columns: %w", err)
+		}
+		types[strings.ToLower(name)] = strings.ToLower(typ)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read columns: %w", err)
+	}
+	for _, c := range archiveColumns {
+		if _, ok := types[c]; !ok {
+			return fmt.Errorf("table %q is not an archive table: it has no %s column", t.name, c)
+		}
+	}
+	typ := types["value"]
+	if binaryColumn(typ) != t.codec.Binary() {
+		want := "a JSON"
+		if t.codec.Binary() {
+			want = "a binary"
+		}
+		return fmt.Errorf("codec %v needs %s value column, and the value column of table %q is %s", t.codec, want, t.name, typ)
+	}
+	return nil
+}
+
+// binaryColumn reports whether the column type typ, as the database names
+// it in lower case, holds binary values: blob, longblob or bytea, rather
+// than text, json, longtext (MariaDB's JSON) or jsonb.
+func binaryColumn(typ string) bool {
+	return strings.Contains(typ, "blob") || typ == "bytea"
+}
+
+// Close releases the statements the Table prepared. It does not close the
+// Querier, nor drop the table. Later calls return [ErrClosed]; calls running
+// while Close runs may fail. Closing twice is not an error.
+func (t *Table[V]) Close() error {
+	if t.closed.Swap(true) {
+		return nil
+	}
+	var errs []error
+	for _, s := range t.sql.prepared() {
+		if s.ps != nil {
+			errs = append(errs, s.ps.Close())
+		}
+	}
+	t.mu.Lock()
+	for _, ps := range t.batch {
+		errs = append(errs, ps.Close())
+	}
+	t.batch = nil
+	t.mu.Unlock()
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("sqltable: %s: close: %w", t.name, err)
+	}
+	return nil
+}
+
+// Drop drops the table, with every entry, and closes t.
+func (t *Table[V]) Drop(ctx context.Context) error {
+	if t.closed.Load() {
+		return ErrClosed
+	}
+	if err := t.Close(); err != nil {
+		return err
+	}
+	stmt, err := t.d.DropTable(t.name)
+	if err == nil {
+		err = t.do(ctx, true, func(ctx context.Context) error {
+			_, err := t.db.ExecContext(ctx, stmt)
+			return err
+		})
+	}
+	if err != nil {
+		return t.errorf("drop: %w", err)
+	}
+	return nil
+}
+
+// Name returns the name of the table.
+func (t *Table[V]) Name() string { return t.name }
+
+// Dialect returns the dialect of the table's database.
+func (t *Table[V]) Dialect() *dialect.Dialect { return t.d }
+
+// Codec returns the codec of the table's values.
+func (t *Table[V]) Codec() dialect.Codec { return t.codec }
+
+// errorf returns an error prefixed with the package and the table name.
+func (t *Table[V]) errorf(format string, args ...any) error {
+	return fmt.Errorf("sqltable: "+t.name+": "+format, args...)
+}
+
+// nowArg returns the current time as a bind argument.
+func (t *Table[V]) nowArg() any { return t.d.TimeArg(t.now()) }
+
+// expiry returns the expires_at bind argument of an entry written at now.
+func (t *Table[V]) expiry(now time.Time) any {
+	if t.ttl == 0 {
+		return nil
+	}
+	return t.d.TimeArg(now.Add(t.ttl))
+}
+
+// txOptions are the options of the Table's own transactions. MySQL's
+// default REPEATABLE READ takes gap locks that make concurrent batches
+// deadlock more often.
+func (t *Table[V]) txOptions() *sql.TxOptions {
+	if t.d == dialect.MySQL {
+		return &sql.TxOptions{Isolation: sql.LevelReadCommitted}
+	}
+	return nil
+}
+
+// inTx runs fn in a new transaction, committed if fn returns nil.
+func (t *Table[V]) inTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	tx, err := t.conn.BeginTx(ctx, t.txOptions())
+	if err != nil {
+		return err
+	}
+	if err := fn(ctx, tx); err != nil {
+		if rerr := tx.Rollback(); rerr != nil && !errors.Is(rerr, sql.ErrTxDone) {
+			return errors.Join(err, fmt.Errorf("rollback: %w", rerr))
+		}
+		return err
+	}
+	return tx.Commit()
+}
