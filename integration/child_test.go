@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"testing"
 	"time"
 
@@ -178,5 +177,3 @@ func runChildOnce(t *testing.T, cfg childConfig) cache.Info {
 func config(db sqltest.Database, table string) childConfig {
 	return childConfig{Driver: db.Driver, DSN: db.DSN, Dialect: db.Dialect.Name(), Table: table, Step: 1}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
