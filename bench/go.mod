@@ -1,6 +1,6 @@
 module github.com/klepto-sql/klepto/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/klepto-sql/klepto => ../
 
@@ -13,5 +13,5 @@ require (
 require (
 	github.com/klauspost/cpuid/v2 v2.2.10 // indirect
 	github.com/zeebo/xxh3 v1.1.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )
