@@ -65,6 +65,14 @@
 // server's max_allowed_packet, read once by Open. The database's own
 // "too large" errors are wrapped with ErrTooLarge too.
 //
+// # Moving rows
+//
+// [Table.Rows] and [Table.PutRows] read and write whole rows, with their
+// arguments and timestamps, for exports, imports and copies that lose
+// nothing; [Table.CopyTo] copies a table into another, in this database or
+// another one; [Table.DeleteBefore] removes entries last written before a
+// time.
+//
 // # Expiry
 //
 // With Options.TTL, entries expire that long after they are written

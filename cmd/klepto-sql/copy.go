@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+
+	"github.com/klepto-sql/klepto/sqlarchive"
+)
+
+// copyCommand copies archives to another database.
+type copyCommand struct {
+	*env
+	db   string
+	to   string
+	json bool
+}
+
+func (c *copyCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "copy",
+		args:    "[NAME...]",
+		max:     -1,
+		summary: "copy archives to another database",
+		text: `Copy copies the archives NAME, or all of them, from the database of -db to the
+database of -to, which may be of another kind (SQLite to PostgreSQL,
+PostgreSQL to MySQL, and so on). An archive missing in the target is created
+with the same codec, keymap and TTL; one that exists must have them too.
+Entries that have not expired are copied with their arguments and timestamps,
+in batches, each written in one transaction; entries the target holds already
+are overwritten, others left alone. So copy can run again after an
+interruption, and finishes the job. It applies klepto's migrations to the
+target if it needs them.`,
+		examples: []string{
+			"klepto-sql copy -db sqlite:cache.db -to 'postgres://app:secret@db.internal/app?sslmode=require'",
+			"klepto-sql copy -db postgres://app@db1/app -to mysql://app@db2:3306/app fib users",
+		},
+	}
+}
+
+func (c *copyCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+	fs.StringVar(&c.to, "to", "", "the `DSN` of the database to copy to (required)")
+	jsonFlag(fs, &c.json)
+}
+
+// copiedJSON is an archive in the output of copy -json.
+type copiedJSON struct {
+	Name    string `json:"name"`
+	Entries int    `json:"entries"`
+}
+
+func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
+	if c.to == "" {
+		return usagef("copy: missing -to, the database to copy to")
+	}
+	c.secret(c.to)
+	from, err := c.resolve(c.db)
+	if err != nil {
+		return err
+	}
+	to, err := parseDSN(c.to)
+	if err != nil {
+		return fmt.Errorf("-to: %w", err)
+	}
+	if from.driver == to.driver && from.dsn == to.dsn {
+		return usagef("copy: -to names the database of -db")
+	}
+	src, err := c.openArchive(ctx, c.db, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, src) }()
+	dst, err := c.openArchive(ctx, c.to, true)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, dst) }()
+
+	names := args
+	if len(names) == 0 {
+		infos, err := src.Tables(ctx)
+		if err != nil {
+			return err
+		}
+		for _, info := range infos {
+			names = append(names, info.Name)
+		}
+	}
+	progress := c.progress(int64(len(names)), "copy", false)
+	copied := make([]copiedJSON, 0, len(names))
+	for _, name := range names {
+		if _, err := src.info(ctx, name); err != nil {
+			return err
+		}
+		n, err := sqlarchive.Copy(ctx, dst.Archive, src.Archive, name)
+		if err != nil {
+			return err
+		}
+		copied = append(copied, copiedJSON{name, n})
+		progress.add(1)
+	}
+	progress.finish()
+	if c.json {
+		return writeJSON(c.stdout, copied)
+	}
+	w := newTable(c.stdout)
+	fmt.Fprintln(w, "NAME\tENTRIES")
+	for _, x := range copied {
+		fmt.Fprintf(w, "%s\t%d\n", x.Name, x.Entries)
+	}
+	return w.Flush()
+}

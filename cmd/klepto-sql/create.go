@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/sqlarchive"
+)
+
+// createCommand creates an archive.
+type createCommand struct {
+	*env
+	db    string
+	codec string
+	ttl   time.Duration
+}
+
+func (c *createCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "create",
+		args:    "NAME",
+		need:    []string{"NAME"},
+		max:     1,
+		summary: "create an archive",
+		text: `Create creates the archive NAME: a row in the catalog and a table of its own,
+with the default string keymap. NAME is a table name (lower-case letters,
+digits and _, starting with a letter) or NAME@VERSION, the archive of one
+version of a memoized function. It applies klepto's migrations first if the
+database needs them. An archive that exists already is an error.
+
+Codecs: json (the default: values are JSON that SQL tools can query), gob (Go
+values in encoding/gob, written by Go programs), raw (bytes as they are).`,
+		examples: []string{
+			"klepto-sql create fib",
+			"klepto-sql create thumbnails -codec raw -ttl 24h -db sqlite:cache.db",
+		},
+	}
+}
+
+func (c *createCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+	fs.StringVar(&c.codec, "codec", "json", "the `codec` of the values: json, gob or raw")
+	fs.DurationVar(&c.ttl, "ttl", 0, "how long entries live after they are written: a duration `D` such as 1h30m; 0 for ever")
+}
+
+func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
+	name := args[0]
+	codec, err := dialect.ParseCodec(c.codec)
+	if err != nil {
+		return usagef("create: -codec: %v", err)
+	}
+	if c.ttl < 0 {
+		return usagef("create: -ttl must not be negative, not %v", c.ttl)
+	}
+	if _, _, err := sqlarchive.TableName(name); err != nil {
+		return err
+	}
+	a, err := c.openArchive(ctx, c.db, true)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, a) }()
+	switch info, err := a.Info(ctx, name); {
+	case err == nil:
+		return fmt.Errorf("archive %q exists already in %s (codec %v, TTL %s)", name, a.db.shown, info.Codec, formatTTL(info.TTL))
+	case !errors.Is(err, sqlarchive.ErrNotFound):
+		return err
+	}
+	t, err := sqlarchive.Table[[]byte](ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &codec, TTL: &c.ttl})
+	if err != nil {
+		return err
+	}
+	return t.Close()
+}

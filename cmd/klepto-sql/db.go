@@ -1,0 +1,314 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/go-sql-driver/mysql"
+	_ "github.com/lib/pq"           // driver "postgres"
+	_ "github.com/mattn/go-sqlite3" // driver "sqlite3"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/sqlarchive"
+)
+
+// defaultDSN is the database of commands given neither -db nor $KLEPTO_DSN.
+const defaultDSN = "sqlite:klepto.db"
+
+// dsnEnv names the environment variable holding the default database.
+const dsnEnv = "KLEPTO_DSN"
+
+// redacted replaces passwords.
+const redacted = "xxxxx"
+
+// database is a database named on the command line.
+type database struct {
+	dialect  *dialect.Dialect
+	driver   string        // the database/sql driver name
+	dsn      string        // the driver's data source name
+	mysqlCfg *mysql.Config // MySQL's connection, opened without a DSN string
+	path     string        // the SQLite file
+	shown    string        // the DSN as given, its password redacted
+	password string        // "" if none
+}
+
+// parseDSN parses a -db or -to value:
+//
+//	sqlite:PATH, sqlite3:PATH, sqlite://PATH, or PATH ending in .db, .sqlite or .sqlite3
+//	postgres://… or postgresql://…, passed to lib/pq unchanged
+//	mysql://USER:PASS@HOST:PORT/DB?PARAMS, made into go-sql-driver's form
+//	mysql:USER:PASS@tcp(HOST:PORT)/DB?PARAMS, go-sql-driver's form
+//
+// MySQL connections get parseTime=true. Errors never hold the password.
+func parseDSN(s string) (database, error) {
+	shown := redact(s)
+	lower := strings.ToLower(s)
+	switch {
+	case s == "":
+		return database{}, errors.New("empty database name (-db)")
+	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
+		u, err := url.Parse(s)
+		if err != nil {
+			return database{}, fmt.Errorf("invalid PostgreSQL URL %s: %v", shown, urlError(err))
+		}
+		db := database{dialect: dialect.Postgres, driver: "postgres", dsn: s, shown: shown}
+		db.password, _ = u.User.Password()
+		if p := u.Query().Get("password"); p != "" {
+			db.password = p
+		}
+		return db, nil
+	case strings.HasPrefix(lower, "mysql:"):
+		cfg, err := parseMySQL(s[len("mysql:"):])
+		if err != nil {
+			return database{}, fmt.Errorf("invalid MySQL DSN %s: %v", shown, err)
+		}
+		return database{dialect: dialect.MySQL, driver: "mysql", dsn: cfg.FormatDSN(), mysqlCfg: cfg,
+			shown: shown, password: cfg.Passwd}, nil
+	}
+	path, ok := sqlitePath(s)
+	if !ok {
+		if i := strings.LastIndex(s, "@"); shown == s && i >= 0 {
+			// Not a form redact knows, such as user:password@host/db:
+			// whatever stands before @ may be a password.
+			shown = redacted + s[i:]
+			if j := strings.Index(s[:i], ":"); j >= 0 {
+				shown = s[:j+1] + shown
+			}
+		}
+		return database{}, fmt.Errorf("unknown database %s: want sqlite:PATH, a PATH ending in .db, "+
+			"postgres://…, mysql://… or mysql:USER@tcp(HOST:PORT)/DB", shown)
+	}
+	switch {
+	case path == "":
+		return database{}, fmt.Errorf("invalid SQLite database %q: no file path", s)
+	case strings.ContainsAny(path, "?#"):
+		return database{}, fmt.Errorf("invalid SQLite database %q: the path holds ? or #", s)
+	}
+	return database{dialect: dialect.SQLite, driver: "sqlite3", dsn: dialect.SQLiteDSN(path), path: path, shown: s}, nil
+}
+
+// sqlitePath returns the file of a SQLite DSN, and whether s is one.
+func sqlitePath(s string) (string, bool) {
+	for _, prefix := range []string{"sqlite3:", "sqlite:"} {
+		if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+			rest := s[len(prefix):]
+			// sqlite:///abs/path.db and sqlite://rel.db, as in URLs.
+			if r, ok := strings.CutPrefix(rest, "//"); ok {
+				rest = r
+			}
+			return rest, true
+		}
+	}
+	for _, ext := range []string{".db", ".sqlite", ".sqlite3"} {
+		if strings.HasSuffix(strings.ToLower(s), ext) && !strings.Contains(s, "://") {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// parseMySQL parses what follows "mysql:": a URL rest ("//user:pass@host:port/db?params")
+// or go-sql-driver's DSN ("user:pass@tcp(host:port)/db?params").
+func parseMySQL(rest string) (*mysql.Config, error) {
+	if !strings.HasPrefix(rest, "//") {
+		cfg, err := mysql.ParseDSN(rest)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ParseTime = true
+		return cfg, nil
+	}
+	u, err := url.Parse("mysql:" + rest)
+	if err != nil {
+		return nil, urlError(err)
+	}
+	host := u.Host
+	if host == "" {
+		return nil, errors.New("no host")
+	}
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "3306")
+	}
+	dbName := strings.TrimPrefix(u.Path, "/")
+	if dbName == "" || strings.Contains(dbName, "/") {
+		return nil, errors.New("want one database name after the host, as in mysql://user@host:3306/db")
+	}
+	// Parameters are read by go-sql-driver itself; user, password and
+	// database name are set afterwards, so no character of theirs needs
+	// escaping in a DSN.
+	params := ""
+	if u.RawQuery != "" {
+		params = "?" + u.RawQuery
+	}
+	cfg, err := mysql.ParseDSN("tcp(" + host + ")/" + params)
+	if err != nil {
+		return nil, err
+	}
+	cfg.User = u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	cfg.DBName = dbName
+	cfg.ParseTime = true
+	return cfg, nil
+}
+
+// urlError returns the cause of a url.Parse error, without the URL, which
+// may hold a password.
+func urlError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+var (
+	// urlPassword matches the password of scheme://user:password@ in text;
+	// a password runs to the last @ of its word, in case it holds @.
+	urlPassword = regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://[^\s:/@]*:)[^\s]*@`)
+	// mysqlScheme matches the mysql: before go-sql-driver DSNs, which
+	// redact sets apart so that mysqlPassword does not take it for a user.
+	mysqlScheme = regexp.MustCompile(`(?i)\bmysql:`)
+	// mysqlPassword matches the password of user:password@tcp( and the
+	// other protocols of go-sql-driver's DSNs.
+	mysqlPassword = regexp.MustCompile(`(?m)(^|[\s"'(\x00])([^\s"':/@(\x00]*:)[^\s]*@(tcp|tcp6|unix|udp)?\(`)
+	// kvPassword matches password=… of key=value DSNs and URL queries.
+	kvPassword = regexp.MustCompile(`(?i)(password=)('[^']*'|[^\s&]*)`)
+)
+
+// redact returns dsn, or any text holding DSNs, with every password
+// replaced by xxxxx: those of URLs (scheme://user:password@host), of
+// go-sql-driver DSNs (user:password@tcp(host)) and of key=value pairs
+// (password=…).
+func redact(dsn string) string {
+	s := urlPassword.ReplaceAllString(dsn, "${1}"+redacted+"@")
+	s = mysqlScheme.ReplaceAllStringFunc(s, func(m string) string { return m[:len(m)-1] + "\x00" })
+	s = mysqlPassword.ReplaceAllString(s, "${1}${2}"+redacted+"@${3}(")
+	s = strings.ReplaceAll(s, "\x00", ":")
+	return kvPassword.ReplaceAllString(s, "${1}"+redacted)
+}
+
+// secret records the password of the database named dsn, if any, so that
+// no message shows it, even where redact would not find it.
+func (e *env) secret(dsn string) {
+	if db, err := parseDSN(dsn); err == nil && db.password != "" {
+		e.secrets = append(e.secrets, db.password)
+	}
+}
+
+// redactText returns text without the passwords of the databases named on
+// the command line.
+func (e *env) redactText(text string) string {
+	for _, p := range e.secrets {
+		userinfo := strings.TrimPrefix(url.UserPassword("", p).String(), ":")
+		for _, form := range []string{p, url.QueryEscape(p), url.PathEscape(p), userinfo} {
+			text = strings.ReplaceAll(text, form, redacted)
+		}
+	}
+	return redact(text)
+}
+
+// dbFlag registers -db on fs.
+func dbFlag(fs *flag.FlagSet, p *string) {
+	fs.StringVar(p, "db", "", "the `DSN` of the database (see below); default $"+dsnEnv+", else "+defaultDSN)
+}
+
+// resolve returns the database named by the -db value flagValue, or by
+// $KLEPTO_DSN, or the default.
+func (e *env) resolve(flagValue string) (database, error) {
+	s := flagValue
+	if s == "" {
+		s = e.getenv(dsnEnv)
+	}
+	if s == "" {
+		s = defaultDSN
+	}
+	e.secret(s)
+	return parseDSN(s)
+}
+
+// open returns a pool on db. Unless create is set, a SQLite file must
+// exist already, so that reading commands never leave empty files behind.
+// Servers are pinged, so that a wrong address or password fails here,
+// with the DSN in the message.
+func (db *database) open(ctx context.Context, create bool) (*sql.DB, error) {
+	if db.dialect == dialect.SQLite {
+		if _, err := os.Stat(db.path); !create && errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("no SQLite database at %s; `klepto-sql migrate up -db %s` creates one", db.path, db.shown)
+		}
+		pool, err := sql.Open(db.driver, db.dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", db.shown, err)
+		}
+		// One writer connection, as dialect.SQLiteDSN recommends: the
+		// commands never hold a connection while they need another.
+		pool.SetMaxOpenConns(1)
+		return pool, nil
+	}
+	var pool *sql.DB
+	if db.mysqlCfg != nil {
+		c, err := mysql.NewConnector(db.mysqlCfg)
+		if err != nil {
+			return nil, fmt.Errorf("open %s: %w", db.shown, err)
+		}
+		pool = sql.OpenDB(c)
+	} else {
+		var err error
+		if pool, err = sql.Open(db.driver, db.dsn); err != nil {
+			return nil, fmt.Errorf("open %s: %w", db.shown, err)
+		}
+	}
+	if err := pool.PingContext(ctx); err != nil {
+		return nil, errors.Join(fmt.Errorf("connect to %s: %w", db.shown, err), pool.Close())
+	}
+	return pool, nil
+}
+
+// archive is an open database and its klepto archive.
+type archive struct {
+	*sqlarchive.Archive
+	db   *database
+	pool *sql.DB
+}
+
+// openArchive opens the archive of the database dsn names. With create,
+// it applies klepto's migrations first, creating the catalog; without, it
+// needs the catalog to exist.
+func (e *env) openArchive(ctx context.Context, dsn string, create bool) (*archive, error) {
+	db, err := e.resolve(dsn)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := db.open(ctx, create)
+	if err != nil {
+		return nil, err
+	}
+	a, err := sqlarchive.Open(ctx, pool, db.dialect, &sqlarchive.Options{SkipMigrate: !create})
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: %w", db.shown, err), pool.Close())
+	}
+	return &archive{Archive: a, db: &db, pool: pool}, nil
+}
+
+// Close closes the archive and the pool.
+func (a *archive) Close() error {
+	return errors.Join(a.Archive.Close(), a.pool.Close())
+}
+
+// info returns the catalog row of the archive called name, with an error
+// that says where to look when there is none.
+func (a *archive) info(ctx context.Context, name string) (sqlarchive.TableInfo, error) {
+	info, err := a.Info(ctx, name)
+	if errors.Is(err, sqlarchive.ErrNotFound) {
+		return info, fmt.Errorf("no archive %q in %s (klepto-sql ls lists them)", name, a.db.shown)
+	}
+	return info, err
+}

@@ -1,0 +1,43 @@
+// Klepto-sql manages klepto archives, the tables of cached results that
+// package sqlarchive keeps in SQLite, PostgreSQL and MySQL/MariaDB
+// databases, and the schema they live in.
+//
+// Usage:
+//
+//	klepto-sql [-db DSN] COMMAND [flags] [arguments]
+//
+// The commands:
+//
+//	migrate  up | down [N] | version | force V | status | sql | generate:
+//	         apply, revert, inspect or export klepto's schema
+//	ls       list the archives, with their rows, bytes, codec, keymap, TTL and creation time
+//	create   NAME [-codec json|gob|raw] [-ttl D]: create an archive
+//	drop     NAME -yes: drop an archive with all its entries
+//	show     NAME [-limit N] [-offset N]: print a page of entries, values cut short
+//	get      NAME KEY: print the value stored under a key
+//	put      NAME KEY VALUE: store a value under a key
+//	rm       NAME KEY...: remove entries by key
+//	export   NAME [-o FILE]: write the entries as JSON Lines, with arguments and timestamps
+//	import   NAME [-i FILE]: read entries written by export, in one transaction
+//	copy     -to DSN [NAME...]: copy archives to another database, of any kind
+//	purge    NAME -expired | -older-than D | -all -yes: remove entries
+//	stats    NAME: print the rows, expired rows, bytes, hits, oldest and newest write
+//	version  print the version of klepto-sql
+//	help     [COMMAND]: print the help, with examples, of klepto-sql or of a command
+//
+// The database is -db, else $KLEPTO_DSN, else sqlite:klepto.db:
+// sqlite:PATH (or a PATH ending in .db), postgres://… (or postgresql://…,
+// as lib/pq takes it) or mysql://USER:PASS@HOST:PORT/DB (or
+// mysql:USER:PASS@tcp(HOST:PORT)/DB, as go-sql-driver/mysql takes it).
+// Passwords are never printed, in errors either.
+//
+// Keys are given as the key_text column stores them, such as (n=30);
+// values are JSON for archives of codec json and bytes for codec raw.
+// Results go to stdout, and diagnostics and progress bars to stderr;
+// every command that prints data takes -json. Destructive commands (drop,
+// purge, migrate down) need -yes. The exit status is 0 on success, 1 on
+// failure and 2 for a usage error.
+//
+// Klepto-sql is a thin shell over packages sqlarchive, sqltable and
+// migrations: it holds no SQL of its own.
+package main

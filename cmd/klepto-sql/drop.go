@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+// dropCommand drops an archive.
+type dropCommand struct {
+	*env
+	db  string
+	yes bool
+}
+
+func (c *dropCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "drop",
+		args:    "NAME",
+		need:    []string{"NAME"},
+		max:     1,
+		summary: "drop an archive with all its entries (-yes)",
+		text: `Drop drops the table of the archive NAME, with all its entries, and removes it
+from the catalog. It needs -yes, or an answer at a terminal.`,
+		examples: []string{
+			"klepto-sql drop fib@v1 -yes",
+		},
+	}
+}
+
+func (c *dropCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+	yesFlag(fs, &c.yes, "drop the archive and its entries")
+}
+
+func (c *dropCommand) Run(ctx context.Context, args []string) (err error) {
+	name := args[0]
+	a, err := c.openArchive(ctx, c.db, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, a) }()
+	if _, err := a.info(ctx, name); err != nil {
+		return err
+	}
+	s, err := a.Stats(ctx, name)
+	if err != nil {
+		return err
+	}
+	action := fmt.Sprintf("drop the archive %q and its %s from %s", name, plural(s.Rows, "entry", "entries"), a.db.shown)
+	if err := c.confirm(c.yes, action); err != nil {
+		return err
+	}
+	return a.Drop(ctx, name)
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+// lsCommand lists the archives of a database.
+type lsCommand struct {
+	*env
+	db   string
+	json bool
+}
+
+func (c *lsCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "ls",
+		max:     0,
+		summary: "list the archives, with their size, codec, keymap and TTL",
+		text: `Ls lists every archive of the database's catalog: its name, rows (expired ones
+included), bytes of values, codec, keymap, TTL and creation time. Tables of
+the database that are not archives are not listed. Counting rows and bytes
+reads each archive's table.`,
+		examples: []string{
+			"klepto-sql ls",
+			"klepto-sql ls -db mysql://app:secret@127.0.0.1:3306/app -json | jq '.[].name'",
+		},
+	}
+}
+
+func (c *lsCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+	jsonFlag(fs, &c.json)
+}
+
+// archiveJSON is an archive in the output of ls -json.
+type archiveJSON struct {
+	Name        string    `json:"name"`
+	Table       string    `json:"table"`
+	Rows        int64     `json:"rows"`
+	Bytes       int64     `json:"bytes"`
+	Codec       string    `json:"codec"`
+	Keymap      string    `json:"keymap"`
+	TTLSeconds  float64   `json:"ttl_seconds"`
+	FuncVersion string    `json:"func_version"`
+	CreatedAt   timestamp `json:"created_at"`
+}
+
+func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
+	a, err := c.openArchive(ctx, c.db, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, a) }()
+	infos, err := a.Tables(ctx)
+	if err != nil {
+		return err
+	}
+	list := make([]archiveJSON, 0, len(infos))
+	for _, info := range infos {
+		s, err := a.Stats(ctx, info.Name)
+		if err != nil {
+			return err
+		}
+		list = append(list, archiveJSON{
+			Name:        info.Name,
+			Table:       info.Table,
+			Rows:        s.Rows,
+			Bytes:       s.Bytes,
+			Codec:       info.Codec.String(),
+			Keymap:      info.Keymap,
+			TTLSeconds:  info.TTL.Seconds(),
+			FuncVersion: info.FuncVersion,
+			CreatedAt:   timestamp(info.CreatedAt),
+		})
+	}
+	if c.json {
+		return writeJSON(c.stdout, list)
+	}
+	w := newTable(c.stdout)
+	fmt.Fprintln(w, "NAME\tROWS\tBYTES\tCODEC\tKEYMAP\tTTL\tCREATED")
+	for i, x := range list {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Rows, x.Bytes, x.Codec, printable(x.Keymap),
+			formatTTL(infos[i].TTL), formatTime(infos[i].CreatedAt))
+	}
+	return w.Flush()
+}

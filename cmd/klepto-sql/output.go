@@ -1,0 +1,308 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// jsonFlag registers -json on fs.
+func jsonFlag(fs *flag.FlagSet, p *bool) {
+	fs.BoolVar(p, "json", false, "print JSON instead of text")
+}
+
+// yesFlag registers -yes on fs.
+func yesFlag(fs *flag.FlagSet, p *bool, what string) {
+	fs.BoolVar(p, "yes", false, "confirm: "+what)
+}
+
+// writeJSON writes v as one line of JSON, with <, > and & as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// newTable returns a writer that aligns tab-separated columns; flush it.
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+// timestamp is a time in JSON: RFC 3339 in UTC, with as many fractional
+// digits as it needs, or null for the zero time.
+type timestamp time.Time
+
+func (t timestamp) MarshalJSON() ([]byte, error) {
+	tm := time.Time(t)
+	if tm.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(strconv.Quote(tm.UTC().Format(time.RFC3339Nano))), nil
+}
+
+func (t *timestamp) UnmarshalJSON(b []byte) error {
+	var tm *time.Time
+	if err := json.Unmarshal(b, &tm); err != nil {
+		return err
+	}
+	*t = timestamp{}
+	if tm != nil {
+		*t = timestamp(tm.UTC())
+	}
+	return nil
+}
+
+// formatTime returns tm for text output, in UTC to the second, or "-".
+func formatTime(tm time.Time) string {
+	if tm.IsZero() {
+		return "-"
+	}
+	return tm.UTC().Format(time.RFC3339)
+}
+
+// formatTTL returns ttl for text output, or "-" for none.
+func formatTTL(ttl time.Duration) string {
+	if ttl == 0 {
+		return "-"
+	}
+	return ttl.String()
+}
+
+// canonicalJSON returns the JSON document doc written canonically: without
+// insignificant space, object members sorted by name (the last of
+// duplicates kept), strings escaped as encoding/json escapes them, and
+// numbers as canonicalNumber writes them. JSON that databases normalize
+// otherwise (PostgreSQL's JSONB orders members by length and writes
+// 1e-7 as 0.0000001) thus reads the same from every database. Nil stays
+// nil.
+func canonicalJSON(doc []byte) ([]byte, error) {
+	if doc == nil {
+		return nil, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := writeJSON(&buf, canonicalNumbers(v)); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// canonicalNumbers returns v, decoded with UseNumber, with its numbers
+// rewritten by canonicalNumber.
+func canonicalNumbers(v any) any {
+	switch v := v.(type) {
+	case json.Number:
+		return json.Number(canonicalNumber(string(v)))
+	case []any:
+		for i := range v {
+			v[i] = canonicalNumbers(v[i])
+		}
+	case map[string]any:
+		for k := range v {
+			v[k] = canonicalNumbers(v[k])
+		}
+	}
+	return v
+}
+
+// canonicalNumber returns the JSON number num written in one way for each
+// value: the shortest exact decimal form, as JavaScript and encoding/json
+// write float64 values, plain from 1e-6 to below 1e21 and with an
+// exponent outside (1.5e-7, 1e+21), with no trailing zeros (2.50 is 2.5),
+// and -0 as 0. Its value is num's exactly, however many digits it has.
+func canonicalNumber(num string) string {
+	s := num
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mantissa, expText, hasExp := strings.Cut(strings.ToLower(s), "e")
+	exp := 0
+	if hasExp {
+		e, err := strconv.Atoi(expText)
+		if err != nil || e > 1e9 || e < -1e9 {
+			return num // an exponent out of range: left as it is
+		}
+		exp = e
+	}
+	intPart, frac, _ := strings.Cut(mantissa, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	// The value is 0.digits × 10^n.
+	n := len(intPart) - (len(intPart+frac) - len(digits)) + exp
+	digits = strings.TrimRight(digits, "0")
+	if digits == "" {
+		return "0"
+	}
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	k := len(digits)
+	switch {
+	case k <= n && n <= 21:
+		b.WriteString(digits + strings.Repeat("0", n-k))
+	case 0 < n && n <= 21:
+		b.WriteString(digits[:n] + "." + digits[n:])
+	case -6 < n && n <= 0:
+		b.WriteString("0." + strings.Repeat("0", -n) + digits)
+	default:
+		b.WriteString(digits[:1])
+		if k > 1 {
+			b.WriteString("." + digits[1:])
+		}
+		b.WriteString("e")
+		if n-1 >= 0 {
+			b.WriteString("+")
+		}
+		b.WriteString(strconv.Itoa(n - 1))
+	}
+	return b.String()
+}
+
+// previewLen is the most characters of a value shown by show.
+const previewLen = 60
+
+// preview returns a short, one-line view of a value stored with codec:
+// JSON without spaces, text as it is, other bytes in hex, cut to previewLen
+// characters.
+func preview(value []byte, codec dialect.Codec) string {
+	var s string
+	switch {
+	case codec == dialect.JSON:
+		var buf bytes.Buffer
+		if json.Compact(&buf, value) == nil {
+			value = buf.Bytes()
+		}
+		s = string(value)
+	case codec == dialect.Raw && isText(value):
+		s = string(value)
+	default:
+		s = "0x" + hex.EncodeToString(value[:min(len(value), previewLen/2)])
+		if len(value) > previewLen/2 {
+			s += "…"
+		}
+		return s
+	}
+	return truncate(s, previewLen)
+}
+
+// isText reports whether b is UTF-8 text without control characters.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// truncate cuts s to n characters, marking the cut with an ellipsis.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n-1 {
+			return s[:j] + "…"
+		}
+		i++
+	}
+	return s
+}
+
+// printable returns s, quoted if it holds characters that would break a
+// line of text output, such as tabs and newlines.
+func printable(s string) string {
+	if isText([]byte(s)) {
+		return s
+	}
+	return strconv.Quote(s)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// bar is a progress bar on stderr, drawn only when stderr is a terminal;
+// a nil *bar draws nothing.
+type bar struct{ pb *progressbar.ProgressBar }
+
+// progress returns a progress bar of total steps (-1 if unknown), counted
+// in bytes if bytes is set, or nil when stderr is not a terminal.
+func (e *env) progress(total int64, description string, bytes bool) *bar {
+	if !isTerminal(e.stderr) {
+		return nil
+	}
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(e.stderr),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionThrottle(100 * time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetSpinnerChangeInterval(0), // no goroutine of its own
+		progressbar.OptionShowBytes(bytes),
+	}
+	if !bytes {
+		opts = append(opts, progressbar.OptionShowCount(), progressbar.OptionShowIts())
+	}
+	return &bar{progressbar.NewOptions64(total, opts...)}
+}
+
+// add advances the bar by n steps.
+func (b *bar) add(n int) {
+	if b != nil {
+		_ = b.pb.Add(n)
+	}
+}
+
+// finish clears the bar.
+func (b *bar) finish() {
+	if b != nil {
+		_ = b.pb.Finish()
+	}
+}
+
+// confirm returns nil if yes is set or, when stdin and stderr are
+// terminals, if the person at them answers y to a question about action,
+// such as `drop the archive "fib"`. Otherwise it returns a usage error
+// that names the -yes flag: a destructive command never runs unconfirmed,
+// nor waits for an answer nobody can give.
+func (e *env) confirm(yes bool, action string) error {
+	if yes {
+		return nil
+	}
+	if isTerminal(e.stdin) && isTerminal(e.stderr) {
+		fmt.Fprintf(e.stderr, "%s%s? [y/N] ", strings.ToUpper(action[:1]), action[1:])
+		answer, _ := bufio.NewReader(e.stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a == "y" || a == "yes" {
+			return nil
+		}
+		return errors.New("not confirmed; nothing changed")
+	}
+	return usagef("refusing to %s without -yes; nothing changed", action)
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/sqlarchive"
+)
+
+// putCommand stores a value under a key.
+type putCommand struct {
+	*env
+	db string
+}
+
+func (c *putCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "put",
+		args:    "NAME KEY VALUE",
+		need:    []string{"NAME", "KEY", "VALUE"},
+		max:     3,
+		summary: "store a value under a key",
+		text: `Put stores VALUE under KEY in the archive NAME, replacing any value there.
+KEY is the key text as a program's keymap makes it, such as (n=30) for the
+default string keymap. VALUE - reads the value from stdin.
+
+For archives of codec json, VALUE must be JSON: a string needs its quotes,
+as in '"hello"'. For codec raw, VALUE is stored as the bytes given. Codec
+gob is refused: gob values are Go values that only Go programs can encode
+(import restores them from an export). Use -- before a VALUE that starts
+with '-', such as -- -1.`,
+		examples: []string{
+			"klepto-sql put fib '(n=10)' 55",
+			"klepto-sql put users '(id=7)' '{\"name\": \"Ada\"}'",
+			"klepto-sql put thumbnails '(\"cat.png\", 128)' - < cat-128.png",
+			"klepto-sql put temps '(city=\"Oslo\")' -- -3.5",
+		},
+	}
+}
+
+func (c *putCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+}
+
+func (c *putCommand) Run(ctx context.Context, args []string) error {
+	name := args[0]
+	key, err := parseKey(args[1])
+	if err != nil {
+		return err
+	}
+	value := []byte(args[2])
+	if args[2] == "-" {
+		if value, err = io.ReadAll(c.stdin); err != nil {
+			return fmt.Errorf("read the value from stdin: %w", err)
+		}
+	}
+	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
+		switch info.Codec {
+		case dialect.Gob:
+			return fmt.Errorf("archive %q stores gob values, which only Go programs can encode; "+
+				"put stores values of archives of codec json and raw (import restores exported gob entries)", name)
+		case dialect.JSON:
+			var v any
+			if err := json.Unmarshal(value, &v); err != nil {
+				return fmt.Errorf("archive %q stores JSON, and VALUE is not JSON (%v); a string needs quotes, as in '\"hello\"'", name, err)
+			}
+		}
+		return t.Put(ctx, key, value)
+	})
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+)
+
+// statsCommand prints figures about the entries of an archive.
+type statsCommand struct {
+	*env
+	db   string
+	json bool
+}
+
+func (c *statsCommand) doc() *commandDoc {
+	return &commandDoc{
+		name:    "stats",
+		args:    "NAME",
+		need:    []string{"NAME"},
+		max:     1,
+		summary: "print the rows, bytes, hits and age of an archive's entries",
+		text: `Stats prints figures about the entries of the archive NAME, computed by the
+database in one scan of its table: rows (expired ones included), expired
+rows, bytes of stored values, hits, and the times of the oldest and newest
+writes.`,
+		examples: []string{
+			"klepto-sql stats fib",
+			"klepto-sql stats fib -json | jq .expired",
+		},
+	}
+}
+
+func (c *statsCommand) flags(fs *flag.FlagSet) {
+	dbFlag(fs, &c.db)
+	jsonFlag(fs, &c.json)
+}
+
+func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
+	name := args[0]
+	a, err := c.openArchive(ctx, c.db, false)
+	if err != nil {
+		return err
+	}
+	defer func() { err = joinClose(err, a) }()
+	if _, err := a.info(ctx, name); err != nil {
+		return err
+	}
+	s, err := a.Stats(ctx, name)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return writeJSON(c.stdout, struct {
+			Name    string    `json:"name"`
+			Rows    int64     `json:"rows"`
+			Expired int64     `json:"expired"`
+			Bytes   int64     `json:"bytes"`
+			Hits    int64     `json:"hits"`
+			Oldest  timestamp `json:"oldest"`
+			Newest  timestamp `json:"newest"`
+		}{name, s.Rows, s.Expired, s.Bytes, s.Hits, timestamp(s.Oldest), timestamp(s.Newest)})
+	}
+	w := newTable(c.stdout)
+	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\nhits\t%d\noldest\t%s\nnewest\t%s\n",
+		name, s.Rows, s.Expired, s.Bytes, s.Hits, formatTime(s.Oldest), formatTime(s.Newest))
+	return w.Flush()
+}

@@ -1,0 +1,141 @@
+package sqlarchive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// Copy copies the archive called name from src into dst, usually an
+// Archive of another database, and returns how many entries it copied.
+//
+// If dst's catalog does not list the archive, Copy creates it as src's
+// catalog describes it: the same codec, keymap (and keymap version), TTL
+// and function version, so that the same programs read it alike; the
+// counters are not copied. If dst's catalog lists it, that description
+// must be the same, or Copy returns a *MismatchError and copies nothing.
+//
+// The entries are copied by sqltable.Table.CopyTo: those that have not
+// expired, with their arguments and timestamps, values as they are
+// stored (never decoded), in pages of 500 entries each written in one
+// transaction. An entry dst holds already is overwritten, and entries
+// only dst holds are left alone. So Copy is idempotent: after an
+// interruption, run it again.
+//
+// Copy returns an error wrapping ErrNotFound if src has no archive called
+// name.
+func Copy(ctx context.Context, dst, src *Archive, name string) (int, error) {
+	if dst == nil || src == nil {
+		return 0, errors.New("sqlarchive: copy: nil *Archive")
+	}
+	info, err := src.Info(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	if err := dst.check(); err != nil {
+		return 0, err
+	}
+	if err := dst.createLike(ctx, info); err != nil {
+		return 0, err
+	}
+	// Values are copied as stored whatever their type: []byte is only
+	// the type the Tables are declared with.
+	from, err := Table[[]byte](ctx, src, name, nil)
+	if err != nil {
+		return 0, err
+	}
+	to, err := Table[[]byte](ctx, dst, name, nil)
+	if err != nil {
+		return 0, errors.Join(err, from.Close())
+	}
+	n, err := from.CopyTo(ctx, to)
+	if err != nil {
+		err = fmt.Errorf("sqlarchive: copy %q: %w", name, err)
+	}
+	return n, errors.Join(err, from.Close(), to.Close())
+}
+
+// createLike creates the archive that like, a catalog row of another
+// database, describes, unless the catalog has it; then it checks that the
+// catalog's row describes the same archive.
+func (a *Archive) createLike(ctx context.Context, like TableInfo) error {
+	name := like.Name
+	table, version, err := TableName(name)
+	if err != nil {
+		return err
+	}
+	if table != like.Table || version != like.FuncVersion {
+		return fmt.Errorf("sqlarchive: copy %q: the source catalog gives it table %q and version %q, not %q and %q",
+			name, like.Table, like.FuncVersion, table, version)
+	}
+	var info TableInfo
+	err = a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
+		var found bool
+		var err error
+		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil || found {
+			return err
+		}
+		exists, err := a.d.TableExists(ctx, q, table)
+		if err != nil {
+			return fmt.Errorf("sqlarchive: copy %q: %w", name, err)
+		}
+		if exists {
+			return fmt.Errorf("sqlarchive: copy %q: the database has a table %q that the catalog does not list; "+
+				"drop that table, or copy into another database", name, table)
+		}
+		now := a.now().UTC()
+		created := TableInfo{
+			Name:          name,
+			Table:         table,
+			FuncVersion:   version,
+			Keymap:        like.Keymap,
+			KeymapVersion: like.KeymapVersion,
+			Codec:         like.Codec,
+			TTL:           like.TTL,
+			Layout:        dialect.Layout,
+			CreatedAt:     now,
+			UpdatedAt:     now,
+		}
+		if _, err := q.ExecContext(ctx, a.sql.insert, insertArgs(a.d, &created)...); err != nil {
+			return fmt.Errorf("sqlarchive: copy %q: write catalog: %w", name, err)
+		}
+		ddl, err := a.d.CreateTable(table, created.Codec)
+		if err != nil {
+			return fmt.Errorf("sqlarchive: copy %q: %w", name, err)
+		}
+		for _, stmt := range ddl {
+			if _, err := q.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("sqlarchive: copy %q: create table: %w", name, err)
+			}
+		}
+		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil {
+			return err
+		}
+		if !found {
+			return fmt.Errorf("sqlarchive: copy %q: the catalog names another table for it", name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	mismatch := func(field, stored, requested string) error {
+		return &MismatchError{Name: name, Field: field, Stored: stored, Requested: requested}
+	}
+	switch {
+	case info.Name != name:
+		return fmt.Errorf("sqlarchive: copy %q: its table %q belongs to the archive %q", name, table, info.Name)
+	case info.Codec != like.Codec:
+		return mismatch("codec", info.Codec.String(), like.Codec.String())
+	case info.Keymap != like.Keymap:
+		return mismatch("keymap", info.Keymap, like.Keymap)
+	case info.KeymapVersion != like.KeymapVersion:
+		return mismatch("keymap version", strconv.Itoa(info.KeymapVersion), strconv.Itoa(like.KeymapVersion))
+	case info.TTL != like.TTL:
+		return mismatch("ttl", info.TTL.String(), like.TTL.String())
+	}
+	return nil
+}

@@ -1,0 +1,30 @@
+package sqltable
+
+import (
+	"context"
+	"time"
+)
+
+// DeleteBefore removes the entries last written before when (whose
+// updated_at is earlier), expired or not, and returns how many it removed:
+// with when = time.Now().Add(-24*time.Hour), the entries that were not
+// written for a day. A zero when removes nothing.
+func (t *Table[V]) DeleteBefore(ctx context.Context, when time.Time) (int, error) {
+	if t.closed.Load() {
+		return 0, ErrClosed
+	}
+	query := t.d.Rebind("DELETE FROM " + t.d.QuoteIdent(t.name) + " WHERE " + t.d.QuoteIdent("updated_at") + " < ?")
+	var n int64
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		res, err := t.db.ExecContext(ctx, query, t.d.TimeArg(when))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, t.errorf("delete before %v: %w", when.UTC().Format(time.RFC3339Nano), err)
+	}
+	return int(n), nil
+}
