@@ -71,53 +71,15 @@ func (a *Archive) createLike(ctx context.Context, like TableInfo) error {
 		return fmt.Errorf("sqlarchive: copy %q: the source catalog gives it table %q and version %q, not %q and %q",
 			name, like.Table, like.FuncVersion, table, version)
 	}
-	var info TableInfo
-	err = a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
-		var found bool
-		var err error
-		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil || found {
-			return err
-		}
-		exists, err := a.d.TableExists(ctx, q, table)
-		if err != nil {
-			return fmt.Errorf("sqlarchive: copy %q: %w", name, err)
-		}
-		if exists {
-			return fmt.Errorf("sqlarchive: copy %q: the database has a table %q that the catalog does not list; "+
-				"drop that table, or copy into another database", name, table)
-		}
-		now := a.now().UTC()
-		created := TableInfo{
-			Name:          name,
-			Table:         table,
-			FuncVersion:   version,
-			Keymap:        like.Keymap,
-			KeymapVersion: like.KeymapVersion,
-			Codec:         like.Codec,
-			TTL:           like.TTL,
-			Layout:        dialect.Layout,
-			CreatedAt:     now,
-			UpdatedAt:     now,
-		}
-		if _, err := q.ExecContext(ctx, a.sql.insert, insertArgs(a.d, &created)...); err != nil {
-			return fmt.Errorf("sqlarchive: copy %q: write catalog: %w", name, err)
-		}
-		ddl, err := a.d.CreateTable(table, created.Codec)
-		if err != nil {
-			return fmt.Errorf("sqlarchive: copy %q: %w", name, err)
-		}
-		for _, stmt := range ddl {
-			if _, err := q.ExecContext(ctx, stmt); err != nil {
-				return fmt.Errorf("sqlarchive: copy %q: create table: %w", name, err)
-			}
-		}
-		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("sqlarchive: copy %q: the catalog names another table for it", name)
-		}
-		return nil
+	info, err := a.create(ctx, TableInfo{
+		Name:          name,
+		Table:         table,
+		FuncVersion:   version,
+		Keymap:        like.Keymap,
+		KeymapVersion: like.KeymapVersion,
+		Codec:         like.Codec,
+		TTL:           like.TTL,
+		Layout:        dialect.Layout,
 	})
 	if err != nil {
 		return err
@@ -126,8 +88,6 @@ func (a *Archive) createLike(ctx context.Context, like TableInfo) error {
 		return &MismatchError{Name: name, Field: field, Stored: stored, Requested: requested}
 	}
 	switch {
-	case info.Name != name:
-		return fmt.Errorf("sqlarchive: copy %q: its table %q belongs to the archive %q", name, table, info.Name)
 	case info.Codec != like.Codec:
 		return mismatch("codec", info.Codec.String(), like.Codec.String())
 	case info.Keymap != like.Keymap:

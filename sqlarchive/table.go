@@ -228,6 +228,22 @@ func (o *TableOptions) validate(name string) error {
 // after creating it, its table and its catalog row if the catalog has
 // none, and checks o against it.
 func (a *Archive) ensure(ctx context.Context, name, table, version string, o *TableOptions) (TableInfo, error) {
+	info, err := a.create(ctx, newInfo(name, table, version, o))
+	if err != nil {
+		return TableInfo{}, err
+	}
+	if err := info.match(o); err != nil {
+		return TableInfo{}, err
+	}
+	return info, nil
+}
+
+// create returns the catalog row of the archive row.Name, whose table is
+// row.Table. If the catalog has none, it creates the archive as row
+// describes it, stamped with the current time: the catalog row, then the
+// table, under the table's DDL lock.
+func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) {
+	name, table := row.Name, row.Table
 	var info TableInfo
 	err := a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
 		var found bool
@@ -248,11 +264,11 @@ func (a *Archive) ensure(ctx context.Context, name, table, version string, o *Ta
 		// The catalog row goes first: if the table does not follow (MySQL
 		// commits each statement), opening the archive again creates it.
 		now := a.now().UTC()
-		created := newInfo(name, table, version, o, now)
-		if _, err := q.ExecContext(ctx, a.sql.insert, insertArgs(a.d, &created)...); err != nil {
+		row.CreatedAt, row.UpdatedAt = now, now
+		if _, err := q.ExecContext(ctx, a.sql.insert, insertArgs(a.d, &row)...); err != nil {
 			return fmt.Errorf("sqlarchive: archive %q: write catalog: %w", name, err)
 		}
-		ddl, err := a.d.CreateTable(table, created.Codec)
+		ddl, err := a.d.CreateTable(table, row.Codec)
 		if err != nil {
 			return fmt.Errorf("sqlarchive: archive %q: %w", name, err)
 		}
@@ -276,14 +292,11 @@ func (a *Archive) ensure(ctx context.Context, name, table, version string, o *Ta
 	if info.Name != name {
 		return TableInfo{}, fmt.Errorf("sqlarchive: archive %q: its table %q belongs to the archive %q", name, table, info.Name)
 	}
-	if err := info.match(o); err != nil {
-		return TableInfo{}, err
-	}
 	return info, nil
 }
 
 // newInfo returns the catalog row of a new archive made with o.
-func newInfo(name, table, version string, o *TableOptions, now time.Time) TableInfo {
+func newInfo(name, table, version string, o *TableOptions) TableInfo {
 	info := TableInfo{
 		Name:          name,
 		Table:         table,
@@ -292,8 +305,6 @@ func newInfo(name, table, version string, o *TableOptions, now time.Time) TableI
 		KeymapVersion: keymap.Version,
 		Codec:         dialect.JSON,
 		Layout:        dialect.Layout,
-		CreatedAt:     now,
-		UpdatedAt:     now,
 	}
 	if o.Keymap != nil {
 		info.Keymap = o.Keymap.String()
