@@ -53,6 +53,8 @@ func (c *Inf[K, V]) All() iter.Seq2[K, V] { return snapshotSeq(c.c.entries) }
 
 func (c *Inf[K, V]) entries() []entry[K, V] { return c.c.entries() }
 
+func (c *Inf[K, V]) drain() []entry[K, V] { return c.c.drain() }
+
 // Clear removes every entry.
 func (c *Inf[K, V]) Clear() { c.c.clear() }
 

@@ -263,6 +263,18 @@ func (c *LFU[K, V]) All() iter.Seq2[K, V] { return snapshotSeq(c.entries) }
 func (c *LFU[K, V]) entries() []entry[K, V] {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.entriesLocked()
+}
+
+func (c *LFU[K, V]) drain() []entry[K, V] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	entries := c.entriesLocked()
+	c.clearLocked()
+	return entries
+}
+
+func (c *LFU[K, V]) entriesLocked() []entry[K, V] {
 	entries := make([]entry[K, V], 0, len(c.nodes)-1)
 	for i := c.nodes[0].prev; i != 0; i = c.nodes[i].prev {
 		entries = append(entries, entry[K, V]{c.nodes[i].key, c.nodes[i].value})
@@ -274,6 +286,10 @@ func (c *LFU[K, V]) entries() []entry[K, V] {
 func (c *LFU[K, V]) Clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.clearLocked()
+}
+
+func (c *LFU[K, V]) clearLocked() {
 	clear(c.index)
 	clear(c.nodes)
 	c.nodes = c.nodes[:1]

@@ -100,6 +100,14 @@ func (c *recencyCache[K, V]) entries() []entry[K, V] {
 	return c.list.entries()
 }
 
+func (c *recencyCache[K, V]) drain() []entry[K, V] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	entries := c.list.entries()
+	c.list.clear()
+	return entries
+}
+
 func (c *recencyCache[K, V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()

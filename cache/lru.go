@@ -69,6 +69,8 @@ func (c *LRU[K, V]) All() iter.Seq2[K, V] { return snapshotSeq(c.c.entries) }
 
 func (c *LRU[K, V]) entries() []entry[K, V] { return c.c.entries() }
 
+func (c *LRU[K, V]) drain() []entry[K, V] { return c.c.drain() }
+
 // Clear removes every entry.
 func (c *LRU[K, V]) Clear() { c.c.clear() }
 

@@ -206,8 +206,11 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 			return zero, err
 		}
 		m.errs.Add(1)
-		m.misses.Add(1)
-		return m.invoke(ctx, args)
+		v, err := m.invoke(ctx, args)
+		if err == nil {
+			m.misses.Add(1)
+		}
+		return v, err
 	}
 	if v, ok := m.mem.Get(text); ok {
 		m.hits.Add(1)
@@ -243,8 +246,7 @@ func (m *Memo[A, R]) miss(ctx context.Context, text string, args A) (R, error) {
 	for {
 		c, leader := m.flights.join(text)
 		if leader {
-			c.val, c.err = m.fill(ctx, text, args)
-			m.flights.done(text, c)
+			m.lead(ctx, c, text, args)
 			return c.val, c.err
 		}
 		select {
@@ -263,6 +265,19 @@ func (m *Memo[A, R]) miss(ctx context.Context, text string, args A) (R, error) {
 		}
 		return c.val, c.err
 	}
+}
+
+// lead fills the flight c of key text and ends it, whatever happens: a panic
+// in the archive or in encoding a value, not only in the function, must not
+// leave the key's other callers waiting forever.
+func (m *Memo[A, R]) lead(ctx context.Context, c *flight[R], text string, args A) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.err = newPanicError(r)
+		}
+		m.flights.done(text, c)
+	}()
+	c.val, c.err = m.fill(ctx, text, args)
 }
 
 // fill runs for the one caller that leads the flight of a key.
@@ -284,8 +299,9 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 			var zero R
 			return zero, fmt.Errorf("cache: archive get %q: %w", text, err)
 		case err != nil:
+			// Go on as if the archive had no entry: the write-through, or
+			// a write-back on eviction, may still succeed.
 			m.errs.Add(1)
-			a = nil // go on as if there were no archive
 		case found:
 			m.loads.Add(1)
 			return v, m.store(ctx, a, text, v)
@@ -319,29 +335,49 @@ func (m *Memo[A, R]) put(ctx context.Context, a Archive[R], key keymap.Key, args
 }
 
 // store puts v in memory and applies eviction: in write-back mode an
-// evicted entry is dumped to a; with Purge, a full memory is emptied (dumped
-// first in write-back mode). a is the archive in use for this call, or nil.
+// evicted entry is written to a; with Purge, a full memory is emptied
+// (written to a first in write-back mode). a is the archive in use for this
+// call, or nil.
+//
+// An entry that only memory holds is never dropped: if writing it back
+// fails, it stays in memory and the new entry is the one left out.
 func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v R) error {
 	if a != nil && m.purge {
 		if max := m.mem.MaxSize(); max > 0 && m.mem.Len() >= max {
 			if _, present := m.mem.Peek(text); !present {
-				var err error
-				if m.writeBack {
-					all := append(m.mem.entries(), entry[string, R]{text, v})
-					err = m.dumpEntries(ctx, a, all)
-				}
-				m.mem.Clear()
-				return err
+				return m.purgeAll(ctx, a, entry[string, R]{text, v})
 			}
 		}
 	}
 	k, ev, evicted := m.mem.put(text, v)
-	if evicted && a != nil && m.writeBack {
-		if err := a.Put(ctx, keymap.NewKey(k), ev); err != nil {
-			return m.archiveErr(fmt.Errorf("cache: archive put %q on eviction: %w", k, err))
+	if !evicted || a == nil || !m.writeBack {
+		return nil
+	}
+	err := a.Put(context.WithoutCancel(ctx), keymap.NewKey(k), ev)
+	if err == nil {
+		return nil
+	}
+	// Put the evicted entry back in place of the new one, which the
+	// caller has anyway.
+	m.mem.Delete(text)
+	m.mem.put(k, ev)
+	return m.archiveErr(fmt.Errorf("cache: archive put %q on eviction: %w", k, err))
+}
+
+// purgeAll empties memory, klepto's purge: in write-back mode every entry,
+// and the new one, is written to a first; if that fails, memory keeps them.
+func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, R]) error {
+	all := append(m.mem.drain(), add)
+	if !m.writeBack {
+		return nil
+	}
+	err := m.dumpEntries(context.WithoutCancel(ctx), a, all)
+	if err != nil {
+		for _, e := range all[:len(all)-1] { // the new entry is the one left out
+			m.mem.put(e.key, e.value)
 		}
 	}
-	return nil
+	return err
 }
 
 // archiveErr returns err, or nil after counting it when the memo is Safe.

@@ -47,14 +47,21 @@ func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
 	if m.policy == PolicyNo {
 		return nil
 	}
-	max := m.mem.MaxSize()
+	// Read first, store after: storing may write evicted entries back to
+	// the archive, which must not happen while its iterator holds a
+	// connection (a pool of one would deadlock).
+	room := m.mem.MaxSize() - m.mem.Len()
+	var loaded []Entry[R]
 	for e, err := range l.All(ctx) {
 		if err != nil {
 			return fmt.Errorf("cache: load: %w", err)
 		}
-		if max > 0 && m.mem.Len() >= max {
+		if m.mem.MaxSize() > 0 && len(loaded) >= room {
 			break
 		}
+		loaded = append(loaded, e)
+	}
+	for _, e := range loaded {
 		if err := m.store(ctx, a, e.Key.Text, e.Value); err != nil {
 			return err
 		}
@@ -83,8 +90,9 @@ func (m *Memo[A, R]) Dump(ctx context.Context, keys ...keymap.Key) error {
 	return m.dumpEntries(ctx, a, es)
 }
 
-// Sync makes memory and archive hold the union of their entries: it dumps
-// memory, then loads the archive (memory wins where both hold a key).
+// Sync dumps memory to the archive, then loads the archive into memory as
+// far as memory has room (see Load): without concurrent writers, the archive
+// then holds the union of both, and memory wins where both held a key.
 func (m *Memo[A, R]) Sync(ctx context.Context) error {
 	if err := m.Dump(ctx); err != nil {
 		return err

@@ -492,9 +492,11 @@ func TestArchiveErrors(t *testing.T) {
 	t.Run("safe", func(t *testing.T) {
 		m, c := memoize(t, &cache.MemoOptions[int]{Archive: failing{down}, Safe: true})
 		callAll(t, m, 3, 3)
+		// Two errors: the failed lookup, and the failed write-through that
+		// is still attempted after it.
 		info := m.Info()
-		if info.Errors != 1 || info.Misses != 1 || info.Hits != 1 || c.calls.Load() != 1 {
-			t.Fatalf("Info() = %+v after %d runs, want 1 counted error, 1 miss, 1 hit", info, c.calls.Load())
+		if info.Errors != 2 || info.Misses != 1 || info.Hits != 1 || c.calls.Load() != 1 {
+			t.Fatalf("Info() = %+v after %d runs, want 2 counted errors, 1 miss, 1 hit", info, c.calls.Load())
 		}
 	})
 	t.Run("write-through fails", func(t *testing.T) {
@@ -609,5 +611,95 @@ func TestMemoConcurrent(t *testing.T) {
 				t.Fatal("nothing reached the archive")
 			}
 		})
+	}
+}
+
+// flaky is a Dict archive whose operations fail, or panic, when told to.
+type flaky struct {
+	*archive.Dict[int]
+	getErr, putErr error
+	getPanics      atomic.Int32 // panics left for Get
+}
+
+func (f *flaky) Get(ctx context.Context, k keymap.Key) (int, bool, error) {
+	if f.getPanics.Add(-1) >= 0 {
+		panic("archive bug")
+	}
+	if f.getErr != nil {
+		return 0, false, f.getErr
+	}
+	return f.Dict.Get(ctx, k)
+}
+
+func (f *flaky) Put(ctx context.Context, k keymap.Key, v int) error {
+	if f.putErr != nil {
+		return f.putErr
+	}
+	return f.Dict.Put(ctx, k, v)
+}
+
+func (f *flaky) PutMany(ctx context.Context, es []cache.Entry[int]) error {
+	if f.putErr != nil {
+		return f.putErr
+	}
+	return f.Dict.PutMany(ctx, es)
+}
+
+// A panic outside the function (here in the archive) is recovered too, and
+// does not leave the key's later callers waiting forever.
+func TestArchivePanicReleasesKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		a := &flaky{Dict: archive.NewDict[int]()}
+		a.getPanics.Store(1)
+		m, _ := memoize(t, &cache.MemoOptions[int]{Archive: a})
+		var pe *cache.PanicError
+		if _, err := m.Call(t.Context(), 7); !errors.As(err, &pe) {
+			t.Fatalf("Call with a panicking archive: %v, want a *PanicError", err)
+		}
+		callAll(t, m, 7) // would block forever if the flight of 7 were never ended
+	})
+}
+
+// In write-back mode an evicted entry exists only in memory: if writing it
+// to the archive fails, it stays in memory and the new result is left out.
+func TestWriteBackFailureKeepsEntry(t *testing.T) {
+	down := errors.New("disk full")
+	a := &flaky{Dict: archive.NewDict[int](), putErr: down}
+	m, _ := memoize(t, &cache.MemoOptions[int]{MaxSize: 2, Archive: a, WriteBack: true})
+	callAll(t, m, 1, 2)
+	v, err := m.Call(t.Context(), 3)
+	if !errors.Is(err, down) || v != 9 {
+		t.Fatalf("Call(3) = %d, %v; want the result and the archive's error", v, err)
+	}
+	if got := inMemory(t, m); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("in memory %v, want [1 2]: the unsaved entries kept", got)
+	}
+}
+
+// A Safe memo whose archive cannot be read still writes evicted entries
+// back to it.
+func TestSafeWriteBackAfterFailedRead(t *testing.T) {
+	a := &flaky{Dict: archive.NewDict[int](), getErr: errors.New("read timeout")}
+	m, _ := memoize(t, &cache.MemoOptions[int]{MaxSize: 2, Archive: a, WriteBack: true, Safe: true})
+	callAll(t, m, 1, 2, 3)
+	if got := inArchive(t, m, a.Dict); !slices.Equal(got, []int{1}) {
+		t.Fatalf("in archive %v, want [1], the evicted entry", got)
+	}
+	if got := m.Info().Errors; got != 3 {
+		t.Fatalf("Info().Errors = %d, want 3 failed reads", got)
+	}
+}
+
+// With Purge in write-back mode, a failed dump leaves memory as it was.
+func TestPurgeFailureKeepsMemory(t *testing.T) {
+	down := errors.New("disk full")
+	a := &flaky{Dict: archive.NewDict[int](), putErr: down}
+	m, _ := memoize(t, &cache.MemoOptions[int]{MaxSize: 2, Archive: a, WriteBack: true, Purge: true})
+	callAll(t, m, 1, 2)
+	if _, err := m.Call(t.Context(), 3); !errors.Is(err, down) {
+		t.Fatalf("Call(3): %v, want the archive's error", err)
+	}
+	if got := inMemory(t, m); !slices.Equal(got, []int{1, 2}) {
+		t.Fatalf("in memory %v, want [1 2]", got)
 	}
 }

@@ -65,6 +65,8 @@ func (c *MRU[K, V]) All() iter.Seq2[K, V] { return snapshotSeq(c.c.entries) }
 
 func (c *MRU[K, V]) entries() []entry[K, V] { return c.c.entries() }
 
+func (c *MRU[K, V]) drain() []entry[K, V] { return c.c.drain() }
+
 // Clear removes every entry.
 func (c *MRU[K, V]) Clear() { c.c.clear() }
 

@@ -45,6 +45,8 @@ func (*No[K, V]) All() iter.Seq2[K, V] { return func(func(K, V) bool) {} }
 
 func (*No[K, V]) entries() []entry[K, V] { return nil }
 
+func (*No[K, V]) drain() []entry[K, V] { return nil }
+
 // Clear does nothing.
 func (*No[K, V]) Clear() {}
 

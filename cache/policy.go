@@ -18,6 +18,7 @@ type policy[K comparable, V any] interface {
 	MaxSize() int // 0 for Inf (unbounded) and No (keeps nothing)
 	put(key K, value V) (evictedKey K, evictedValue V, ok bool)
 	entries() []entry[K, V] // snapshot of every entry, in Keys order
+	drain() []entry[K, V]   // removes every entry and returns them, atomically
 }
 
 type entry[K comparable, V any] struct {

@@ -140,6 +140,19 @@ func (c *RR[K, V]) entries() []entry[K, V] {
 func (c *RR[K, V]) Clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.clearLocked()
+}
+
+func (c *RR[K, V]) drain() []entry[K, V] {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	entries := c.slots[:len(c.slots):len(c.slots)]
+	c.slots = nil
+	c.clearLocked()
+	return entries
+}
+
+func (c *RR[K, V]) clearLocked() {
 	clear(c.index)
 	clear(c.slots)
 	c.slots = c.slots[:0]

@@ -10,6 +10,12 @@ import (
 // so that a later layout can upgrade older tables.
 const Layout = 1
 
+// IndexName returns the name of the index on expires_at of the archive
+// table called table: klepto_ix_<table>_exp, at most 62 bytes, under
+// PostgreSQL's 63-byte limit. Its reserved klepto_ prefix keeps it apart
+// from every table name ValidateTableName accepts.
+func IndexName(table string) string { return "klepto_ix_" + table + "_exp" }
+
 // CreateTable returns the statements that create the archive table called
 // table, unless it exists, for values encoded with codec. Run them in order,
 // under [Dialect.WithDDLLock] when several processes may create the same
@@ -49,7 +55,10 @@ func (d *Dialect) CreateTable(table string, codec Codec) ([]string, error) {
 		return nil, fmt.Errorf("dialect: create table %q: invalid codec %d", table, uint8(codec))
 	}
 	t := d.QuoteIdent(table)
-	index := d.QuoteIdent(table + "_expires_at")
+	// Index names share a namespace with table names (per database on
+	// SQLite, per schema on PostgreSQL): the reserved prefix keeps them
+	// apart from every archive table, such as one called fib_expires_at.
+	index := d.QuoteIdent(IndexName(table))
 	switch d.kind {
 	case sqlite:
 		value := `"value" TEXT NOT NULL CHECK (json_valid("value"))`

@@ -328,7 +328,9 @@ func (t *Table[V]) Close() error {
 	return nil
 }
 
-// Drop drops the table, with every entry, and closes t.
+// Drop drops the table, with every entry, and closes t. t is closed first
+// (its prepared statements would hold the table on some databases), so it
+// is closed even when the drop fails: open the table again to retry.
 func (t *Table[V]) Drop(ctx context.Context) error {
 	if t.closed.Load() {
 		return ErrClosed
