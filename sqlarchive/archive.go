@@ -286,6 +286,17 @@ func (a *Archive) check() error {
 	return nil
 }
 
+// forget closes t, a table of the archive called name that keep recorded,
+// and stops tracking it.
+func (a *Archive) forget(name string, t io.Closer) error {
+	a.mu.Lock()
+	if ts, ok := a.opened[name]; ok {
+		a.opened[name] = slices.DeleteFunc(ts, func(c io.Closer) bool { return c == t })
+	}
+	a.mu.Unlock()
+	return t.Close()
+}
+
 // keep records t, a table of the archive called name, for Close and Drop.
 // If a was closed meanwhile, it closes t and returns ErrClosed.
 func (a *Archive) keep(name string, t io.Closer) error {

@@ -49,13 +49,13 @@ func Copy(ctx context.Context, dst, src *Archive, name string) (int, error) {
 	}
 	to, err := Table[[]byte](ctx, dst, name, nil)
 	if err != nil {
-		return 0, errors.Join(err, from.Close())
+		return 0, errors.Join(err, src.forget(name, from))
 	}
 	n, err := from.CopyTo(ctx, to)
 	if err != nil {
 		err = fmt.Errorf("sqlarchive: copy %q: %w", name, err)
 	}
-	return n, errors.Join(err, from.Close(), to.Close())
+	return n, errors.Join(err, src.forget(name, from), dst.forget(name, to))
 }
 
 // createLike creates the archive that like, a catalog row of another
