@@ -16,9 +16,10 @@ type ManyPutter[V any] interface {
 
 // Load copies entries from the archive into memory (klepto's load). With
 // keys, it copies those keys, skipping any the archive lacks. Without keys,
-// it copies every entry until memory is full, so a bounded memo never reads
-// more than MaxSize entries (klepto reads the whole archive); that needs an
-// archive that implements [Lister]. Load changes no counts.
+// it copies the entries memory lacks until memory is full, so a bounded
+// memo never reads more than MaxSize entries (klepto reads the whole
+// archive); that needs an archive that implements [Lister]. Load changes no
+// counts.
 //
 // It returns [ErrNoArchive] when archiving is off.
 func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
@@ -59,7 +60,9 @@ func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
 		if m.mem.MaxSize() > 0 && len(loaded) >= room {
 			break
 		}
-		loaded = append(loaded, e)
+		if _, ok := m.mem.Peek(e.Key.Text); !ok {
+			loaded = append(loaded, e)
+		}
 	}
 	for _, e := range loaded {
 		if err := m.store(ctx, a, e.Key.Text, e.Value); err != nil {
