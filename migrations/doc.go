@@ -18,16 +18,21 @@
 //     (a short code such as "P" put, "D" delete, "C" clear) and at, indexed.
 //     PostgreSQL assigns ids at insert, not at commit, so a poller may see id
 //     n+1 before n commits;
-//   - klepto_schema_migrations, golang-migrate's version record, named so
-//     that it never collides with an application's own schema_migrations.
+//   - klepto_schema_migrations, the version record (version, dirty), in
+//     golang-migrate's shape, named so that it never collides with an
+//     application's own schema_migrations.
 //
-// Migrations run on a connection of their own taken from the caller's
-// *sql.DB, which is never closed; golang-migrate's lock keeps concurrent
-// runs apart on MySQL (GET_LOCK) and PostgreSQL (pg_advisory_lock), and on
-// SQLite, where golang-migrate locks only within one process, a file lock
-// beside the database file does. Every MySQL migration is a single
-// statement, because MySQL commits DDL statement by statement, so the
-// connection needs no multiStatements=true.
+// Migrations run with golang-migrate's core, reading the SQL files embedded
+// in this package, through a small database driver of klepto's own that
+// works on a connection taken from the caller's *sql.DB, which is never
+// closed. This package imports no database/sql driver and needs no cgo: the
+// program registers the one it uses. The version table, its shape and the
+// lock keys are golang-migrate's, so databases migrated by earlier releases
+// keep working. Concurrent runs take turns under a lock: pg_advisory_lock
+// on PostgreSQL, bounded by lock_timeout; GET_LOCK on MySQL; on SQLite, a
+// file lock beside the database file, and SQLite's own write lock. Every
+// MySQL migration is a single statement, because MySQL commits DDL
+// statement by statement, so the connection needs no multiStatements=true.
 //
 // All functions are safe for concurrent use, from any number of processes.
 package migrations

@@ -3,7 +3,6 @@ package migrations
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -18,9 +17,6 @@ import (
 
 	"github.com/golang-migrate/migrate/v4"
 	"github.com/golang-migrate/migrate/v4/database"
-	mmysql "github.com/golang-migrate/migrate/v4/database/mysql"
-	mpostgres "github.com/golang-migrate/migrate/v4/database/postgres"
-	msqlite3 "github.com/golang-migrate/migrate/v4/database/sqlite3"
 	"github.com/golang-migrate/migrate/v4/source/iofs"
 
 	"github.com/klepto-sql/klepto/dialect"
@@ -136,13 +132,13 @@ func List(d *dialect.Dialect) ([]Migration, error) {
 // Up is safe to call from several processes at once: they take turns, and
 // the later ones find nothing to do. A migration waits for the one running
 // until ctx is done on SQLite, and then returns ctx's error; at most a minute
-// (or until ctx's deadline) on PostgreSQL and 10 seconds on MySQL, and then
-// returns [ErrLocked]. Up stops between two migrations when ctx is done.
+// (or until ctx's deadline) on MySQL and PostgreSQL, and then returns
+// [ErrLocked]. Up stops between two migrations when ctx is done.
 //
 // Up runs golang-migrate on a connection of its own from db, closed
-// afterwards, or on SQLite on db itself under a file lock beside the
-// database file; it never closes db. On SQLite, pass a pool that may write,
-// not a reader opened with [dialect.SQLiteReaderDSN].
+// afterwards (on SQLite, under a file lock beside the database file); it
+// never closes db. On SQLite, pass a pool that may write, not a reader
+// opened with [dialect.SQLiteReaderDSN].
 func Up(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
 	return run(ctx, db, d, "up", func(m *migrate.Migrate) error { return m.Up() })
 }
@@ -303,8 +299,8 @@ func fileNameOf(m Migration, kind string) string {
 }
 
 // lockWait bounds how long a migration waits for another to release the
-// lock, on PostgreSQL (lock_timeout) and in golang-migrate; MySQL's lock
-// waits 10 seconds, fixed by golang-migrate.
+// lock: the database's own lock wait (lock_timeout on PostgreSQL, GET_LOCK's
+// timeout on MySQL) and golang-migrate's.
 const lockWait = time.Minute
 
 // run runs fn on a golang-migrate instance for db, with the lock that d
@@ -322,10 +318,7 @@ func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func
 		wait = min(wait, time.Until(deadline))
 	}
 
-	var conn *sql.Conn // the dedicated connection of MySQL and PostgreSQL
-	var drv database.Driver
-	switch d {
-	case dialect.SQLite:
+	if d == dialect.SQLite {
 		var unlock func() error
 		if unlock, err = lockSQLite(ctx, db); err != nil {
 			return fmt.Errorf("migrations: %s: %w", op, err)
@@ -335,42 +328,18 @@ func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func
 				err = errors.Join(err, fmt.Errorf("migrations: %s: unlock: %w", op, uerr))
 			}
 		}()
-		if drv, err = msqlite3.WithInstance(db, &msqlite3.Config{MigrationsTable: MigrationsTable}); err != nil {
-			return translate(op, err)
-		}
-		drv = keepOpen{drv}
-	default:
-		if conn, err = db.Conn(ctx); err != nil {
-			return fmt.Errorf("migrations: %s: %w", op, err)
-		}
-		// The connection may hold locks or settings when migrate is done
-		// with it: it is closed, never returned to the pool.
-		defer func() {
-			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
-			_ = conn.Close()
-		}()
-		if d == dialect.Postgres {
-			// pg_advisory_lock, which golang-migrate takes, waits forever
-			// unless lock_timeout (in milliseconds) stops it.
-			if _, err := conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`, strconv.FormatInt(wait.Milliseconds()+1, 10)); err != nil {
-				return fmt.Errorf("migrations: %s: %w", op, err)
-			}
-			drv, err = mpostgres.WithConnection(ctx, conn, &mpostgres.Config{MigrationsTable: MigrationsTable})
-		} else {
-			drv, err = mmysql.WithConnection(ctx, conn, &mmysql.Config{MigrationsTable: MigrationsTable})
-		}
-		if err != nil {
-			return translate(op, err)
-		}
 	}
-
+	drv, err := openDriver(ctx, db, d, wait)
+	if err != nil {
+		return translate(op, err)
+	}
 	src, err := iofs.New(files, dir)
 	if err != nil {
-		return fmt.Errorf("migrations: %s: %w", op, err)
+		return errors.Join(fmt.Errorf("migrations: %s: %w", op, err), drv.Close())
 	}
 	m, err := migrate.NewWithInstance("iofs", src, d.Name(), drv)
 	if err != nil {
-		return translate(op, err)
+		return errors.Join(translate(op, err), drv.Close())
 	}
 	// Longer than the database's own lock waits, so that theirs, which end
 	// the waiting statement, fire first.
@@ -378,11 +347,13 @@ func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func
 	stop := context.AfterFunc(ctx, func() { m.GracefulStop <- true })
 	err = fn(m)
 	stop()
-	// Close ends golang-migrate's use of the connection; the deferred
-	// discard above, not Close, ends the connection itself.
-	_, _ = m.Close()
+	// Close closes the driver's connection, never db.
+	_, closeErr := m.Close()
 	if err != nil {
 		return translate(op, err)
+	}
+	if closeErr != nil {
+		return fmt.Errorf("migrations: %s: %w", op, closeErr)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("migrations: %s: stopped: %w", op, err)
@@ -405,13 +376,8 @@ func lockSQLite(ctx context.Context, db *sql.DB) (unlock func() error, err error
 	return lockFile(ctx, file+".klepto-migrate.lock")
 }
 
-// keepOpen keeps golang-migrate's SQLite driver from closing the caller's
-// *sql.DB; the driver holds nothing else.
-type keepOpen struct{ database.Driver }
-
-func (keepOpen) Close() error { return nil }
-
-// translate turns an error of golang-migrate into this package's.
+// translate turns an error of golang-migrate, or of [connDriver], into
+// this package's.
 func translate(op string, err error) error {
 	if errors.Is(err, migrate.ErrNoChange) {
 		return ErrNoChange
@@ -420,32 +386,8 @@ func translate(op string, err error) error {
 	if errors.As(err, &dirty) {
 		return &DirtyError{Version: uint(dirty.Version)}
 	}
-	e := &migrateError{err: err}
-	// golang-migrate's drivers return database.Error both as a value and as
-	// a pointer.
-	var dbErr database.Error
-	if p := (*database.Error)(nil); errors.As(err, &p) {
-		dbErr = *p
-	} else {
-		errors.As(err, &dbErr)
+	if errors.Is(err, migrate.ErrLockTimeout) {
+		err = &lockError{err}
 	}
-	if dbErr.OrigErr != nil {
-		e.causes = append(e.causes, dbErr.OrigErr)
-	}
-	if errors.Is(err, migrate.ErrLockTimeout) || errors.Is(err, database.ErrLocked) ||
-		dbErr.Err == "try lock failed" && dialect.IsBusy(dbErr.OrigErr) {
-		e.causes = append(e.causes, ErrLocked)
-	}
-	return fmt.Errorf("migrations: %s: %w", op, e)
+	return fmt.Errorf("migrations: %s: %w", op, err)
 }
-
-// migrateError keeps golang-migrate's message, which names the failing
-// statement, and exposes what it hides: golang-migrate's database.Error does
-// not unwrap to the driver's error.
-type migrateError struct {
-	err    error   // from golang-migrate
-	causes []error // the driver's error, ErrLocked
-}
-
-func (e *migrateError) Error() string   { return e.err.Error() }
-func (e *migrateError) Unwrap() []error { return append([]error{e.err}, e.causes...) }

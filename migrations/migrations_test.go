@@ -416,3 +416,41 @@ func TestLockedPostgres(t *testing.T) {
 		t.Errorf("Up after the lock was released: %v", err)
 	}
 }
+
+// TestLockedMySQL holds the migration lock, GET_LOCK on golang-migrate's
+// name, as another migrating process would, and checks that Up gives up
+// with ErrLocked once its context's deadline has passed.
+func TestLockedMySQL(t *testing.T) {
+	db := sqltest.MySQL(t)
+	ctx := t.Context()
+	var dbName string
+	if err := db.QueryRowContext(ctx, `SELECT DATABASE()`).Scan(&dbName); err != nil {
+		t.Fatal(err)
+	}
+	name, err := database.GenerateAdvisoryLockId(dbName + ":" + migrations.MigrationsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	var got int
+	if err := holder.QueryRowContext(ctx, `SELECT GET_LOCK(?, 0)`, name).Scan(&got); err != nil || got != 1 {
+		t.Fatalf("GET_LOCK = %d, %v", got, err)
+	}
+
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	defer cancel()
+	if err := migrations.Up(short, db, dialect.MySQL); !errors.Is(err, migrations.ErrLocked) {
+		t.Errorf("Up while another migration holds the lock returned %v, want ErrLocked", err)
+	}
+
+	if _, err := holder.ExecContext(ctx, `SELECT RELEASE_LOCK(?)`, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := migrations.Up(ctx, db, dialect.MySQL); err != nil {
+		t.Errorf("Up after the lock was released: %v", err)
+	}
+}

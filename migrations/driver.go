@@ -1,0 +1,279 @@
+package migrations
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-migrate/migrate/v4/database"
+
+	"github.com/klepto-sql/klepto/dialect"
+)
+
+// connDriver is the golang-migrate database driver of this package. It works
+// on a connection of its own taken from the caller's pool, so this package
+// imports no database/sql driver, and it keeps the version table, the lock
+// keys and the table shapes of golang-migrate's own drivers, so databases
+// migrated by either keep working with the other.
+type connDriver struct {
+	// ctx is the context of the run. Statements that wait for a lock, or
+	// that must not stop half way, run on context.WithoutCancel(ctx): the
+	// lock waits are bounded by the database, and golang-migrate stops
+	// between migrations when ctx is done.
+	ctx    context.Context
+	conn   *sql.Conn
+	d      *dialect.Dialect
+	table  string        // MigrationsTable, quoted, and qualified on PostgreSQL
+	lockID string        // PostgreSQL's advisory lock key, MySQL's lock name
+	wait   time.Duration // how long Lock waits on MySQL
+	locked atomic.Bool   // whether Lock holds the lock; Lock runs in a goroutine of golang-migrate
+	target atomic.Int64  // the version last recorded dirty, for errors
+}
+
+// openDriver takes a connection from db and readies it for golang-migrate:
+// Lock waits at most wait for the lock on MySQL and PostgreSQL. On SQLite,
+// the caller holds the file lock of [lockSQLite].
+func openDriver(ctx context.Context, db *sql.DB, d *dialect.Dialect, wait time.Duration) (*connDriver, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	drv := &connDriver{ctx: ctx, conn: conn, d: d, table: d.QuoteIdent(MigrationsTable), wait: wait}
+	if err := drv.init(); err != nil {
+		return nil, errors.Join(err, drv.Close())
+	}
+	return drv, nil
+}
+
+// init derives the lock key, as golang-migrate's drivers do, and creates
+// the version table if missing.
+func (drv *connDriver) init() error {
+	switch drv.d {
+	case dialect.Postgres:
+		var dbName, schema sql.NullString
+		if err := drv.conn.QueryRowContext(drv.ctx, `SELECT current_database(), current_schema()`).Scan(&dbName, &schema); err != nil {
+			return fmt.Errorf("find the schema: %w", err)
+		}
+		if !schema.Valid {
+			return errors.New("no current schema: check search_path")
+		}
+		drv.table = drv.d.QuoteIdent(schema.String) + "." + drv.table
+		drv.lockID, _ = database.GenerateAdvisoryLockId(dbName.String, schema.String, MigrationsTable)
+		// pg_advisory_lock waits forever unless lock_timeout (in
+		// milliseconds) stops it, with an error that dialect.IsBusy knows.
+		timeout := strconv.FormatInt(drv.wait.Milliseconds()+1, 10)
+		if _, err := drv.conn.ExecContext(drv.ctx, `SELECT set_config('lock_timeout', $1, false)`, timeout); err != nil {
+			return fmt.Errorf("set lock_timeout: %w", err)
+		}
+	case dialect.MySQL:
+		var dbName sql.NullString
+		if err := drv.conn.QueryRowContext(drv.ctx, `SELECT DATABASE()`).Scan(&dbName); err != nil {
+			return fmt.Errorf("find the database: %w", err)
+		}
+		if !dbName.Valid {
+			return errors.New("no database selected: name one in the DSN")
+		}
+		drv.lockID, _ = database.GenerateAdvisoryLockId(dbName.String + ":" + MigrationsTable)
+	}
+	return drv.ensureTable()
+}
+
+// ensureTable creates the version table if missing, under the lock so that
+// concurrent runs do not race to create it.
+func (drv *connDriver) ensureTable() (err error) {
+	if ok, err := drv.d.TableExists(drv.ctx, drv.conn, MigrationsTable); ok || err != nil {
+		return err
+	}
+	if err := drv.Lock(); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, drv.Unlock()) }()
+	// The shapes of golang-migrate's drivers.
+	stmts := []string{`CREATE TABLE IF NOT EXISTS ` + drv.table + ` (version bigint not null primary key, dirty boolean not null)`}
+	if drv.d == dialect.SQLite {
+		stmts = []string{
+			`CREATE TABLE IF NOT EXISTS ` + drv.table + ` (version uint64, dirty bool)`,
+			`CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON ` + drv.table + ` (version)`,
+		}
+	}
+	for _, s := range stmts {
+		if _, err := drv.conn.ExecContext(drv.ctx, s); err != nil {
+			return fmt.Errorf("create %s: %w", MigrationsTable, err)
+		}
+	}
+	return nil
+}
+
+// Open is not used: [openDriver] makes the driver.
+func (drv *connDriver) Open(string) (database.Driver, error) {
+	return nil, errors.New("migrations: the driver is made from a *sql.DB, not a URL")
+}
+
+// Close ends the driver's connection, never the caller's pool. On MySQL
+// and PostgreSQL the connection may still hold the lock or lock_timeout, so
+// it is discarded rather than returned to the pool.
+func (drv *connDriver) Close() error {
+	if drv.d == dialect.SQLite {
+		return drv.conn.Close()
+	}
+	_ = drv.conn.Raw(func(any) error { return driver.ErrBadConn })
+	_ = drv.conn.Close()
+	return nil
+}
+
+// Lock takes the cross-process migration lock: pg_advisory_lock on
+// PostgreSQL, GET_LOCK on MySQL. On SQLite the file lock that the caller
+// holds, and SQLite's own write lock, keep processes apart.
+func (drv *connDriver) Lock() error {
+	if !drv.locked.CompareAndSwap(false, true) {
+		return database.ErrLocked
+	}
+	if err := drv.lock(); err != nil {
+		drv.locked.Store(false)
+		return err
+	}
+	return nil
+}
+
+func (drv *connDriver) lock() error {
+	ctx := context.WithoutCancel(drv.ctx)
+	switch drv.d {
+	case dialect.Postgres:
+		if _, err := drv.conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, drv.lockID); err != nil {
+			if dialect.IsBusy(err) {
+				return &lockError{err}
+			}
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+	case dialect.MySQL:
+		secs := int64(math.Ceil(drv.wait.Seconds()))
+		var ok sql.NullBool
+		if err := drv.conn.QueryRowContext(ctx, `SELECT GET_LOCK(?, ?)`, drv.lockID, max(secs, 1)).Scan(&ok); err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		if !ok.Valid {
+			return errors.New("take the migration lock: GET_LOCK failed")
+		}
+		if !ok.Bool {
+			return &lockError{fmt.Errorf("GET_LOCK timed out after %d s", max(secs, 1))}
+		}
+	}
+	return nil
+}
+
+// Unlock releases the lock of [connDriver.Lock].
+func (drv *connDriver) Unlock() error {
+	if !drv.locked.CompareAndSwap(true, false) {
+		return database.ErrNotLocked
+	}
+	var query string
+	switch drv.d {
+	case dialect.Postgres:
+		query = `SELECT pg_advisory_unlock($1)`
+	case dialect.MySQL:
+		query = `SELECT RELEASE_LOCK(?)`
+	default:
+		return nil
+	}
+	if _, err := drv.conn.ExecContext(context.WithoutCancel(drv.ctx), query, drv.lockID); err != nil {
+		return fmt.Errorf("release the migration lock: %w", err)
+	}
+	return nil
+}
+
+// Run runs the SQL of one migration, in a transaction on SQLite. Every
+// MySQL migration is a single statement; PostgreSQL runs a script of
+// several in one implicit transaction.
+func (drv *connDriver) Run(migration io.Reader) error {
+	body, err := io.ReadAll(migration)
+	if err != nil {
+		return err
+	}
+	query := string(body)
+	if strings.TrimSpace(query) == "" {
+		return nil
+	}
+	ctx := context.WithoutCancel(drv.ctx)
+	if drv.d == dialect.SQLite {
+		err = drv.inTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, query)
+			return err
+		})
+	} else {
+		_, err = drv.conn.ExecContext(ctx, query)
+	}
+	if err != nil {
+		return fmt.Errorf("migration to version %d failed: %w", drv.target.Load(), err)
+	}
+	return nil
+}
+
+// SetVersion records version, and whether its migration is under way or
+// failed, replacing the previous record in one transaction.
+// database.NilVersion, clean, records that no migration is applied.
+func (drv *connDriver) SetVersion(version int, dirty bool) error {
+	if dirty {
+		drv.target.Store(int64(version))
+	}
+	ctx := context.WithoutCancel(drv.ctx)
+	err := drv.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+drv.table); err != nil {
+			return err
+		}
+		// A dirty NilVersion is kept too: a failed down migration of the
+		// first version.
+		if version < 0 && !dirty {
+			return nil
+		}
+		_, err := tx.ExecContext(ctx, drv.d.Rebind(`INSERT INTO `+drv.table+` (version, dirty) VALUES (?, ?)`), version, dirty)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("record version %d: %w", version, err)
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction on the driver's connection.
+func (drv *connDriver) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := drv.conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		return errors.Join(err, tx.Rollback())
+	}
+	return tx.Commit()
+}
+
+// Version returns the recorded version, or database.NilVersion if none.
+func (drv *connDriver) Version() (version int, dirty bool, err error) {
+	err = drv.conn.QueryRowContext(drv.ctx, `SELECT version, dirty FROM `+drv.table+` LIMIT 1`).Scan(&version, &dirty)
+	switch {
+	case errors.Is(err, sql.ErrNoRows), dialect.IsMissingTable(err):
+		return database.NilVersion, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("read the version: %w", err)
+	}
+	return version, dirty, nil
+}
+
+// Drop is not supported: [Down] reverts klepto's schema.
+func (drv *connDriver) Drop() error {
+	return errors.New("migrations: klepto never drops the schema this way; use Down")
+}
+
+// lockError reports that the migration lock could not be had in time; it
+// matches [ErrLocked] and the database's error.
+type lockError struct{ err error }
+
+func (e *lockError) Error() string   { return "take the migration lock: " + e.err.Error() }
+func (e *lockError) Unwrap() []error { return []error{e.err, ErrLocked} }
