@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -44,8 +45,7 @@ import (
 // ignore it and the next write compacts it away.
 //
 // Every method returns ctx.Err() and changes nothing if ctx is done when it
-// starts. A write then waits for the lock without regard to ctx: other
-// processes hold it only for one write and its fsync.
+// starts, or while it waits for another process's lock.
 //
 // # Compaction
 //
@@ -297,7 +297,7 @@ func (a *File[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
 	if err := ctx.Err(); err != nil {
 		return zero, false, err
 	}
-	if err := a.refresh(); err != nil {
+	if err := a.refresh(ctx); err != nil {
 		return zero, false, err
 	}
 	e, found, err := a.read(key.Hash)
@@ -335,7 +335,7 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 
 // refresh reads what other processes wrote since the File last looked.
 // When the file is unchanged it costs one stat.
-func (a *File[V]) refresh() error {
+func (a *File[V]) refresh(ctx context.Context) error {
 	fi, err := os.Stat(a.path)
 	if err != nil {
 		return fmt.Errorf("archive: %w", err)
@@ -357,10 +357,36 @@ func (a *File[V]) refresh() error {
 	}
 	// The shared lock keeps writers out, so that a record being written is
 	// not mistaken for a torn one.
-	if err := a.lock.RLock(); err != nil {
-		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	if err := a.lockFile(ctx, true); err != nil {
+		return err
 	}
 	return errors.Join(a.catchUp(), a.unlock())
+}
+
+// lockFile takes the file lock beside the log, shared or exclusive. It
+// gives up with ctx's error when ctx is done first, polling every
+// millisecond; a context that can never be done waits in the kernel.
+func (a *File[V]) lockFile(ctx context.Context, shared bool) error {
+	var err error
+	switch {
+	case ctx.Done() == nil && shared:
+		err = a.lock.RLock()
+	case ctx.Done() == nil:
+		err = a.lock.Lock()
+	default:
+		try := a.lock.TryLockContext
+		if shared {
+			try = a.lock.TryRLockContext
+		}
+		var ok bool
+		if ok, err = try(ctx, time.Millisecond); err == nil && !ok {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	}
+	return nil
 }
 
 func (a *File[V]) unlock() error {
@@ -413,7 +439,7 @@ func (a *File[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 	if err := appendPut(&b, key, a.codec, value); err != nil {
 		return err
 	}
-	return a.update(&b, nil)
+	return a.update(ctx, &b, nil)
 }
 
 // PutMany stores every entry with one write and one fsync; a later entry
@@ -432,7 +458,7 @@ func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 			return err
 		}
 	}
-	return a.update(&b, nil)
+	return a.update(ctx, &b, nil)
 }
 
 // Delete removes key. Deleting a missing key is not an error, and writes
@@ -441,7 +467,7 @@ func (a *File[V]) Delete(ctx context.Context, key keymap.Key) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return a.update(&batch{}, func(b *batch) {
+	return a.update(ctx, &batch{}, func(b *batch) {
 		if _, ok := a.index[key.Hash]; ok {
 			appendDelete(b, key.Hash)
 		}
@@ -452,14 +478,14 @@ func (a *File[V]) Delete(ctx context.Context, key keymap.Key) error {
 // processes, lets build, if not nil, add records to b (build sees the
 // current index), and appends b to the log, or compacts the log with b
 // applied.
-func (a *File[V]) update(b *batch, build func(*batch)) error {
+func (a *File[V]) update(ctx context.Context, b *batch, build func(*batch)) error {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.closed {
 		return ErrClosed
 	}
-	if err := a.lock.Lock(); err != nil {
-		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	if err := a.lockFile(ctx, false); err != nil {
+		return err
 	}
 	err := a.catchUp()
 	if err == nil {
@@ -609,7 +635,7 @@ func (a *File[V]) Len(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if err := a.refresh(); err != nil {
+	if err := a.refresh(ctx); err != nil {
 		return 0, err
 	}
 	a.mu.RLock()
@@ -627,8 +653,8 @@ func (a *File[V]) Clear(ctx context.Context) error {
 	if a.closed {
 		return ErrClosed
 	}
-	if err := a.lock.Lock(); err != nil {
-		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+	if err := a.lockFile(ctx, false); err != nil {
+		return err
 	}
 	err := a.catchUp()
 	if err == nil && a.size > fileHeadLen {
@@ -647,7 +673,7 @@ func (a *File[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 			yield(cache.Entry[V]{}, err)
 			return
 		}
-		if err := a.refresh(); err != nil {
+		if err := a.refresh(ctx); err != nil {
 			yield(cache.Entry[V]{}, err)
 			return
 		}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"iter"
 	"slices"
 	"time"
@@ -37,8 +38,9 @@ type Row[V any] struct {
 // a query for each page, and holds no connection while the loop body runs,
 // so the body may use the same pool, even one limited to one connection.
 // Entries written during the loop may or may not be yielded. The iterator
-// stops at the first error, such as a value that does not decode, which it
-// yields with a zero Row.
+// stops at the first error, such as a value that does not decode, or a row
+// (written by other tools) whose key_hash is not the SHA-256 of its
+// key_text, which it yields with a zero Row.
 func (t *Table[V]) Rows(ctx context.Context) iter.Seq2[Row[V], error] {
 	return func(yield func(Row[V], error) bool) {
 		now := t.nowArg()
@@ -102,6 +104,11 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V
 				return err
 			}
 			r.Key = keymap.NewKey(text)
+			if !bytes.Equal(hash, r.Key.Hash[:]) {
+				// Written by other tools: a row keyed by some other hash
+				// would be re-keyed by PutRows, and break paging here.
+				return fmt.Errorf("key %q: key_hash %x is not the SHA-256 of key_text", text, hash)
+			}
 			if args.Valid {
 				r.Args = json.RawMessage(args.String)
 			}
