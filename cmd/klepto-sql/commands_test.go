@@ -82,6 +82,13 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+func TestShellQuote(t *testing.T) {
+	got := shellQuote([]string{"drop", "fib@v2", "-db", "postgres://app:pw@host/db?sslmode=disable&x=1", "(n=1)", "it's", ""})
+	if want := `drop fib@v2 -db 'postgres://app:pw@host/db?sslmode=disable&x=1' '(n=1)' 'it'\''s' ''`; got != want {
+		t.Errorf("shellQuote = %s, want %s", got, want)
+	}
+}
+
 // Flags and arguments may come in any order; -- ends the flags.
 func TestArgumentOrder(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "order.db")
@@ -106,7 +113,16 @@ func TestDefaultDatabase(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "klepto.db")); !os.IsNotExist(err) {
 		t.Fatalf("ls left a database behind: %v", err)
 	}
-	ok(t, "create", "here")
+	notice := "klepto-sql: using sqlite:klepto.db in the current folder (no -db, no $KLEPTO_DSN)\n"
+	if r := klepto(t, "create", "here"); r.code != exitOK || r.stderr != notice {
+		t.Fatalf("create in the default database: exit %d, stderr %q; want the notice %q", r.code, r.stderr, notice)
+	}
+	if r := klepto(t, "migrate", "up"); r.code != exitOK || r.stderr != notice {
+		t.Fatalf("migrate up in the default database: exit %d, stderr %q", r.code, r.stderr)
+	}
+	if r := klepto(t, "stats", "here"); r.code != exitOK || r.stderr != "" {
+		t.Fatalf("stats in the default database: exit %d, stderr %q; want no notice", r.code, r.stderr)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "klepto.db")); err != nil {
 		t.Fatalf("create made no klepto.db in the current folder: %v", err)
 	}
@@ -146,6 +162,14 @@ func TestPasswordsRedacted(t *testing.T) {
 		"mysql:app:s3cret@tcp(127.0.0.1:1)/app",
 		"mysql:app:s3cret@tcp(127.0.0.1:1/app",
 		"oracle://app:s3cret@host/app",
+		// URLs that do not parse, whose parser's errors would show the
+		// password or part of it.
+		"postgres://app:s3cret/x@127.0.0.1/app",
+		"postgres://app:s3cret#x@127.0.0.1/app",
+		"postgresql://app:s3cret?x@127.0.0.1/app",
+		"postgres://app:s3cret x@127.0.0.1/app",
+		"mysql://app:s3cret/x@127.0.0.1/app",
+		"mysql://app:s3cret#x@127.0.0.1/app",
 	} {
 		for _, args := range [][]string{{"ls", "-db", dsn}, {"-db", dsn, "stats", "fib"}, {"copy", "-db", src, "-to", dsn}} {
 			r := klepto(t, args...)
@@ -281,9 +305,20 @@ func TestArchives(t *testing.T) {
 		}
 
 		// Destructive commands without -yes change nothing.
-		fails(t, exitUsage, []string{`refusing to drop the archive "fib" and its 3 entries`, "without -yes; nothing changed"}, "drop", "fib", "-db", dsn)
-		fails(t, exitUsage, []string{`refusing to remove every entry of the archive "fib"`}, "purge", "fib", "-all", "-db", dsn)
-		fails(t, exitUsage, []string{"refusing to revert"}, "migrate", "down", "-db", dsn)
+		// The hint is the command given, with -yes.
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"drop", "fib", "-db", dsn}, `refusing to drop the archive "fib" and its 3 entries`},
+			{[]string{"-db", dsn, "purge", "fib", "-all"}, `refusing to remove every entry of the archive "fib"`},
+			{[]string{"migrate", "down", "-db", dsn}, "refusing to revert"},
+		} {
+			r := fails(t, exitUsage, []string{tc.want, "without -yes; nothing changed"}, tc.args...)
+			if try := "\nTry: klepto-sql " + shellQuote(append(tc.args, "-yes")) + "\n"; !strings.Contains(r.stderr, try) {
+				t.Errorf("klepto-sql %q: stderr %q does not hold %q", tc.args, r.stderr, try)
+			}
+		}
 		if got := names(t, dsn); !reflect.DeepEqual(got, []string{"blobs", "fib", "fib@v2"}) {
 			t.Fatalf("archives after refused commands: %q", got)
 		}
@@ -313,7 +348,12 @@ func TestArchives(t *testing.T) {
 		} {
 			fails(t, exitFailure, []string{`no archive "fib" in `, "klepto-sql ls lists them"}, append(args, "-db", dsn)...)
 		}
-		fails(t, exitFailure, []string{`invalid archive name "Fib"`}, "create", "Fib", "-db", dsn)
+		// An invalid archive name is a usage error.
+		for _, args := range [][]string{
+			{"create", "Fib"}, {"import", "Fib"}, {"get", "fib@", "k"}, {"put", "Fib", "k", "1"}, {"show", "bad name"},
+		} {
+			fails(t, exitUsage, []string{`invalid archive name "`}, append(args, "-db", dsn)...)
+		}
 	})
 }
 

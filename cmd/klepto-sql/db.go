@@ -32,13 +32,14 @@ const redacted = "xxxxx"
 
 // database is a database named on the command line.
 type database struct {
-	dialect  *dialect.Dialect
-	driver   string        // the database/sql driver name
-	dsn      string        // the driver's data source name
-	mysqlCfg *mysql.Config // MySQL's connection, opened without a DSN string
-	path     string        // the SQLite file
-	shown    string        // the DSN as given, its password redacted
-	password string        // "" if none
+	dialect   *dialect.Dialect
+	driver    string        // the database/sql driver name
+	dsn       string        // the driver's data source name
+	mysqlCfg  *mysql.Config // MySQL's connection, opened without a DSN string
+	path      string        // the SQLite file
+	shown     string        // the DSN as given, its password redacted
+	password  string        // "" if none
+	isDefault bool          // named by neither -db nor $KLEPTO_DSN
 }
 
 // parseDSN parses a -db or -to value:
@@ -58,7 +59,7 @@ func parseDSN(s string) (database, error) {
 	case strings.HasPrefix(lower, "postgres://"), strings.HasPrefix(lower, "postgresql://"):
 		u, err := url.Parse(s)
 		if err != nil {
-			return database{}, fmt.Errorf("invalid PostgreSQL URL %s: %v", shown, urlError(err))
+			return database{}, fmt.Errorf("invalid PostgreSQL URL %s: %w", redactUnparsed(s), errInvalidURL)
 		}
 		db := database{dialect: dialect.Postgres, driver: "postgres", dsn: s, shown: shown}
 		db.password, _ = u.User.Password()
@@ -68,8 +69,11 @@ func parseDSN(s string) (database, error) {
 		return db, nil
 	case strings.HasPrefix(lower, "mysql:"):
 		cfg, err := parseMySQL(s[len("mysql:"):])
+		if errors.Is(err, errInvalidURL) {
+			shown = redactUnparsed(s)
+		}
 		if err != nil {
-			return database{}, fmt.Errorf("invalid MySQL DSN %s: %v", shown, err)
+			return database{}, fmt.Errorf("invalid MySQL DSN %s: %w", shown, err)
 		}
 		return database{dialect: dialect.MySQL, driver: "mysql", dsn: cfg.FormatDSN(), mysqlCfg: cfg,
 			shown: shown, password: cfg.Passwd}, nil
@@ -129,7 +133,7 @@ func parseMySQL(rest string) (*mysql.Config, error) {
 	}
 	u, err := url.Parse("mysql:" + rest)
 	if err != nil {
-		return nil, urlError(err)
+		return nil, errInvalidURL
 	}
 	host := u.Host
 	if host == "" {
@@ -160,14 +164,35 @@ func parseMySQL(rest string) (*mysql.Config, error) {
 	return cfg, nil
 }
 
-// urlError returns the cause of a url.Parse error, without the URL, which
-// may hold a password.
-func urlError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err
+// errInvalidURL replaces the errors of url.Parse, whose text may hold part
+// of the password: parts the parser took for a port or a host, say.
+var errInvalidURL = errors.New("invalid URL: percent-encode special characters in the user and password")
+
+// userinfo returns what stands between "://" and the last @ of s, which
+// may be a user and password whatever characters they hold, and whether
+// s has it.
+func userinfo(s string) (string, bool) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return "", false
 	}
-	return err
+	j := strings.LastIndex(s, "@")
+	if j < i+len("://") {
+		return "", false
+	}
+	return s[i+len("://") : j], true
+}
+
+// redactUnparsed returns the URL s, which url.Parse refused, with
+// everything between "://" and the last @ replaced by xxxxx: without the
+// parser, what is user and what is password is unknown.
+func redactUnparsed(s string) string {
+	info, ok := userinfo(s)
+	if !ok {
+		return redact(s)
+	}
+	i := strings.Index(s, "://") + len("://")
+	return redact(s[:i] + redacted + s[i+len(info):])
 }
 
 var (
@@ -198,9 +223,20 @@ func redact(dsn string) string {
 
 // secret records the password of the database named dsn, if any, so that
 // no message shows it, even where redact would not find it.
+// A URL that does not parse has everything between "://" and its last @
+// taken for secret, if it holds a password (a colon), and what follows the
+// first colon too.
 func (e *env) secret(dsn string) {
-	if db, err := parseDSN(dsn); err == nil && db.password != "" {
-		e.secrets = append(e.secrets, db.password)
+	db, err := parseDSN(dsn)
+	if err == nil {
+		if db.password != "" {
+			e.secrets = append(e.secrets, db.password)
+		}
+		return
+	}
+	info, _ := userinfo(dsn)
+	if _, password, found := strings.Cut(info, ":"); found && password != "" {
+		e.secrets = append(e.secrets, info, password)
 	}
 }
 
@@ -229,10 +265,21 @@ func (e *env) resolve(flagValue string) (database, error) {
 		s = e.getenv(dsnEnv)
 	}
 	if s == "" {
-		s = defaultDSN
+		db, err := parseDSN(defaultDSN)
+		db.isDefault = true
+		return db, err
 	}
 	e.secret(s)
 	return parseDSN(s)
+}
+
+// noteDefault tells on stderr that db is the default database, if it is
+// and create is set: a command that creates the file if need be should
+// not do so unannounced in whatever folder it runs in.
+func (e *env) noteDefault(db database, create bool) {
+	if create && db.isDefault {
+		fmt.Fprintf(e.stderr, "klepto-sql: using %s in the current folder (no -db, no $%s)\n", defaultDSN, dsnEnv)
+	}
 }
 
 // open returns a pool on db. Unless create is set, a SQLite file must
@@ -287,6 +334,7 @@ func (e *env) openArchive(ctx context.Context, dsn string, create bool) (*archiv
 	if err != nil {
 		return nil, err
 	}
+	e.noteDefault(db, create)
 	pool, err := db.open(ctx, create)
 	if err != nil {
 		return nil, err

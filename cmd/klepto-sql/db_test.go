@@ -75,8 +75,17 @@ func TestParseDSNErrors(t *testing.T) {
 		{"s3cret@db.internal", "unknown database xxxxx@db.internal"},
 		{"sqlite:", "no file path"},
 		{"sqlite:a.db?mode=ro", "the path holds ? or #"},
-		{"postgres://app:s3cret@host:port/db", "invalid PostgreSQL URL postgres://app:xxxxx@host:port/db: invalid port"},
-		{"postgres://app:s3cret@ho st/db", "invalid PostgreSQL URL"},
+		{"postgres://app:s3cret@host:port/db", "invalid PostgreSQL URL postgres://xxxxx@host:port/db: " + errInvalidURL.Error()},
+		{"postgres://app:s3cret@ho st/db", "invalid PostgreSQL URL postgres://xxxxx@ho st/db: " + errInvalidURL.Error()},
+		// Passwords that url.Parse takes for a port, a fragment, a query
+		// or a host, whose error would show part of them.
+		{"postgres://u:s3cret/ss@127.0.0.1/db", "invalid PostgreSQL URL postgres://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"postgres://u:s3cret#ss@127.0.0.1/db", "invalid PostgreSQL URL postgres://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"postgresql://u:s3cret?ss@127.0.0.1/db", "invalid PostgreSQL URL postgresql://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"postgres://u:s3cret ss@127.0.0.1/db", "invalid PostgreSQL URL postgres://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"mysql://u:s3cret/ss@127.0.0.1/db", "invalid MySQL DSN mysql://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"mysql://u:s3cret#ss@127.0.0.1/db", "invalid MySQL DSN mysql://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
+		{"mysql://u:s3cret ss@127.0.0.1/db", "invalid MySQL DSN mysql://xxxxx@127.0.0.1/db: invalid URL: percent-encode"},
 		{"mysql://app:s3cret@/db", "invalid MySQL DSN mysql://app:xxxxx@/db: no host"},
 		{"mysql://app:s3cret@host", "want one database name"},
 		{"mysql://app:s3cret@host/db?parseTime=maybe", "invalid MySQL DSN mysql://app:xxxxx@host/db?parseTime=maybe"},
@@ -128,8 +137,9 @@ func TestRedactText(t *testing.T) {
 	e := &env{}
 	e.secret("postgres://app:p%40ss%20word@host/db")
 	e.secret("mysql://app:hunter2@host/db")
-	got := e.redactText(`bad password "p@ss word" (escaped p%40ss%20word) or hunter2`)
-	if want := `bad password "xxxxx" (escaped xxxxx) or xxxxx`; got != want {
+	e.secret("postgres://app:pa/ss@host/db") // does not parse
+	got := e.redactText(`bad password "p@ss word" (escaped p%40ss%20word) or hunter2, invalid port ":pa/ss"`)
+	if want := `bad password "xxxxx" (escaped xxxxx) or xxxxx, invalid port ":xxxxx"`; got != want {
 		t.Fatalf("redactText = %q, want %q", got, want)
 	}
 }

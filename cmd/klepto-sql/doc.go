@@ -17,7 +17,7 @@
 //	get      NAME KEY: print the value stored under a key
 //	put      NAME KEY VALUE: store a value under a key
 //	rm       NAME KEY...: remove entries by key
-//	export   NAME [-o FILE]: write the entries as JSON Lines, with arguments and timestamps
+//	export   NAME [-o FILE]: write the archive's settings and entries as JSON Lines, with arguments and timestamps
 //	import   NAME [-i FILE]: read entries written by export, in one transaction
 //	copy     -to DSN [NAME...]: copy archives to another database, of any kind
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
@@ -29,7 +29,17 @@
 // sqlite:PATH (or a PATH ending in .db), postgres://… (or postgresql://…,
 // as lib/pq takes it) or mysql://USER:PASS@HOST:PORT/DB (or
 // mysql:USER:PASS@tcp(HOST:PORT)/DB, as go-sql-driver/mysql takes it).
-// Passwords are never printed, in errors either.
+// Passwords are never printed, in errors either. Commands that create the
+// database if need be (create, import, migrate up) say so on stderr when
+// they use the default.
+//
+// An export starts with a header line, the archive's settings, from which
+// import creates the archive:
+//
+//	{"archive":{"name":"fib","func_version":"","codec":"json","keymap":"string","keymap_version":1,"ttl_ns":0}}
+//
+// ttl_ns is the TTL in nanoseconds, 0 for none; each line after it is an
+// entry (see klepto-sql help export).
 //
 // Keys are given as the key_text column stores them, such as (n=30);
 // values are JSON for archives of codec json and bytes for codec raw.

@@ -29,11 +29,18 @@ func (c *exportCommand) doc() *commandDoc {
 		need:    []string{"NAME"},
 		max:     1,
 		summary: "write the entries of an archive as JSON Lines",
-		text: `Export writes every entry of the archive NAME that has not expired, one JSON
-object a line, in the order of the key hashes (the same in every database):
+		text: `Export writes a header with the settings of the archive NAME, then every entry
+that has not expired, one JSON object a line, in the order of the key hashes
+(the same in every database):
 
+  {"archive":{"name":"fib","func_version":"","codec":"json","keymap":"string",
+   "keymap_version":1,"ttl_ns":0}}
   {"key":"(n=10)","args":{"n":10},"value":55,
    "created_at":"2026-11-27T08:00:00.123Z","updated_at":"…","expires_at":null}
+
+The header gives the archive's name, function version, codec, keymap (as
+ls shows it), keymap version and TTL in nanoseconds (0 for none), with
+which import creates the archive so that its programs open it alike.
 
 key is the key text as stored (base64:… for binary keys), args the arguments
 of the call (null if not recorded), value the JSON value for archives of
@@ -55,6 +62,22 @@ stderr when it is a terminal.`,
 func (c *exportCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
 	fs.StringVar(&c.out, "o", "", "write to `FILE` instead of stdout")
+}
+
+// header is the first line of an export: the settings of the archive,
+// with which import creates it, so that its programs open it alike.
+type header struct {
+	Archive headerArchive `json:"archive"`
+}
+
+// headerArchive is the catalog row of an archive, in a header.
+type headerArchive struct {
+	Name          string        `json:"name"`
+	FuncVersion   string        `json:"func_version"`
+	Codec         dialect.Codec `json:"codec"`
+	Keymap        string        `json:"keymap"`
+	KeymapVersion int           `json:"keymap_version"`
+	TTLNanos      int64         `json:"ttl_ns"` // 0 for entries that live for ever
 }
 
 // record is one line of an export: an entry with all its row holds.
@@ -114,6 +137,16 @@ func (c *exportCommand) export(ctx context.Context, w io.Writer, info sqlarchive
 		progress = c.progress(int64(n), "export "+info.Name, false)
 	}
 	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := writeJSON(bw, header{headerArchive{
+		Name:          info.Name,
+		FuncVersion:   info.FuncVersion,
+		Codec:         info.Codec,
+		Keymap:        info.Keymap,
+		KeymapVersion: info.KeymapVersion,
+		TTLNanos:      int64(info.TTL),
+	}}); err != nil {
+		return err
+	}
 	for r, err := range t.Rows(ctx) {
 		if err != nil {
 			return err

@@ -117,6 +117,25 @@ func exportAll(t *testing.T, dsn, dir string) map[string]string {
 	return out
 }
 
+// renamed returns the export of an archive with its header changed to name
+// another archive, as an export of the archive name imported from it
+// starts.
+func renamed(t *testing.T, export, name string) string {
+	t.Helper()
+	first, rest, _ := strings.Cut(export, "\n")
+	h := decode[header](t, first)
+	_, version, err := sqlarchive.TableName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Archive.Name, h.Archive.FuncVersion = name, version
+	var b strings.Builder
+	if err := writeJSON(&b, h); err != nil {
+		t.Fatal(err)
+	}
+	return b.String() + rest
+}
+
 // sameExports fails unless got and want hold the same files.
 func sameExports(t *testing.T, got, want map[string]string) {
 	t.Helper()
@@ -140,10 +159,21 @@ func TestExportImport(t *testing.T) {
 		dir := t.TempDir()
 		first := exportAll(t, dsn, filepath.Join(dir, "first"))
 
-		// The file holds what was written.
+		// The file holds what was written, after a header with the
+		// archive's settings.
 		lines := strings.Split(strings.TrimSuffix(first["fib"], "\n"), "\n")
-		if len(lines) != 1100 {
+		if len(lines) != 1101 {
 			t.Fatalf("export of fib has %d lines", len(lines))
+		}
+		for name, want := range map[string]string{
+			"fib":     `{"archive":{"name":"fib","func_version":"","codec":"json","keymap":"string","keymap_version":1,"ttl_ns":0}}`,
+			"docs@v2": `{"archive":{"name":"docs@v2","func_version":"v2","codec":"json","keymap":"string","keymap_version":1,"ttl_ns":86400000000000}}`,
+			"blobs":   `{"archive":{"name":"blobs","func_version":"","codec":"raw","keymap":"string","keymap_version":1,"ttl_ns":0}}`,
+			"points":  `{"archive":{"name":"points","func_version":"","codec":"gob","keymap":"string","keymap_version":1,"ttl_ns":0}}`,
+		} {
+			if got, _, _ := strings.Cut(first[name], "\n"); got != want {
+				t.Errorf("header of %s = %s, want %s", name, got, want)
+			}
 		}
 		var found bool
 		for _, line := range lines {
@@ -183,7 +213,7 @@ func TestExportImport(t *testing.T) {
 			}
 			copyName := "copy_" + strings.ReplaceAll(name, "@", "_")
 			out := ok(t, "import", copyName, "-codec", codec, "-i", filepath.Join(dir, "first", name+".jsonl"), "-db", dsn)
-			if want := fmt.Sprintf("imported %d ", strings.Count(first[name], "\n")); !strings.HasPrefix(out, want) {
+			if want := fmt.Sprintf("imported %d ", strings.Count(first[name], "\n")-1); !strings.HasPrefix(out, want) {
 				t.Errorf("import = %q, want %q…", out, want)
 			}
 			again := filepath.Join(dir, copyName+".jsonl")
@@ -192,7 +222,7 @@ func TestExportImport(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameExports(t, map[string]string{name: string(b)}, map[string]string{name: first[name]})
+			sameExports(t, map[string]string{name: string(b)}, map[string]string{name: renamed(t, first[name], copyName)})
 		}
 		other := "sqlite:" + filepath.Join(dir, "other.db")
 		for _, name := range testArchives {
@@ -303,7 +333,7 @@ func TestExportFile(t *testing.T) {
 	}
 	ok(t, "export", "fib", "-o", file, "-db", dsn)
 	b, err := os.ReadFile(file)
-	if err != nil || !strings.HasPrefix(string(b), `{"key":"k","args":null,"value":1,`) {
+	if err != nil || !strings.HasPrefix(string(b), `{"archive":{"name":"fib",`) || !strings.Contains(string(b), "}}\n"+`{"key":"k","args":null,"value":1,`) {
 		t.Fatalf("exported %q, %v", b, err)
 	}
 	fails(t, exitFailure, []string{"no archive"}, "export", "nope", "-o", file, "-db", dsn)

@@ -110,6 +110,7 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	c.noteDefault(db, sub == "up")
 	pool, err := db.open(ctx, sub == "up")
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -304,5 +305,8 @@ func (e *env) confirm(yes bool, action string) error {
 		}
 		return errors.New("not confirmed; nothing changed")
 	}
-	return usagef("refusing to %s without -yes; nothing changed", action)
+	return &usageError{
+		msg: fmt.Sprintf("refusing to %s without -yes; nothing changed", action),
+		try: "klepto-sql " + shellQuote(append(slices.Clip(e.args), "-yes")),
+	}
 }

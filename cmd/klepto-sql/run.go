@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
 // Exit statuses.
@@ -46,7 +48,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	globalDB       string // -db given before the command
+	globalDB       string   // -db given before the command
+	args           []string // the command line, without the program name
 	secrets        []string
 }
 
@@ -85,7 +88,7 @@ func (e *env) lookup(name string) command {
 // program name) and returns its exit status. It never calls os.Exit and
 // touches no stream but those it is given.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, args: args}
 	root := flag.NewFlagSet("klepto-sql", flag.ContinueOnError)
 	root.SetOutput(io.Discard)
 	root.StringVar(&e.globalDB, "db", "", "")
@@ -94,10 +97,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			e.printHelp(stdout)
 			return exitOK
 		}
-		return e.exit(nil, &usageError{err.Error()})
+		return e.exit(nil, &usageError{msg: err.Error()})
 	}
 	if root.NArg() == 0 {
-		return e.exit(nil, &usageError{"no command given"})
+		return e.exit(nil, &usageError{msg: "no command given"})
 	}
 	if e.globalDB != "" {
 		e.secret(e.globalDB)
@@ -105,7 +108,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	name := root.Arg(0)
 	c := e.lookup(name)
 	if c == nil {
-		return e.exit(nil, &usageError{fmt.Sprintf("unknown command %q", name)})
+		return e.exit(nil, &usageError{msg: fmt.Sprintf("unknown command %q", name)})
 	}
 	fs := newFlagSet(c)
 	if e.globalDB != "" && fs.Lookup("db") != nil {
@@ -119,12 +122,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		e.printCommandHelp(stdout, c)
 		return exitOK
 	case err != nil:
-		return e.exit(c, &usageError{err.Error()})
+		return e.exit(c, &usageError{msg: err.Error()})
 	}
 	if err := checkArgs(c.doc(), pos); err != nil {
 		return e.exit(c, err)
 	}
-	return e.exit(c, c.Run(ctx, pos))
+	err = c.Run(ctx, pos)
+	if errors.Is(err, sqlarchive.ErrInvalidName) {
+		// Archive names come from the command line.
+		err = &usageError{msg: err.Error()}
+	}
+	return e.exit(c, err)
 }
 
 // exit prints err, if any, once, with the usage of c (nil for klepto-sql
@@ -144,7 +152,10 @@ func (e *env) exit(c command, err error) int {
 	}
 	d := c.doc()
 	fmt.Fprintf(e.stderr, "Usage: %s\n", synopsis(c))
-	if len(d.examples) > 0 {
+	switch {
+	case ue.try != "":
+		fmt.Fprintf(e.stderr, "Try: %s\n", e.redactText(ue.try))
+	case len(d.examples) > 0:
 		fmt.Fprintf(e.stderr, "Try: %s\n", firstCommandLine(d.examples[0]))
 	}
 	fmt.Fprintf(e.stderr, "More: klepto-sql help %s\n", d.name)
@@ -153,13 +164,16 @@ func (e *env) exit(c command, err error) int {
 
 // usageError is a mistake in the command line: an unknown command or flag,
 // a missing or extra argument. It exits with status 2, after the usage.
-type usageError struct{ msg string }
+type usageError struct {
+	msg string
+	try string // the command line to suggest; "" for the command's first example
+}
 
 func (e *usageError) Error() string { return e.msg }
 
 // usagef returns a *usageError.
 func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
+	return &usageError{msg: fmt.Sprintf(format, args...)}
 }
 
 // newFlagSet returns the flag set of c, which reports errors instead of
@@ -221,6 +235,19 @@ func synopsis(c command) string {
 		b.WriteString(" " + d.args)
 	}
 	return b.String()
+}
+
+// shellQuote returns args as a shell command line.
+func shellQuote(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./_-") == "" {
+			quoted[i] = a
+		} else {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
 }
 
 // firstCommandLine returns the first line of example that is a command,
