@@ -47,8 +47,9 @@ of the call (null if not recorded), value the JSON value for archives of
 codec json, and value_base64 the stored bytes instead for codecs raw and gob.
 Times are RFC 3339 in UTC; expires_at is null for entries that never expire.
 JSON is written canonically (no spaces, object members sorted), so exports of
-one archive from different databases are identical files. import reads the
-file back.
+one archive from different databases are identical files, as far as the
+databases keep the same times: PostgreSQL and MySQL keep microseconds,
+SQLite milliseconds. import reads the file back.
 
 With -o, the file appears complete or not at all. A progress bar is drawn on
 stderr when it is a terminal.`,

@@ -55,7 +55,8 @@ transaction: a malformed line, named by its number, or any other error,
 imports nothing, and an interrupted import too. An archive created for an
 import that fails is left in place, empty: other programs may have written
 into it meanwhile. So export, import into another database, and export
-again give identical files.
+again give identical files (unless the times lose digits: SQLite keeps
+milliseconds, PostgreSQL and MySQL microseconds).
 A progress bar is drawn on stderr when it is a terminal.`,
 		examples: []string{
 			"klepto-sql import fib -i fib.jsonl -db postgres://app@db.internal/app",
