@@ -7,7 +7,9 @@
 // a row in the catalog table klepto_archives and a table of its own, an
 // ordinary sqltable.Table: [Table] opens or creates one, [Memoize] memoizes
 // a function into one, and [Archive.Tables], [Archive.Info], [Archive.Stats]
-// and [Archive.Drop] list, describe, measure and drop them.
+// and [Archive.Drop] list, describe, measure and drop them. [Dump] writes
+// an archive as JSON Lines, a header with its settings then one [Record] a
+// line, and [Load] reads a dump back, into any database, in one transaction.
 //
 // The catalog row of an archive records, in these columns:
 //

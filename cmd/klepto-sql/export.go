@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bufio"
+	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/sqlarchive"
-	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // exportCommand writes the entries of an archive as JSON Lines.
@@ -65,104 +61,54 @@ func (c *exportCommand) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.out, "o", "", "write to `FILE` instead of stdout")
 }
 
-// header is the first line of an export: the settings of the archive,
-// with which import creates it, so that its programs open it alike.
-type header struct {
-	Archive headerArchive `json:"archive"`
-}
-
-// headerArchive is the catalog row of an archive, in a header.
-type headerArchive struct {
-	Name          string        `json:"name"`
-	FuncVersion   string        `json:"func_version"`
-	Codec         dialect.Codec `json:"codec"`
-	Keymap        string        `json:"keymap"`
-	KeymapVersion int           `json:"keymap_version"`
-	TTLNanos      int64         `json:"ttl_ns"` // 0 for entries that live for ever
-}
-
-// record is one line of an export: an entry with all its row holds.
-type record struct {
-	Key         string          `json:"key"`                   // the key text as stored
-	Args        json.RawMessage `json:"args"`                  // null if not recorded
-	Value       json.RawMessage `json:"value,omitzero"`        // codec json
-	ValueBase64 []byte          `json:"value_base64,omitzero"` // codecs raw and gob
-	CreatedAt   timestamp       `json:"created_at"`
-	UpdatedAt   timestamp       `json:"updated_at"`
-	ExpiresAt   timestamp       `json:"expires_at"`
-}
-
-// newRecord returns the record of r, a row of an archive of codec codec.
-func newRecord(r sqltable.Row[[]byte], codec dialect.Codec) (record, error) {
-	rec := record{
-		Key:       keyText(r.Key),
-		CreatedAt: timestamp(r.CreatedAt),
-		UpdatedAt: timestamp(r.UpdatedAt),
-		ExpiresAt: timestamp(r.ExpiresAt),
-	}
-	var err error
-	if rec.Args, err = canonicalJSON(r.Args); err != nil {
-		return record{}, fmt.Errorf("key %q: args: %w", rec.Key, err)
-	}
-	if codec != dialect.JSON {
-		rec.ValueBase64 = r.Value
-		if rec.ValueBase64 == nil {
-			rec.ValueBase64 = []byte{}
-		}
-		return rec, nil
-	}
-	if rec.Value, err = canonicalJSON(r.Value); err != nil {
-		return record{}, fmt.Errorf("key %q: value: %w", rec.Key, err)
-	}
-	return rec, nil
-}
-
-func (c *exportCommand) Run(ctx context.Context, args []string) error {
+func (c *exportCommand) Run(ctx context.Context, args []string) (err error) {
 	name := args[0]
-	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
-		if c.out == "" {
-			return c.export(ctx, c.stdout, info, t)
-		}
-		return writeFileAtomic(c.out, func(w io.Writer) error { return c.export(ctx, w, info, t) })
-	})
-}
-
-// export writes the records of t to w.
-func (c *exportCommand) export(ctx context.Context, w io.Writer, info sqlarchive.TableInfo, t entries) error {
-	var progress *bar
-	if isTerminal(c.stderr) {
-		n, err := t.Len(ctx)
-		if err != nil {
-			return err
-		}
-		progress = c.progress(int64(n), "export "+info.Name, false)
-	}
-	bw := bufio.NewWriterSize(w, 64<<10)
-	if err := writeJSON(bw, header{headerArchive{
-		Name:          info.Name,
-		FuncVersion:   info.FuncVersion,
-		Codec:         info.Codec,
-		Keymap:        info.Keymap,
-		KeymapVersion: info.KeymapVersion,
-		TTLNanos:      int64(info.TTL),
-	}}); err != nil {
+	a, err := c.openArchive(ctx, c.db, false)
+	if err != nil {
 		return err
 	}
-	for r, err := range t.Rows(ctx) {
-		if err != nil {
-			return err
-		}
-		rec, err := newRecord(r, info.Codec)
-		if err != nil {
-			return err
-		}
-		if err := writeJSON(bw, rec); err != nil {
-			return err
-		}
-		progress.add(1)
+	defer func() { err = joinClose(err, a) }()
+	if _, err := a.info(ctx, name); err != nil {
+		return err
 	}
-	progress.finish()
-	return bw.Flush()
+	if c.out == "" {
+		return c.export(ctx, c.stdout, a, name)
+	}
+	return writeFileAtomic(c.out, func(w io.Writer) error { return c.export(ctx, w, a, name) })
+}
+
+// export writes the archive called name to w.
+func (c *exportCommand) export(ctx context.Context, w io.Writer, a *archive, name string) error {
+	if isTerminal(c.stderr) {
+		s, err := a.Stats(ctx, name)
+		if err != nil {
+			return err
+		}
+		progress := c.progress(s.Rows-s.Expired, "export "+name, false)
+		defer progress.finish()
+		w = &entryCounter{w: w, progress: progress, header: true}
+	}
+	_, err := sqlarchive.Dump(ctx, a.Archive, name, w)
+	return err
+}
+
+// entryCounter passes writes on to w, advancing progress by the entries
+// they end, the lines after the header.
+type entryCounter struct {
+	w        io.Writer
+	progress *bar
+	header   bool // whether the header's line is yet to end
+}
+
+func (c *entryCounter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	lines := bytes.Count(p[:n], []byte("\n"))
+	if c.header && lines > 0 {
+		c.header = false
+		lines--
+	}
+	c.progress.add(lines)
+	return n, err
 }
 
 // writeFileAtomic writes the file at path with write, through a temporary

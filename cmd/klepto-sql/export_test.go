@@ -117,6 +117,18 @@ func exportAll(t *testing.T, dsn, dir string) map[string]string {
 	return out
 }
 
+// header is the first line of an export, as sqlarchive.Dump writes it.
+type header struct {
+	Archive struct {
+		Name          string        `json:"name"`
+		FuncVersion   string        `json:"func_version"`
+		Codec         dialect.Codec `json:"codec"`
+		Keymap        string        `json:"keymap"`
+		KeymapVersion int           `json:"keymap_version"`
+		TTLNanos      int64         `json:"ttl_ns"`
+	} `json:"archive"`
+}
+
 // renamed returns the export of an archive with its header changed to name
 // another archive, as an export of the archive name imported from it
 // starts.

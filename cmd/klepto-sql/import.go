@@ -1,24 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"slices"
+	"strings"
 	"time"
 
 	"github.com/klepto-sql/klepto/dialect"
-	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
-	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // importCommand reads entries written by export into an archive.
@@ -96,243 +89,48 @@ func (c *importCommand) Run(ctx context.Context, args []string) (err error) {
 	}
 	defer func() { err = joinClose(err, a) }()
 
-	// Everything is read and checked before anything is written, so that
-	// a malformed line creates nothing, and no transaction (on SQLite, the
-	// database's write lock) waits for input.
+	_, err = a.Info(ctx, name)
+	existed := err == nil
+	if err != nil && !errors.Is(err, sqlarchive.ErrNotFound) {
+		return err
+	}
 	r := newCancelableReader(ctx, in)
 	defer r.Close()
 	progress := c.progress(size, "import "+name, true)
-	lines := &lineReader{r: bufio.NewReaderSize(r, 64<<10), source: source, progress: progress}
-	like, exists, err := c.target(ctx, a, name, lines)
-	var rows []sqltable.Row[[]byte]
-	if err == nil {
-		rows, err = lines.records(like.Codec)
-	}
+	n, err := sqlarchive.Load(ctx, a.Archive, name, r, &sqlarchive.LoadOptions{
+		Codec:    c.codec.codec,
+		TTL:      c.ttl.ttl,
+		Source:   source,
+		Progress: progress.add,
+	})
 	progress.finish()
 	if err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("import of %s interrupted: %w; nothing imported", name, ctx.Err())
+		var he *sqlarchive.HeaderError
+		switch {
+		case ctx.Err() != nil:
+			err = fmt.Errorf("import of %s interrupted: %w; nothing imported", name, ctx.Err())
+		case errors.As(err, &he):
+			err = fmt.Errorf("-%s %s contradicts the header of %s, which gives %s %s; nothing imported",
+				strings.ToLower(he.Field), he.Option, he.Source, he.Field, he.Header)
+		default:
+			err = fmt.Errorf("%w; nothing imported", err)
+		}
+		if !existed {
+			if _, ierr := a.Info(ctx, name); ierr == nil {
+				// Never dropped: other programs may have written into it since.
+				err = fmt.Errorf("%w; the archive %s created for the import is left in place", err, name)
+			}
 		}
 		return err
-	}
-
-	// Checks the archive again, had another program made it, or dropped
-	// and made it anew, while the input was read.
-	info, err := sqlarchive.CreateLike(ctx, a.Archive, like)
-	if err != nil {
-		return fmt.Errorf("%w; nothing imported", err)
-	}
-	if err := c.write(ctx, a, info, rows); err != nil {
-		if ctx.Err() != nil {
-			err = fmt.Errorf("import of %s interrupted: %w", name, ctx.Err())
-		}
-		if !exists {
-			// Never dropped: other programs may have written into it since.
-			return fmt.Errorf("%w; nothing imported; the archive %s created for the import is left in place", err, name)
-		}
-		return fmt.Errorf("%w; nothing imported", err)
 	}
 	if c.json {
 		return writeJSON(c.stdout, struct {
 			Name     string `json:"name"`
 			Imported int    `json:"imported"`
-		}{name, len(rows)})
+		}{name, n})
 	}
-	_, err = fmt.Fprintf(c.stdout, "imported %s into %s\n", plural(len(rows), "entry", "entries"), name)
+	_, err = fmt.Fprintf(c.stdout, "imported %s into %s\n", plural(n, "entry", "entries"), name)
 	return err
-}
-
-// target returns the archive called name that import writes into, as
-// sqlarchive.CreateLike takes it, and whether the archive exists. Its
-// codec, keymap and TTL are those of the header of the input, which it
-// reads from lines if the input has one, else those of the archive if it
-// exists, else those of -codec and -ttl. The flags and an existing archive
-// must agree with them.
-func (c *importCommand) target(ctx context.Context, a *archive, name string, lines *lineReader) (like sqlarchive.TableInfo, exists bool, err error) {
-	header, found, err := lines.header()
-	if err != nil {
-		return like, false, err
-	}
-	stored, err := a.Info(ctx, name)
-	exists = err == nil
-	if err != nil && !errors.Is(err, sqlarchive.ErrNotFound) {
-		return like, false, err
-	}
-	switch {
-	case found:
-		like = header
-		if c.codec.codec != nil && *c.codec.codec != like.Codec {
-			return like, exists, fmt.Errorf("-codec %v contradicts the header of %s, which gives codec %v", *c.codec.codec, lines.source, like.Codec)
-		}
-		if c.ttl.ttl != nil && *c.ttl.ttl != like.TTL {
-			return like, exists, fmt.Errorf("-ttl %v contradicts the header of %s, which gives TTL %v", *c.ttl.ttl, lines.source, like.TTL)
-		}
-	case exists:
-		like = stored
-	default:
-		km, err := keymap.NewString(nil)
-		if err != nil {
-			return like, false, err
-		}
-		like = sqlarchive.TableInfo{Keymap: km.String(), KeymapVersion: keymap.Version, Codec: dialect.JSON}
-	}
-	like.Name, like.Table, like.FuncVersion = name, "", ""
-	if !found && c.codec.codec != nil {
-		like.Codec = *c.codec.codec
-	}
-	if !found && c.ttl.ttl != nil {
-		like.TTL = *c.ttl.ttl
-	}
-	if exists {
-		// Creates nothing: checks the archive against like.
-		if _, err := sqlarchive.CreateLike(ctx, a.Archive, like); err != nil {
-			return like, exists, err
-		}
-	}
-	return like, exists, nil
-}
-
-// importBatch is how many rows import writes with one PutRows.
-const importBatch = 1000
-
-// write writes rows into the archive info describes, in one transaction.
-func (c *importCommand) write(ctx context.Context, a *archive, info sqlarchive.TableInfo, rows []sqltable.Row[[]byte]) (err error) {
-	tx, err := a.pool.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	t, err := openEntries(ctx, tx, a.Dialect(), info)
-	if err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	defer func() {
-		err = errors.Join(err, t.Close())
-		if err == nil {
-			err = ctx.Err() // interrupted: commit nothing
-		}
-		if err != nil {
-			err = errors.Join(err, ignoreDone(tx.Rollback()))
-			return
-		}
-		err = tx.Commit()
-	}()
-	for batch := range slices.Chunk(rows, importBatch) {
-		if err := t.PutRows(ctx, batch); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// lineReader reads the lines of an import.
-type lineReader struct {
-	r        *bufio.Reader
-	source   string // the input's name in errors: stdin or the file
-	progress *bar
-	n        int    // the number of the last line read
-	last     []byte // the last line read
-	unread   bool   // whether next returns the last line again
-}
-
-// next returns the next line, its number in l.n, or io.EOF after the last.
-func (l *lineReader) next() ([]byte, error) {
-	if l.unread {
-		l.unread = false
-		return l.last, nil
-	}
-	text, err := l.r.ReadBytes('\n')
-	switch {
-	case errors.Is(err, io.EOF) && len(text) == 0:
-		return nil, io.EOF
-	case err != nil && !errors.Is(err, io.EOF):
-		return nil, fmt.Errorf("read %s: %w", l.source, err)
-	}
-	l.n++
-	l.last = text
-	l.progress.add(len(text))
-	return text, nil
-}
-
-// header reads the first line and returns the archive it describes if it
-// is a header, as export writes first. Otherwise the line is left for
-// records.
-func (l *lineReader) header() (sqlarchive.TableInfo, bool, error) {
-	text, err := l.next()
-	if errors.Is(err, io.EOF) {
-		return sqlarchive.TableInfo{}, false, nil
-	}
-	if err != nil {
-		return sqlarchive.TableInfo{}, false, err
-	}
-	info, found, err := parseHeader(text)
-	if err != nil {
-		return info, false, fmt.Errorf("%s line %d: %w; nothing imported", l.source, l.n, err)
-	}
-	l.unread = !found
-	return info, found, nil
-}
-
-// records reads and checks the remaining lines, the entries of an archive
-// of codec codec.
-func (l *lineReader) records(codec dialect.Codec) ([]sqltable.Row[[]byte], error) {
-	var rows []sqltable.Row[[]byte]
-	for {
-		text, err := l.next()
-		if errors.Is(err, io.EOF) {
-			return rows, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(bytes.TrimSpace(text)) == 0 {
-			continue
-		}
-		row, err := parseRecord(text, codec)
-		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w; nothing imported", l.source, l.n, err)
-		}
-		rows = append(rows, row)
-	}
-}
-
-// parseHeader returns the archive that line describes, if it is a header:
-// a JSON object whose only member is "archive" (see header).
-func parseHeader(line []byte) (sqlarchive.TableInfo, bool, error) {
-	var members map[string]json.RawMessage
-	if json.Unmarshal(line, &members) != nil || members["archive"] == nil {
-		return sqlarchive.TableInfo{}, false, nil
-	}
-	var h struct {
-		Archive struct {
-			Name          *string        `json:"name"`
-			FuncVersion   *string        `json:"func_version"`
-			Codec         *dialect.Codec `json:"codec"`
-			Keymap        *string        `json:"keymap"`
-			KeymapVersion *int           `json:"keymap_version"`
-			TTLNanos      *int64         `json:"ttl_ns"`
-		} `json:"archive"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&h); err != nil {
-		return sqlarchive.TableInfo{}, true, fmt.Errorf("header: %w", err)
-	}
-	ha := h.Archive
-	switch {
-	case ha.Codec == nil:
-		return sqlarchive.TableInfo{}, true, errors.New(`header: no "codec"`)
-	case ha.Keymap == nil:
-		return sqlarchive.TableInfo{}, true, errors.New(`header: no "keymap"`)
-	case ha.KeymapVersion == nil:
-		return sqlarchive.TableInfo{}, true, errors.New(`header: no "keymap_version"`)
-	case ha.TTLNanos != nil && *ha.TTLNanos < 0:
-		return sqlarchive.TableInfo{}, true, fmt.Errorf(`header: negative "ttl_ns" %d`, *ha.TTLNanos)
-	}
-	info := sqlarchive.TableInfo{Codec: *ha.Codec, Keymap: *ha.Keymap, KeymapVersion: *ha.KeymapVersion}
-	if ha.TTLNanos != nil {
-		info.TTL = time.Duration(*ha.TTLNanos)
-	}
-	return info, true, nil
 }
 
 // cancelableReader reads from a reader in a goroutine of its own, so that
@@ -395,80 +193,6 @@ func (r *cancelableReader) Read(p []byte) (int, error) {
 func (r *cancelableReader) Close() error {
 	close(r.done)
 	return nil
-}
-
-// ignoreDone returns err, unless the transaction was over already.
-func ignoreDone(err error) error {
-	if errors.Is(err, sql.ErrTxDone) {
-		return nil
-	}
-	return err
-}
-
-// importRecord is a line of an import: a record whose fields may be
-// missing.
-type importRecord struct {
-	Key         *string         `json:"key"`
-	Args        json.RawMessage `json:"args"`
-	Value       json.RawMessage `json:"value"`
-	ValueBase64 *string         `json:"value_base64"`
-	CreatedAt   *time.Time      `json:"created_at"`
-	UpdatedAt   *time.Time      `json:"updated_at"`
-	ExpiresAt   *time.Time      `json:"expires_at"`
-}
-
-// parseRecord returns the row of one line of an import into an archive
-// of codec codec.
-func parseRecord(line []byte, codec dialect.Codec) (sqltable.Row[[]byte], error) {
-	line = bytes.TrimSpace(line)
-	if line[0] != '{' {
-		return sqltable.Row[[]byte]{}, errors.New("want a JSON object, as export writes")
-	}
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	var rec importRecord
-	if err := dec.Decode(&rec); err != nil {
-		return sqltable.Row[[]byte]{}, err
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return sqltable.Row[[]byte]{}, errors.New("more than one JSON value on the line")
-	}
-	if rec.Key == nil {
-		return sqltable.Row[[]byte]{}, errors.New(`no "key"`)
-	}
-	key, err := parseKey(*rec.Key)
-	if err != nil {
-		return sqltable.Row[[]byte]{}, err
-	}
-	row := sqltable.Row[[]byte]{Key: key}
-	if !bytes.Equal(rec.Args, []byte("null")) {
-		row.Args = rec.Args
-	}
-	switch {
-	case codec == dialect.JSON && rec.ValueBase64 != nil:
-		return row, errors.New(`"value_base64" holds the bytes of codecs raw and gob, and the archive stores json: want "value"`)
-	case codec == dialect.JSON && rec.Value == nil:
-		return row, errors.New(`no "value"`)
-	case codec == dialect.JSON:
-		row.Value = rec.Value
-	case rec.Value != nil:
-		return row, fmt.Errorf(`"value" holds JSON, and the archive stores %v: want "value_base64"`, codec)
-	case rec.ValueBase64 == nil:
-		return row, errors.New(`no "value_base64"`)
-	default:
-		if row.Value, err = base64.StdEncoding.DecodeString(*rec.ValueBase64); err != nil {
-			return row, fmt.Errorf(`"value_base64": %w`, err)
-		}
-	}
-	for _, t := range []struct {
-		dst *time.Time
-		src *time.Time
-	}{{&row.CreatedAt, rec.CreatedAt}, {&row.UpdatedAt, rec.UpdatedAt}, {&row.ExpiresAt, rec.ExpiresAt}} {
-		if t.src != nil {
-			*t.dst = t.src.UTC()
-		}
-	}
-	return row, nil
 }
 
 // codecFlag is the value of a -codec flag that may be left out.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"time"
 
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
@@ -48,7 +47,7 @@ func (c *showCommand) flags(fs *flag.FlagSet) {
 
 // shownRecord is an entry in the output of show -json.
 type shownRecord struct {
-	record
+	sqlarchive.Record
 	Size int `json:"size"`
 }
 
@@ -67,7 +66,7 @@ func (c *showCommand) Run(ctx context.Context, args []string) error {
 			if i++; i <= c.offset {
 				continue
 			}
-			rec, err := newRecord(r, info.Codec)
+			rec, err := sqlarchive.NewRecord(r, info.Codec)
 			if err != nil {
 				return err
 			}
@@ -90,7 +89,7 @@ func (c *showCommand) Run(ctx context.Context, args []string) error {
 				value = r.Value
 			}
 			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\n", printable(r.Key), r.Size,
-				formatTime(time.Time(r.CreatedAt)), formatTime(time.Time(r.ExpiresAt)), preview(value, info.Codec))
+				formatTimePtr(r.CreatedAt), formatTimePtr(r.ExpiresAt), preview(value, info.Codec))
 		}
 		return w.Flush()
 	})
