@@ -19,7 +19,28 @@
 // Dict, Null, File and Dir archives of package archive, and the SQL tables
 // of packages sqltable and sqlarchive. Optional methods, discovered by type
 // assertion, make more of the memo work: [Lister] for Load without keys,
-// [ManyPutter] for batched dumps, [ArgsPutter] to keep the arguments.
+// [ManyPutter] for batched dumps, [ArgsPutter] to keep the arguments,
+// [Expirer] for entries that expire, [Leaser] to compute a key once
+// across processes.
+//
+// # Sharing an archive between processes
+//
+// Several processes may memoize one function into one archive (the SQL
+// tables of package sqlarchive are made for it). Each keeps its own memory
+// in front of the archive, and three things keep that memory honest:
+//
+//   - Expiry: when the archive's entries expire ([Expirer]), each entry in
+//     memory carries the expiry of its entry in the archive, and an expired
+//     entry is a miss in every policy: it is never served, Lookup does not
+//     find it and Info does not count it.
+//   - Invalidation: [Memo.Invalidate] drops keys from memory when another
+//     process changed them in the archive, [Memo.Forget] drops a key from
+//     memory and from the archive, and Clear drops everything. A value read
+//     from the archive while an invalidation happens is returned but not
+//     kept, so memory never holds a value older than an invalidation.
+//   - Leases: when the archive leases keys ([Leaser]), a miss in memory and
+//     in the archive asks for the key's lease before calling the function,
+//     and waits for the process that holds it instead of computing too.
 //
 // # Semantics, and where they differ from klepto
 //

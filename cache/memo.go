@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klepto-sql/klepto/keymap"
 )
@@ -89,6 +90,11 @@ type MemoOptions[R any] struct {
 	// Info.Errors instead of being returned. Errors of the function itself
 	// are always returned.
 	Safe bool
+
+	// Clock returns the current time; the default is time.Now. Entries
+	// whose archive gives them an expiry (see [Expirer]) leave memory when
+	// the clock passes it.
+	Clock func() time.Time
 }
 
 // Info is a snapshot of a memo's accounting, klepto's CacheInfo.
@@ -98,7 +104,7 @@ type Info struct {
 	Loads   uint64 // calls served from the archive after a memory miss
 	Errors  uint64 // failures hidden by MemoOptions.Safe
 	MaxSize int    // the memory bound; 0 for PolicyInf and PolicyNo
-	Size    int    // entries in memory now
+	Size    int    // entries in memory now that have not expired
 }
 
 // Memo memoizes a function: each result is kept under the key of its
@@ -112,24 +118,48 @@ type Info struct {
 type Memo[A, R any] struct {
 	fn        func(context.Context, A) (R, error)
 	km        *keymap.Keymap
-	mem       policy[string, R]
+	mem       policy[string, slot[R]]
 	policy    Policy
 	writeBack bool
 	purge     bool
 	safe      bool
+	now       func() time.Time
 
 	arch atomic.Pointer[archiveState[R]]
 
 	flights flightGroup[R]
 	bufs    sync.Pool // *[]byte, key text scratch
 
+	// epoch counts the invalidations (Invalidate, Forget, Clear). A flight
+	// that read the archive before one keeps its result out of memory, as
+	// it may be the value the invalidation was about.
+	epoch atomic.Uint64
+	// expiring is set once memory has held an entry with an expiry.
+	expiring atomic.Bool
+
 	hits, misses, loads, errs atomic.Uint64
+}
+
+// slot is a value in memory, with the time it expires in Unix nanoseconds
+// (0 for never).
+type slot[R any] struct {
+	v   R
+	exp int64
 }
 
 // archiveState is swapped atomically so the hot path never locks.
 type archiveState[R any] struct {
-	a  Archive[R] // nil when none was ever set
-	on bool
+	a      Archive[R] // nil when none was ever set
+	on     bool
+	expire Expirer[R] // a, if its entries expire
+	lease  Leaser[R]  // a, if it leases keys
+}
+
+func newArchiveState[R any](a Archive[R], on bool) *archiveState[R] {
+	st := &archiveState[R]{a: a, on: on}
+	st.expire, _ = a.(Expirer[R])
+	st.lease, _ = a.(Leaser[R])
+	return st
 }
 
 // Memoize returns a Memo of fn. opts may be nil.
@@ -150,7 +180,7 @@ func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions
 	if o.MaxSize == 0 {
 		o.MaxSize = DefaultMaxSize
 	}
-	mem, err := newPolicy[R](o.Policy, o.MaxSize)
+	mem, err := newPolicy[slot[R]](o.Policy, o.MaxSize)
 	if err != nil {
 		return nil, err
 	}
@@ -168,8 +198,12 @@ func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions
 		writeBack: o.WriteBack && o.Policy != PolicyNo,
 		purge:     o.Purge,
 		safe:      o.Safe,
+		now:       o.Clock,
 	}
-	m.arch.Store(&archiveState[R]{a: o.Archive, on: o.Archive != nil})
+	if m.now == nil {
+		m.now = time.Now
+	}
+	m.arch.Store(newArchiveState(o.Archive, o.Archive != nil))
 	return m, nil
 }
 
@@ -212,11 +246,23 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 		}
 		return v, err
 	}
-	if v, ok := m.mem.Get(text); ok {
+	if v, ok := m.get(text); ok {
 		m.hits.Add(1)
 		return v, nil
 	}
 	return m.miss(ctx, text, args)
+}
+
+// get returns the value in memory for text, if it has not expired. An
+// expired entry stays until a new value replaces it or the policy evicts
+// it.
+func (m *Memo[A, R]) get(text string) (R, bool) {
+	s, ok := m.mem.Get(text)
+	if !ok || s.exp != 0 && s.exp <= m.now().UnixNano() {
+		var zero R
+		return zero, false
+	}
+	return s.v, true
 }
 
 // text returns the key text of args, the memory key.
@@ -284,27 +330,42 @@ func (m *Memo[A, R]) lead(ctx context.Context, c *flight[R], text string, args A
 func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	// A flight for this key may have finished between our memory miss and
 	// our joining: look again.
-	if v, ok := m.mem.Get(text); ok {
+	if v, ok := m.get(text); ok {
 		m.hits.Add(1)
 		return v, nil
 	}
+	epoch := m.epoch.Load()
 	st := m.arch.Load()
 	a := st.archive()
 	var key keymap.Key
 	if a != nil {
 		key = keymap.NewKey(text)
-		v, found, err := a.Get(ctx, key)
+		e, found, err := st.get(ctx, key)
 		switch {
 		case err != nil && !m.safe:
 			var zero R
-			return zero, fmt.Errorf("cache: archive get %q: %w", text, err)
+			return zero, fmt.Errorf("cache: archive get: %w", err)
 		case err != nil:
 			// Go on as if the archive had no entry: the write-through, or
 			// a write-back on eviction, may still succeed.
 			m.errs.Add(1)
 		case found:
 			m.loads.Add(1)
-			return v, m.store(ctx, a, text, v)
+			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch)
+		case st.lease != nil:
+			l, err := st.lease.Lease(ctx, key)
+			switch {
+			case err != nil && !m.safe:
+				var zero R
+				return zero, fmt.Errorf("cache: archive lease: %w", err)
+			case err != nil:
+				m.errs.Add(1)
+			case l.Found:
+				m.loads.Add(1)
+				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch)
+			case l.Release != nil:
+				defer l.Release()
+			}
 		}
 	}
 	v, err := m.invoke(ctx, args)
@@ -312,18 +373,39 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 		return v, err
 	}
 	m.misses.Add(1)
-	if err := m.store(ctx, a, text, v); err != nil {
+	// The entry's expiry in memory is taken before the archive stamps its
+	// own, so that memory never outlives the archive.
+	if err := m.keep(ctx, a, text, v, st.expiry(m.now()), epoch); err != nil {
 		return v, err
 	}
 	if a != nil && !m.writeBack {
 		if err := m.put(ctx, a, key, args, v); err != nil {
 			if !m.safe {
-				return v, fmt.Errorf("cache: archive put %q: %w", text, err)
+				return v, fmt.Errorf("cache: archive put: %w", err)
 			}
 			m.errs.Add(1)
 		}
 	}
 	return v, nil
+}
+
+// keep stores v for text in memory, expiring at expires (zero: never), as
+// store does, unless an invalidation came since epoch was read: the value
+// may then be the stale one it was about.
+func (m *Memo[A, R]) keep(ctx context.Context, a Archive[R], text string, v R, expires time.Time, epoch uint64) error {
+	s := slot[R]{v: v}
+	if !expires.IsZero() {
+		s.exp = expires.UnixNano()
+		m.expiring.Store(true)
+	}
+	err := m.store(ctx, a, text, s)
+	// An invalidation between the archive read and the store may have
+	// missed the entry: drop it. One after this check finds the entry and
+	// drops it itself.
+	if m.epoch.Load() != epoch {
+		m.mem.Delete(text)
+	}
+	return err
 }
 
 // put writes one new result through to a, with its arguments if a keeps them.
@@ -341,11 +423,11 @@ func (m *Memo[A, R]) put(ctx context.Context, a Archive[R], key keymap.Key, args
 //
 // An entry that only memory holds is never dropped: if writing it back
 // fails, it stays in memory and the new entry is the one left out.
-func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v R) error {
+func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slot[R]) error {
 	if a != nil && m.purge {
 		if max := m.mem.MaxSize(); max > 0 && m.mem.Len() >= max {
 			if _, present := m.mem.Peek(text); !present {
-				return m.purgeAll(ctx, a, entry[string, R]{text, v})
+				return m.purgeAll(ctx, a, entry[string, slot[R]]{text, v})
 			}
 		}
 	}
@@ -353,7 +435,7 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v R) 
 	if !evicted || a == nil || !m.writeBack {
 		return nil
 	}
-	err := a.Put(context.WithoutCancel(ctx), keymap.NewKey(k), ev)
+	err := a.Put(context.WithoutCancel(ctx), keymap.NewKey(k), ev.v)
 	if err == nil {
 		return nil
 	}
@@ -361,12 +443,12 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v R) 
 	// caller has anyway.
 	m.mem.Delete(text)
 	m.mem.put(k, ev)
-	return m.archiveErr(fmt.Errorf("cache: archive put %q on eviction: %w", k, err))
+	return m.archiveErr(fmt.Errorf("cache: archive put on eviction: %w", err))
 }
 
 // purgeAll empties memory, klepto's purge: in write-back mode every entry,
 // and the new one, is written to a first; if that fails, memory keeps them.
-func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, R]) error {
+func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, slot[R]]) error {
 	all := append(m.mem.drain(), add)
 	if !m.writeBack {
 		return nil
@@ -414,11 +496,23 @@ func (m *Memo[A, R]) Lookup(args A) (R, bool, error) {
 		var zero R
 		return zero, false, err
 	}
-	v, ok := m.mem.Peek(text)
+	v, ok := m.peek(text)
 	return v, ok, nil
 }
 
-// Info returns the memo's counts and sizes.
+// peek returns the value in memory for text, if it has not expired,
+// without counting a use.
+func (m *Memo[A, R]) peek(text string) (R, bool) {
+	s, ok := m.mem.Peek(text)
+	if !ok || s.exp != 0 && s.exp <= m.now().UnixNano() {
+		var zero R
+		return zero, false
+	}
+	return s.v, true
+}
+
+// Info returns the memo's counts and sizes. Size counts the entries in
+// memory that have not expired.
 func (m *Memo[A, R]) Info() Info {
 	return Info{
 		Hits:    m.hits.Load(),
@@ -426,13 +520,66 @@ func (m *Memo[A, R]) Info() Info {
 		Loads:   m.loads.Load(),
 		Errors:  m.errs.Load(),
 		MaxSize: m.mem.MaxSize(),
-		Size:    m.mem.Len(),
+		Size:    m.size(),
 	}
+}
+
+// size returns the number of entries in memory that have not expired.
+func (m *Memo[A, R]) size() int {
+	if !m.expiring.Load() {
+		return m.mem.Len()
+	}
+	now := m.now().UnixNano()
+	n := 0
+	for _, e := range m.mem.entries() {
+		if e.value.exp == 0 || e.value.exp > now {
+			n++
+		}
+	}
+	return n
+}
+
+// Invalidate removes the entries of keys from memory, leaving the archive
+// alone, so that the next calls of those keys read the archive again. A
+// call of one of the keys that is reading the archive at that moment
+// returns what it read but keeps it out of memory. Followers of a shared
+// archive, such as those of package sqlarchive, call Invalidate when
+// another process changes or deletes keys. In write-back mode, entries not
+// yet written to the archive are lost.
+func (m *Memo[A, R]) Invalidate(keys ...keymap.Key) {
+	m.epoch.Add(1)
+	for _, k := range keys {
+		m.mem.Delete(k.Text)
+	}
+}
+
+// Forget removes the result for args from memory and from the archive, so
+// that the next call computes it again. Other processes sharing the
+// archive drop it from their memory too when they follow its changes (see
+// package sqlarchive). The error is that of making the key, or of the
+// archive's Delete (counted instead when the memo is Safe). A call of the
+// same key that is computing at that moment may still store its result.
+func (m *Memo[A, R]) Forget(ctx context.Context, args A) error {
+	text, err := m.text(args)
+	if err != nil {
+		return err
+	}
+	m.epoch.Add(1)
+	m.mem.Delete(text)
+	a := m.arch.Load().archive()
+	if a == nil {
+		return nil
+	}
+	if err := a.Delete(ctx, keymap.NewKey(text)); err != nil {
+		return m.archiveErr(fmt.Errorf("cache: forget: %w", err))
+	}
+	return nil
 }
 
 // Clear empties memory and, unless keepStats, resets the counts. It never
 // touches the archive.
 func (m *Memo[A, R]) Clear(keepStats bool) {
+	m.epoch.Add(1)
 	m.mem.Clear()
 	if !keepStats {
 		m.hits.Store(0)
@@ -458,7 +605,7 @@ func (m *Memo[A, R]) Archive() Archive[R] { return m.arch.Load().a }
 // SetArchive replaces the archive and switches archiving on (off if a is
 // nil). Entries in memory stay; nothing is copied between archives.
 func (m *Memo[A, R]) SetArchive(a Archive[R]) {
-	m.arch.Store(&archiveState[R]{a: a, on: a != nil})
+	m.arch.Store(newArchiveState(a, a != nil))
 }
 
 // Archived reports whether the memo uses an archive now.
@@ -471,7 +618,7 @@ func (m *Memo[A, R]) SetArchived(on bool) error {
 	if on && st.a == nil {
 		return ErrNoArchive
 	}
-	m.arch.Store(&archiveState[R]{a: st.a, on: on})
+	m.arch.Store(newArchiveState(st.a, on))
 	return nil
 }
 
@@ -480,6 +627,32 @@ func (s *archiveState[R]) archive() Archive[R] {
 		return s.a
 	}
 	return nil
+}
+
+// get reads key from the archive, which must be on, with its expiry when
+// the archive's entries expire.
+func (s *archiveState[R]) get(ctx context.Context, key keymap.Key) (Entry[R], bool, error) {
+	e := Entry[R]{Key: key}
+	var found bool
+	var err error
+	if s.expire != nil {
+		e.Value, e.ExpiresAt, found, err = s.expire.GetExpiry(ctx, key)
+	} else {
+		e.Value, found, err = s.a.Get(ctx, key)
+	}
+	return e, found, err
+}
+
+// expiry returns when an entry that the archive stores at now expires, the
+// zero time for never or when archiving is off.
+func (s *archiveState[R]) expiry(now time.Time) time.Time {
+	if s.expire == nil || !s.on {
+		return time.Time{}
+	}
+	if ttl := s.expire.TTL(); ttl > 0 {
+		return now.Add(ttl)
+	}
+	return time.Time{}
 }
 
 func isContextErr(err error) bool {

@@ -23,18 +23,20 @@ type ManyPutter[V any] interface {
 //
 // It returns [ErrNoArchive] when archiving is off.
 func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
-	a := m.arch.Load().archive()
+	st := m.arch.Load()
+	a := st.archive()
 	if a == nil {
 		return ErrNoArchive
 	}
+	epoch := m.epoch.Load()
 	if len(keys) > 0 {
 		for _, k := range keys {
-			v, found, err := a.Get(ctx, k)
+			e, found, err := st.get(ctx, k)
 			if err != nil {
-				return fmt.Errorf("cache: load %q: %w", k.Text, err)
+				return fmt.Errorf("cache: load: %w", err)
 			}
 			if found {
-				if err := m.store(ctx, a, k.Text, v); err != nil {
+				if err := m.keep(ctx, a, k.Text, e.Value, e.ExpiresAt, epoch); err != nil {
 					return err
 				}
 			}
@@ -60,12 +62,12 @@ func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
 		if m.mem.MaxSize() > 0 && len(loaded) >= room {
 			break
 		}
-		if _, ok := m.mem.Peek(e.Key.Text); !ok {
+		if _, ok := m.peek(e.Key.Text); !ok {
 			loaded = append(loaded, e)
 		}
 	}
 	for _, e := range loaded {
-		if err := m.store(ctx, a, e.Key.Text, e.Value); err != nil {
+		if err := m.keep(ctx, a, e.Key.Text, e.Value, e.ExpiresAt, epoch); err != nil {
 			return err
 		}
 	}
@@ -80,13 +82,13 @@ func (m *Memo[A, R]) Dump(ctx context.Context, keys ...keymap.Key) error {
 	if a == nil {
 		return ErrNoArchive
 	}
-	var es []entry[string, R]
+	var es []entry[string, slot[R]]
 	if len(keys) == 0 {
 		es = m.mem.entries()
 	} else {
 		for _, k := range keys {
 			if v, ok := m.mem.Peek(k.Text); ok {
-				es = append(es, entry[string, R]{k.Text, v})
+				es = append(es, entry[string, slot[R]]{k.Text, v})
 			}
 		}
 	}
@@ -103,14 +105,14 @@ func (m *Memo[A, R]) Sync(ctx context.Context) error {
 	return m.Load(ctx)
 }
 
-func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[string, R]) error {
+func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[string, slot[R]]) error {
 	if len(es) == 0 {
 		return nil
 	}
 	if mp, ok := a.(ManyPutter[R]); ok {
 		batch := make([]Entry[R], len(es))
 		for i, e := range es {
-			batch[i] = Entry[R]{Key: keymap.NewKey(e.key), Value: e.value}
+			batch[i] = Entry[R]{Key: keymap.NewKey(e.key), Value: e.value.v}
 		}
 		if err := mp.PutMany(ctx, batch); err != nil {
 			return m.archiveErr(fmt.Errorf("cache: dump %d entries: %w", len(es), err))
@@ -118,8 +120,8 @@ func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[s
 		return nil
 	}
 	for _, e := range es {
-		if err := a.Put(ctx, keymap.NewKey(e.key), e.value); err != nil {
-			return m.archiveErr(fmt.Errorf("cache: dump %q: %w", e.key, err))
+		if err := a.Put(ctx, keymap.NewKey(e.key), e.value.v); err != nil {
+			return m.archiveErr(fmt.Errorf("cache: dump: %w", err))
 		}
 	}
 	return nil
