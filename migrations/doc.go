@@ -13,11 +13,20 @@
 //     "raw"), policy ("" for none), max_entries and max_bytes (0: unbounded),
 //     ttl_ns (a time.Duration; 0: none), func_version, layout_version
 //     ([dialect.Layout]), hits and misses, created_at and updated_at;
-//   - klepto_changes, the change log that other processes poll: id
-//     (increasing), table_name, key_hash (NULL for a whole-table change), op
-//     (a short code such as "P" put, "D" delete, "C" clear) and at, indexed.
-//     PostgreSQL assigns ids at insert, not at commit, so a poller may see id
-//     n+1 before n commits;
+//   - klepto_changes, the change feed, written by package sqltable and
+//     followed by package sqlarchive: one row for each change that can make
+//     another process's memory stale, with id (increasing), table_name, op
+//     ("update", "delete", "clear", "purge", "batch", "import", "copy" or
+//     "drop"), key_hash and key_text (NULL for a change of the whole table)
+//     and at. PostgreSQL and MySQL assign ids at insert, not at commit, so a
+//     reader may see id n+1 before n commits. On PostgreSQL, a statement
+//     that inserts into it notifies the channel klepto_changes, with the
+//     schema as payload, when its transaction commits;
+//   - klepto_leases, the leases of keys being computed, so that one
+//     process computes a key while the others wait: table_name and key_hash
+//     (the primary key), holder, and expires_at on the database's clock. On
+//     PostgreSQL, a statement that deletes leases notifies the channel
+//     klepto_leases;
 //   - klepto_schema_migrations, the version record (version, dirty), in
 //     golang-migrate's shape, named so that it never collides with an
 //     application's own schema_migrations.

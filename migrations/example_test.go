@@ -39,7 +39,7 @@ func Example() {
 	fmt.Println("version", st.Version, "of", st.Latest(), "dirty", st.Dirty)
 	fmt.Println(migrations.Up(ctx, db, dialect.SQLite))
 	// Output:
-	// version 2 of 2 dirty false
+	// version 4 of 4 dirty false
 	// migrations: no change
 }
 
@@ -62,6 +62,10 @@ func ExampleGenerate() {
 	// 0001_klepto_archives.down.sql
 	// 0002_klepto_changes.up.sql
 	// 0002_klepto_changes.down.sql
+	// 0003_klepto_changes_keys.up.sql
+	// 0003_klepto_changes_keys.down.sql
+	// 0004_klepto_leases.up.sql
+	// 0004_klepto_leases.down.sql
 }
 
 func ExampleSQL() {
@@ -75,11 +79,14 @@ func ExampleSQL() {
 		}
 	}
 	// Output:
-	// -- klepto-sql schema for mysql, migrations 1 to 2.
+	// -- klepto-sql schema for mysql, migrations 1 to 4.
 	// -- 0001_klepto_archives.up.sql
 	// CREATE TABLE klepto_archives (
 	// -- 0002_klepto_changes.up.sql
 	// CREATE TABLE klepto_changes (
+	// -- 0003_klepto_changes_keys.up.sql
+	// -- 0004_klepto_leases.up.sql
+	// CREATE TABLE klepto_leases (
 }
 
 // Recovering from a migration that failed part way.

@@ -29,8 +29,14 @@ const (
 	MigrationsTable = "klepto_schema_migrations"
 	// ArchivesTable is the catalog of archives, one row per archive table.
 	ArchivesTable = "klepto_archives"
-	// ChangesTable is the change log that other processes poll.
+	// ChangesTable is the change feed: the changes that can make another
+	// process's memory stale, which package sqltable records and package
+	// sqlarchive follows.
 	ChangesTable = "klepto_changes"
+	// LeasesTable holds the leases of keys being computed, so that one
+	// process computes a key while the others wait (see package
+	// sqlarchive).
+	LeasesTable = "klepto_leases"
 )
 
 // ErrNoChange is returned by [Up] and [Down] when there was nothing to do.

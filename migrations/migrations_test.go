@@ -25,7 +25,12 @@ import (
 
 var all = []*dialect.Dialect{dialect.SQLite, dialect.MySQL, dialect.Postgres}
 
-var want = []migrations.Migration{{Version: 1, Name: "klepto_archives"}, {Version: 2, Name: "klepto_changes"}}
+var want = []migrations.Migration{
+	{Version: 1, Name: "klepto_archives"},
+	{Version: 2, Name: "klepto_changes"},
+	{Version: 3, Name: "klepto_changes_keys"},
+	{Version: 4, Name: "klepto_leases"},
+}
 
 func TestList(t *testing.T) {
 	for _, d := range all {
@@ -96,6 +101,8 @@ func TestGenerate(t *testing.T) {
 	wantNames := []string{
 		"0001_klepto_archives.up.sql", "0001_klepto_archives.down.sql",
 		"0002_klepto_changes.up.sql", "0002_klepto_changes.down.sql",
+		"0003_klepto_changes_keys.up.sql", "0003_klepto_changes_keys.down.sql",
+		"0004_klepto_leases.up.sql", "0004_klepto_leases.down.sql",
 	}
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("Generate wrote %q, want %q", names, wantNames)
@@ -125,12 +132,12 @@ func TestGenerate(t *testing.T) {
 
 func TestState(t *testing.T) {
 	s := migrations.State{Version: 1, Migrations: want}
-	if s.Latest() != 2 || !slices.Equal(s.Pending(), want[1:]) {
+	if s.Latest() != 4 || !slices.Equal(s.Pending(), want[1:]) {
 		t.Errorf("State{Version: 1}: Latest %d, Pending %v", s.Latest(), s.Pending())
 	}
-	s.Version = 2
+	s.Version = 4
 	if s.Pending() != nil {
-		t.Errorf("State{Version: 2}.Pending() = %v, want none", s.Pending())
+		t.Errorf("State{Version: 4}.Pending() = %v, want none", s.Pending())
 	}
 	if (migrations.State{}).Latest() != 0 {
 		t.Errorf("zero State has a latest version")
@@ -145,9 +152,12 @@ func checkVersion(t *testing.T, db *sql.DB, d *dialect.Dialect, wantV uint, want
 	}
 }
 
-func checkTables(t *testing.T, db *sql.DB, d *dialect.Dialect, archives, changes bool) {
+func checkTables(t *testing.T, db *sql.DB, d *dialect.Dialect, archives, changes, leases bool) {
 	t.Helper()
-	for name, want := range map[string]bool{migrations.ArchivesTable: archives, migrations.ChangesTable: changes, migrations.MigrationsTable: true} {
+	for name, want := range map[string]bool{
+		migrations.ArchivesTable: archives, migrations.ChangesTable: changes, migrations.LeasesTable: leases,
+		migrations.MigrationsTable: true,
+	} {
 		if got, err := d.TableExists(t.Context(), db, name); got != want || err != nil {
 			t.Errorf("TableExists(%s) = %v, %v; want %v", name, got, err, want)
 		}
@@ -158,15 +168,15 @@ func TestUpDown(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
 		st, err := migrations.Status(ctx, db, d)
-		if err != nil || st.Version != 0 || st.Dirty || len(st.Pending()) != 2 {
-			t.Fatalf("Status of a new database = %+v, %v; want version 0 and 2 pending", st, err)
+		if err != nil || st.Version != 0 || st.Dirty || len(st.Pending()) != len(want) {
+			t.Fatalf("Status of a new database = %+v, %v; want version 0 and %d pending", st, err, len(want))
 		}
 
 		if err := migrations.Up(ctx, db, d); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
-		checkVersion(t, db, d, 2, false)
-		checkTables(t, db, d, true, true)
+		checkVersion(t, db, d, 4, false)
+		checkTables(t, db, d, true, true, true)
 		if err := migrations.Up(ctx, db, d); !errors.Is(err, migrations.ErrNoChange) {
 			t.Errorf("second Up returned %v, want ErrNoChange", err)
 		}
@@ -175,13 +185,18 @@ func TestUpDown(t *testing.T) {
 		if err := migrations.Down(ctx, db, d, 1); err != nil {
 			t.Fatalf("Down(1): %v", err)
 		}
+		checkVersion(t, db, d, 3, false)
+		checkTables(t, db, d, true, true, false)
+		if err := migrations.Down(ctx, db, d, 2); err != nil {
+			t.Fatalf("Down(2): %v", err)
+		}
 		checkVersion(t, db, d, 1, false)
-		checkTables(t, db, d, true, false)
+		checkTables(t, db, d, true, false, false)
 		if err := migrations.Down(ctx, db, d, 5); err != nil {
 			t.Fatalf("Down(5) from version 1: %v", err)
 		}
 		checkVersion(t, db, d, 0, false)
-		checkTables(t, db, d, false, false)
+		checkTables(t, db, d, false, false, false)
 		if err := migrations.Down(ctx, db, d, 1); !errors.Is(err, migrations.ErrNoChange) {
 			t.Errorf("Down with nothing applied returned %v, want ErrNoChange", err)
 		}
@@ -192,7 +207,7 @@ func TestUpDown(t *testing.T) {
 		if err := migrations.Up(ctx, db, d); err != nil {
 			t.Fatalf("Up after Down: %v", err)
 		}
-		checkVersion(t, db, d, 2, false)
+		checkVersion(t, db, d, 4, false)
 		// The caller's pool is still open and whole.
 		if err := db.PingContext(ctx); err != nil {
 			t.Errorf("db after migrations: %v", err)
@@ -218,7 +233,7 @@ func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		t.Errorf("catalog defaults: codec %q, ttl_ns %d, layout_version %d, created_at %v; want json, 0, 1, now", codec, ttl, layout, created)
 	}
 	for range 2 {
-		if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_changes (table_name, op) VALUES (?, ?)`), "fib", "C"); err != nil {
+		if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_changes (table_name, op, key_text) VALUES (?, ?, ?)`), "fib", "clear", nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,8 +284,8 @@ func TestDirty(t *testing.T) {
 		if err := migrations.Up(ctx, db, d); err != nil {
 			t.Fatalf("Up after Force: %v", err)
 		}
-		checkVersion(t, db, d, 2, false)
-		checkTables(t, db, d, true, true)
+		checkVersion(t, db, d, 4, false)
+		checkTables(t, db, d, true, true, true)
 
 		if err := migrations.Force(ctx, db, d, 0); err != nil {
 			t.Fatalf("Force(0): %v", err)
@@ -335,7 +350,7 @@ func TestConcurrentUp(t *testing.T) {
 		if applied != 1 {
 			t.Errorf("%d of %d concurrent Up calls applied migrations, want 1", applied, len(pools))
 		}
-		checkVersion(t, db, d, 2, false)
+		checkVersion(t, db, d, 4, false)
 	})
 }
 

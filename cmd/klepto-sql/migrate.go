@@ -31,7 +31,8 @@ func (c *migrateCommand) doc() *commandDoc {
 		max:     2,
 		summary: "apply, revert, inspect or export klepto's schema",
 		text: `Migrate manages klepto's own tables (the catalog klepto_archives, the change
-log klepto_changes, and the version record klepto_schema_migrations):
+feed klepto_changes, the leases klepto_leases, and the version record
+klepto_schema_migrations):
 
   up         apply every pending migration
   down [N]   revert the last N migrations, all of them by default, dropping

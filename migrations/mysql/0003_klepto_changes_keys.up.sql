@@ -1,0 +1,1 @@
+ALTER TABLE klepto_changes ADD COLUMN key_text LONGTEXT NULL, DROP INDEX klepto_changes_at;

@@ -1,0 +1,9 @@
+CREATE TABLE klepto_leases (
+  table_name TEXT NOT NULL,
+  key_hash BYTEA NOT NULL,
+  holder TEXT NOT NULL,
+  expires_at TIMESTAMPTZ NOT NULL,
+  PRIMARY KEY (table_name, key_hash)
+);
+CREATE TRIGGER klepto_leases_notify AFTER DELETE ON klepto_leases
+  FOR EACH STATEMENT EXECUTE FUNCTION klepto_notify();

@@ -1,0 +1,2 @@
+ALTER TABLE klepto_changes ADD COLUMN key_text TEXT;
+DROP INDEX IF EXISTS klepto_changes_at;
