@@ -33,6 +33,11 @@ var (
 
 	// ErrClosed is returned by the methods of an Archive after Archive.Close.
 	ErrClosed = errors.New("sqlarchive: archive is closed")
+
+	// ErrNoFeed is wrapped by the errors of Open with Options.SkipMigrate,
+	// and of memos, when the database lacks the change feed or the leases
+	// of klepto's latest migrations.
+	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's change feed or leases tables")
 )
 
 // Options configure [Open]. The zero value runs the migrations and uses
@@ -41,14 +46,30 @@ type Options struct {
 	// SkipMigrate leaves the schema alone, for teams that apply klepto's
 	// migrations with their own tools (see package migrations): Open then
 	// only checks that the catalog table exists, and returns an error
-	// wrapping ErrNoCatalog if it does not. By default Open applies any
-	// pending migration with migrations.Up.
+	// wrapping ErrNoCatalog if it does not, or ErrNoFeed if the later
+	// migrations (the change feed and the leases) are missing. By default
+	// Open applies any pending migration with migrations.Up.
 	SkipMigrate bool
 
 	// Clock returns the current time; the default is time.Now. The
 	// catalog's timestamps, the tables' timestamps and expiries (see
-	// sqltable.Options.Clock) and the expired counts of Stats come from it.
+	// sqltable.Options.Clock), the expiries of memos' entries in memory and
+	// the expired counts of Stats come from it. Leases use the database's
+	// clock instead.
 	Clock func() time.Time
+
+	// PollInterval is how often the follower reads the change feed, and
+	// the longest a change takes to reach the memory of the memos of other
+	// processes, when no Listener is connected. Zero means
+	// DefaultPollInterval (100 ms). While a Listener is connected, the
+	// follower reads the feed when notified, and every ten intervals.
+	PollInterval time.Duration
+
+	// Listener, on PostgreSQL, receives the notifications of the change
+	// feed and of leases, so that changes reach memory as they commit (see
+	// [Listener] and package sqlarchive/pqlisten). Nil means polling only.
+	// Close closes it.
+	Listener Listener
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -63,6 +84,9 @@ type Archive struct {
 	d   *dialect.Dialect
 	now func() time.Time
 	sql catalogSQL
+
+	follower *follower // reads the change feed for memos and Watch
+	leases   *leaser   // leases of memos' keys
 
 	mu     sync.Mutex // guards following fields
 	closed bool
@@ -94,6 +118,11 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 		if !exists {
 			return nil, ErrNoCatalog
 		}
+		if exists, err = d.TableExists(ctx, db, migrations.LeasesTable); err != nil {
+			return nil, fmt.Errorf("sqlarchive: open: %w", err)
+		} else if !exists {
+			return nil, fmt.Errorf("%w: run `klepto-sql migrate up`, or apply the migrations of package migrations", ErrNoFeed)
+		}
 	} else if err := migrations.Up(ctx, db, d); err != nil && !errors.Is(err, migrations.ErrNoChange) {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
@@ -101,18 +130,25 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
+	if o.PollInterval < 0 {
+		return nil, fmt.Errorf("sqlarchive: open: negative PollInterval %v", o.PollInterval)
+	}
 	a := &Archive{db: db, d: d, now: o.Clock, sql: q, opened: make(map[string][]io.Closer)}
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.follower = newFollower(db, d, o.PollInterval, o.Listener)
+	a.leases = newLeaser(db, d, a.follower)
 	return a, nil
 }
 
-// Close closes every table that Table and Memoize returned (closing one of
-// them earlier is fine), which releases their prepared statements; memos
-// over them then fail to reach their archive. Close does not close the
-// *sql.DB, nor drop anything. Later calls of the Archive's methods return
-// ErrClosed; closing twice is not an error.
+// Close stops the follower of the change feed, waits for the releases of
+// leases under way, closes the Listener, and closes every table that Table
+// and Memoize returned (closing one of them earlier is fine), which
+// releases their prepared statements; memos over them then fail to reach
+// their archive. Close does not close the *sql.DB, nor drop anything. Later
+// calls of the Archive's methods return ErrClosed; closing twice is not an
+// error.
 func (a *Archive) Close() error {
 	a.mu.Lock()
 	if a.closed {
@@ -124,7 +160,8 @@ func (a *Archive) Close() error {
 	a.opened = nil
 	a.mu.Unlock()
 
-	var errs []error
+	errs := []error{a.follower.close()}
+	a.leases.close()
 	for _, name := range slices.Sorted(maps.Keys(opened)) {
 		for _, t := range opened[name] {
 			errs = append(errs, t.Close())
@@ -219,6 +256,11 @@ func (a *Archive) Drop(ctx context.Context, name string) error {
 		}
 		if _, err := q.ExecContext(ctx, a.sql.delete, name); err != nil {
 			return fmt.Errorf("sqlarchive: drop %q: delete catalog row: %w", name, err)
+		}
+		// Other processes drop the archive's entries from memory, and
+		// open the table again when they next use it.
+		if _, err := q.ExecContext(ctx, a.sql.dropped, info.Table); err != nil {
+			return fmt.Errorf("sqlarchive: drop %q: record the drop in the change feed: %w", name, feedError(err))
 		}
 		return nil
 	})

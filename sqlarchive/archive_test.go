@@ -674,8 +674,8 @@ func TestClose(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Errorf("second Close = %v", err)
 	}
-	if _, err := m.Call(ctx, 2); !errors.Is(err, sqltable.ErrClosed) {
-		t.Errorf("memo Call after Close = %v, want sqltable.ErrClosed", err)
+	if _, err := m.Call(ctx, 2); !errors.Is(err, sqlarchive.ErrClosed) {
+		t.Errorf("memo Call after Close = %v, want sqlarchive.ErrClosed", err)
 	}
 	if _, err := sqlarchive.Table[int](ctx, a, "fib", nil); !errors.Is(err, sqlarchive.ErrClosed) {
 		t.Errorf("Table after Close = %v, want ErrClosed", err)

@@ -54,6 +54,7 @@ type catalogSQL struct {
 	list    string // every row
 	insert  string // a new row, unless its name is taken
 	delete  string // the row of one archive name
+	dropped string // the record of a dropped table in the change feed
 }
 
 func newCatalogSQL(d *dialect.Dialect) (catalogSQL, error) {
@@ -78,6 +79,8 @@ func newCatalogSQL(d *dialect.Dialect) (catalogSQL, error) {
 		list:    sel,
 		insert:  insert,
 		delete:  d.Rebind("DELETE" + from + " WHERE " + d.QuoteIdent("name") + " = ?"),
+		dropped: d.Rebind("INSERT INTO " + d.QuoteIdent(migrations.ChangesTable) + " (" + d.QuoteIdent("table_name") + ", " +
+			d.QuoteIdent("op") + ") VALUES (?, 'drop')"),
 	}, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+	"weak"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/keymap"
@@ -33,6 +35,26 @@ type MemoizeOptions[R any] struct {
 	// the arguments Memo.Keymap ignores, so that the args column leaves
 	// them out too.
 	Table TableOptions
+
+	// NoFollow keeps the memo's memory to itself: by default the memo
+	// follows the change feed (see [Archive.FollowInfo]), and drops from
+	// memory what other processes overwrite, delete, clear or drop.
+	NoFollow bool
+
+	// NoLease lets every process compute the keys it misses: by default,
+	// of the processes that miss one key at the same time, one computes it
+	// under a lease and the others wait for its result.
+	NoLease bool
+
+	// LeaseTTL is how long a lease lasts unless renewed; the process that
+	// holds it renews it while its function runs. A process that dies while
+	// computing holds the others up this long at most. Zero means
+	// DefaultLeaseTTL (5 s); it must be at least 100 ms.
+	LeaseTTL time.Duration
+
+	// LeaseWait is how long a process waits for another one's result
+	// before computing it itself. Zero means DefaultLeaseWait (30 s).
+	LeaseWait time.Duration
 }
 
 // Memoize memoizes fn into the archive called name, or name@version with
@@ -48,8 +70,23 @@ type MemoizeOptions[R any] struct {
 // *MismatchError instead. Memoize also returns the errors of Table and of
 // cache.Memoize.
 //
-// The table is closed by Archive.Close and Archive.Drop, after which the
-// memo can no longer reach it.
+// # Sharing between processes
+//
+// Any number of processes may memoize one function into one archive. Unless
+// opts.NoFollow is set, the memo follows the change feed of the database
+// (see [Archive.Watch]): when another process, or the command-line tool,
+// overwrites, deletes, clears, purges, imports into or drops the archive,
+// the memo drops the entries concerned from memory within
+// Options.PollInterval (sooner with a Listener on PostgreSQL). After a drop,
+// the next call creates the archive again. Entries expire in memory with
+// their rows (TableOptions.TTL). Unless opts.NoLease is set, of the
+// processes that miss a key at the same time, one computes it under a lease
+// while the others wait for its result (see LeaseTTL and LeaseWait); a
+// function error releases the lease and is not cached.
+//
+// The memo's archive, which Memo.Archive returns, is the archive's table
+// behind a layer that opens it again after a drop; the table is closed by
+// Archive.Close and Archive.Drop.
 func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(context.Context, A) (R, error), opts *MemoizeOptions[R]) (*cache.Memo[A, R], error) {
 	var o MemoizeOptions[R]
 	if opts != nil {
@@ -57,6 +94,18 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	}
 	if fn == nil {
 		return nil, fmt.Errorf("sqlarchive: memoize %q: nil function", name)
+	}
+	switch {
+	case o.LeaseTTL == 0:
+		o.LeaseTTL = DefaultLeaseTTL
+	case o.LeaseTTL < 100*time.Millisecond:
+		return nil, fmt.Errorf("sqlarchive: memoize %q: LeaseTTL %v is under 100ms", name, o.LeaseTTL)
+	}
+	switch {
+	case o.LeaseWait == 0:
+		o.LeaseWait = DefaultLeaseWait
+	case o.LeaseWait < 0:
+		return nil, fmt.Errorf("sqlarchive: memoize %q: negative LeaseWait %v", name, o.LeaseWait)
 	}
 	if o.Memo.Archive != nil {
 		return nil, fmt.Errorf("sqlarchive: memoize %q: MemoizeOptions.Memo.Archive must be nil: the archive is the table", name)
@@ -88,10 +137,25 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	if err != nil {
 		return nil, err
 	}
-	o.Memo.Archive = t
+	s := &shared[R]{a: a, name: name, opts: o.Table}
+	s.t.Store(t)
+	if !o.NoLease {
+		s.lease = &leaseOptions{ttl: o.LeaseTTL, wait: o.LeaseWait}
+	}
+	o.Memo.Archive = s
+	if o.Memo.Clock == nil {
+		o.Memo.Clock = a.now
+	}
 	m, err := cache.Memoize(fn, &o.Memo)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("sqlarchive: memoize %q: %w", name, err), t.Close())
+		return nil, errors.Join(fmt.Errorf("sqlarchive: memoize %q: %w", name, err), a.forget(name, t))
+	}
+	if !o.NoFollow {
+		table, _, _ := TableName(name) // valid: Table opened it
+		sub := &memoSubscriber[A, R]{memo: weak.Make(m), archive: weak.Make(s)}
+		if err := a.follower.subscribe(ctx, table, sub); err != nil {
+			return nil, errors.Join(err, a.forget(name, t))
+		}
 	}
 	return m, nil
 }

@@ -61,7 +61,7 @@ func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error 
 	if err != nil {
 		return err
 	}
-	if err := t.writeRows(ctx, batchPut, rows); err != nil {
+	if err := t.writeRows(ctx, batchPut, rows, opBatch); err != nil {
 		return t.errorf("put %d entries: %w", len(rows), err)
 	}
 	return nil
@@ -142,52 +142,89 @@ func (t *Table[V]) chunks(k batchKind, rows []row) [][]row {
 // writeRows upserts rows, sorted by key hash with distinct keys, with
 // statements of kind k: in one transaction when they need several
 // statements and the Table may begin one, retried as a whole after a
-// transient error.
-func (t *Table[V]) writeRows(ctx context.Context, k batchKind, rows []row) error {
+// transient error. When the database has a change feed, the rows are
+// written in one transaction, with a record of op for the whole table if
+// they overwrote any key.
+func (t *Table[V]) writeRows(ctx context.Context, k batchKind, rows []row, op string) error {
 	chunks := t.chunks(k, rows)
 	// Prepare first: inside the transaction, the pool may have no other
-	// connection to prepare on.
+	// connection to prepare on. With a feed, SQLite and PostgreSQL first
+	// insert the new keys only, and learn from the count whether any key
+	// was present; MySQL counts an overwritten row twice.
+	twoStep := t.feed != nil && t.d != dialect.MySQL
 	stmts := make([]stmt, len(chunks))
+	var fresh []stmt
+	if twoStep {
+		fresh = make([]stmt, len(chunks))
+	}
 	for i, c := range chunks {
 		var err error
-		if stmts[i], err = t.batchStmt(ctx, k, len(c)); err != nil {
+		if stmts[i], err = t.batchStmt(ctx, batchKey{k, len(c), false}); err != nil {
 			return err
+		}
+		if twoStep {
+			if fresh[i], err = t.batchStmt(ctx, batchKey{k, len(c), true}); err != nil {
+				return err
+			}
 		}
 	}
 	var args []any
-	write := func(ctx context.Context, q Querier, tx *sql.Tx) error {
+	write := func(ctx context.Context, q Querier) (overwrote bool, err error) {
 		for i, c := range chunks {
 			if t.d == dialect.Postgres {
 				args = pgArgs(args[:0], k, c)
 			} else {
 				args = appendArgs(args[:0], k, c)
 			}
-			s := &stmts[i]
-			var err error
-			if tx != nil && s.ps != nil {
-				_, err = tx.StmtContext(ctx, s.ps).ExecContext(ctx, args...)
-			} else {
-				_, err = s.exec(ctx, q, args...)
-			}
-			if err != nil {
-				var size int64
-				for i := range c {
-					size += c[i].size
+			if twoStep {
+				n, err := rowsAffected(fresh[i].execOn(ctx, q, args...))
+				if err != nil {
+					return false, writeError(err, valueBytes(c))
 				}
-				return writeError(err, size)
+				if n == int64(len(c)) {
+					continue
+				}
+				overwrote = true // write them all: the new ones again, alike
+			}
+			n, err := rowsAffected(stmts[i].execOn(ctx, q, args...))
+			if err != nil {
+				return false, writeError(err, valueBytes(c))
+			}
+			if t.d == dialect.MySQL && n > int64(len(c)) {
+				overwrote = true
 			}
 		}
-		return nil
+		return overwrote, nil
 	}
 	switch {
+	case t.feed != nil:
+		return t.change(ctx, op, nil, write)
 	case t.conn == nil: // the caller's transaction
-		return write(ctx, t.db, nil)
+		_, err := write(ctx, t.db)
+		return err
 	case len(chunks) == 1: // one statement is atomic by itself
-		return t.do(ctx, true, func(ctx context.Context) error { return write(ctx, t.db, nil) })
+		return t.do(ctx, true, func(ctx context.Context) error { _, err := write(ctx, t.db); return err })
 	}
 	return t.do(ctx, true, func(ctx context.Context) error {
-		return t.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return write(ctx, tx, tx) })
+		return t.inTx(ctx, func(ctx context.Context, tx *sql.Tx) error { _, err := write(ctx, tx); return err })
 	})
+}
+
+// valueBytes returns the size of the values of rows.
+func valueBytes(rows []row) int64 {
+	var n int64
+	for i := range rows {
+		n += rows[i].size
+	}
+	return n
+}
+
+// rowsAffected returns the rows affected of a statement's result.
+func rowsAffected(res sql.Result, err error) (int64, error) {
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
 // appendArgs appends the arguments of rows, for a statement of kind k.
@@ -203,13 +240,13 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 	return args
 }
 
-// batchStmt returns the statement of kind k for rows rows. A statement
-// for a full chunk (t.batchRows rows), or PostgreSQL's statement for any
-// number of rows, is prepared once and kept when the Table may prepare
-// statements; others are plain SQL.
-func (t *Table[V]) batchStmt(ctx context.Context, k batchKind, rows int) (stmt, error) {
+// batchStmt returns the statement of key. A statement for a full chunk
+// (t.batchRows rows), or PostgreSQL's statement for any number of rows, is
+// prepared once and kept when the Table may prepare statements; others are
+// plain SQL.
+func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
+	k, rows := key.kind, key.rows
 	pg := t.d == dialect.Postgres && k != batchGet
-	key := batchKey{k, rows}
 	if pg {
 		key.rows = 0
 	}
@@ -225,8 +262,8 @@ func (t *Table[V]) batchStmt(ctx context.Context, k batchKind, rows int) (stmt, 
 	var query string
 	var err error
 	if pg {
-		query = t.sql.pgUpsert(k, t.codec)
-	} else if query, err = t.sql.batchSQL(k, rows); err != nil {
+		query = t.sql.pgUpsert(k, t.codec, key.fresh)
+	} else if query, err = t.sql.batchSQL(key); err != nil {
 		return stmt{}, err
 	}
 	if !keep {
@@ -270,7 +307,7 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 	var decodeErr error
 	var badHash [32]byte
 	for chunk := range slices.Chunk(hashes, limit) {
-		s, err := t.batchStmt(ctx, batchGet, len(chunk))
+		s, err := t.batchStmt(ctx, batchKey{batchGet, len(chunk), false})
 		if err != nil {
 			return nil, t.errorf("get %d keys: %w", len(keys), err)
 		}
@@ -338,7 +375,7 @@ func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error)
 		if len(page) == 0 {
 			return n, nil
 		}
-		if err := dst.writeRows(ctx, batchCopy, page); err != nil {
+		if err := dst.writeRows(ctx, batchCopy, page, opCopy); err != nil {
 			return n, t.errorf("copy to %s: %w", dst.name, err)
 		}
 		n += len(page)

@@ -23,8 +23,16 @@ var ErrTooLarge = errors.New("sqltable: entry too large")
 //
 // Get only reads: it does not count hits or update accessed_at.
 func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
+	value, _, found, err = t.GetExpiry(ctx, key)
+	return value, found, err
+}
+
+// GetExpiry is Get that also returns when the entry expires: the zero time
+// for an entry that never expires. A memo over the table keeps the entry in
+// memory until then (see cache.Expirer).
+func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expiresAt time.Time, found bool, err error) {
 	if t.closed.Load() {
-		return value, false, ErrClosed
+		return value, expiresAt, false, ErrClosed
 	}
 	var decodeErr error
 	err = t.do(ctx, true, func(ctx context.Context) error {
@@ -39,11 +47,11 @@ func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool
 			return rows.Err()
 		}
 		var raw sql.RawBytes
-		var expires any
-		if err := rows.Scan(&raw, &expires); err != nil {
+		var src any
+		if err := rows.Scan(&raw, &src); err != nil {
 			return err
 		}
-		if found, err = t.live(expires); err != nil || !found {
+		if found, expiresAt, err = t.live(src); err != nil || !found {
 			return err
 		}
 		decodeErr = t.decode(raw, &value)
@@ -52,25 +60,28 @@ func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool
 	switch {
 	case err != nil:
 		var zero V
-		return zero, false, t.errorf("get %.64q: %w", key.Text, err)
+		return zero, time.Time{}, false, t.errorf("get %.64q: %w", key.Text, err)
 	case decodeErr != nil:
 		var zero V
-		return zero, false, t.decodeError(key.Text, decodeErr)
+		return zero, time.Time{}, false, t.decodeError(key.Text, decodeErr)
+	case !found:
+		return value, time.Time{}, false, nil
 	}
-	return value, found, nil
+	return value, expiresAt, true, nil
 }
 
 // live reports whether an entry whose expires_at column holds src, as the
-// driver returned it, has not expired.
-func (t *Table[V]) live(src any) (bool, error) {
+// driver returned it, has not expired, and when it expires (the zero time
+// for never).
+func (t *Table[V]) live(src any) (bool, time.Time, error) {
 	if src == nil {
-		return true, nil
+		return true, time.Time{}, nil
 	}
 	var expires time.Time
 	if err := t.d.ScanTime(&expires).Scan(src); err != nil {
-		return false, fmt.Errorf("expires_at: %w", err)
+		return false, time.Time{}, fmt.Errorf("expires_at: %w", err)
 	}
-	return expires.After(t.now()), nil
+	return expires.After(t.now()), expires, nil
 }
 
 // decodeError reports a stored value that does not decode.
@@ -94,7 +105,7 @@ func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
 		if err != nil {
 			return err
 		}
-		found, err = t.live(expires)
+		found, _, err = t.live(expires)
 		return err
 	})
 	if err != nil {
@@ -135,15 +146,34 @@ func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args 
 	}
 	now := t.now()
 	stamp, expires := t.d.TimeArg(now), t.expiry(now)
-	err = t.do(ctx, true, func(ctx context.Context) error {
-		var err error
-		if withArgs {
-			_, err = t.sql.putArgs.exec(ctx, t.db, key.Hash[:], text, args, v, int64(size), stamp, stamp, expires)
-		} else {
-			_, err = t.sql.put.exec(ctx, t.db, key.Hash[:], text, v, int64(size), stamp, stamp, expires)
+	upsert, insert := &t.sql.put, &t.sql.putNew
+	values := []any{key.Hash[:], text, v, int64(size), stamp, stamp, expires}
+	if withArgs {
+		upsert, insert = &t.sql.putArgs, &t.sql.putArgsNew
+		values = []any{key.Hash[:], text, args, v, int64(size), stamp, stamp, expires}
+	}
+	if t.feed == nil {
+		err = t.do(ctx, true, func(ctx context.Context) error {
+			_, err := upsert.exec(ctx, t.db, values...)
+			return err
+		})
+	} else {
+		// A new key needs no record in the change feed, as no memory can
+		// hold it: one statement. A key already present is overwritten
+		// together with the record of its change.
+		var inserted bool
+		err = t.do(ctx, true, func(ctx context.Context) error {
+			var err error
+			inserted, err = t.insertNew(ctx, insert, values...)
+			return err
+		})
+		if err == nil && !inserted {
+			err = t.change(ctx, opUpdate, &key, func(ctx context.Context, q Querier) (bool, error) {
+				_, err := upsert.execOn(ctx, q, values...)
+				return true, err
+			})
 		}
-		return err
-	})
+	}
 	if err != nil {
 		return t.errorf("put %.64q: %w", key.Text, writeError(err, int64(size)))
 	}
@@ -199,9 +229,8 @@ func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	err := t.do(ctx, true, func(ctx context.Context) error {
-		_, err := t.sql.del.exec(ctx, t.db, key.Hash[:])
-		return err
+	err := t.change(ctx, opDelete, &key, func(ctx context.Context, q Querier) (bool, error) {
+		return affected(t.sql.del.execOn(ctx, q, key.Hash[:]))
 	})
 	if err != nil {
 		return t.errorf("delete %.64q: %w", key.Text, err)
@@ -218,7 +247,9 @@ func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool
 		return value, false, ErrClosed
 	}
 	var decodeErr error
+	var recorded int64 // the id of the change recorded, if any
 	pop := func(ctx context.Context, q Querier) error {
+		recorded = 0
 		var zero V
 		value, found, decodeErr = zero, false, nil
 		rows, err := q.QueryContext(ctx, t.sql.pop, t.nowArg(), key.Hash[:])
@@ -241,9 +272,16 @@ func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool
 			return decodeErr // roll back: the entry stays
 		}
 		if found && t.d == dialect.MySQL { // the row is locked FOR UPDATE
-			_, err = q.ExecContext(ctx, t.sql.del.query, key.Hash[:])
+			if _, err := q.ExecContext(ctx, t.sql.del.query, key.Hash[:]); err != nil {
+				return err
+			}
 		}
-		return err
+		if found && t.feed != nil {
+			id, err := t.recordChange(ctx, q, opDelete, &key)
+			recorded = id
+			return err
+		}
+		return nil
 	}
 	if t.conn == nil {
 		err = pop(ctx, t.db)
@@ -264,6 +302,9 @@ func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool
 	case !found:
 		var zero V
 		return zero, false, nil
+	}
+	if recorded > 0 {
+		t.pruneFeed(ctx, recorded)
 	}
 	return value, true, nil
 }
@@ -288,9 +329,8 @@ func (t *Table[V]) Clear(ctx context.Context) error {
 	if t.closed.Load() {
 		return ErrClosed
 	}
-	err := t.do(ctx, true, func(ctx context.Context) error {
-		_, err := t.db.ExecContext(ctx, t.sql.clear)
-		return err
+	err := t.change(ctx, opClear, nil, func(ctx context.Context, q Querier) (bool, error) {
+		return affected(q.ExecContext(ctx, t.sql.clear))
 	})
 	if err != nil {
 		return t.errorf("clear: %w", err)
@@ -356,8 +396,8 @@ func (t *Table[V]) Keys(ctx context.Context) iter.Seq2[keymap.Key, error] {
 	}
 }
 
-// All returns an iterator over the entries that have not expired, in the
-// order of their key hashes. It streams the rows of one query, holding a
+// All returns an iterator over the entries that have not expired, with
+// their expiry, in the order of their key hashes. It streams the rows of one query, holding a
 // connection until the loop ends, and stops at the first error, such as
 // a value that does not decode, which it yields with a zero Entry.
 func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
@@ -375,7 +415,8 @@ func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 		for rows.Next() {
 			var stored string
 			var raw sql.RawBytes
-			if err := rows.Scan(&stored, &raw); err != nil {
+			var expires time.Time
+			if err := rows.Scan(&stored, &raw, t.d.ScanTime(&expires)); err != nil {
 				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
 				return
 			}
@@ -384,7 +425,7 @@ func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
 				return
 			}
-			e := cache.Entry[V]{Key: keymap.NewKey(text)}
+			e := cache.Entry[V]{Key: keymap.NewKey(text), ExpiresAt: expires}
 			if err := t.decode(raw, &e.Value); err != nil {
 				yield(cache.Entry[V]{}, t.decodeError(text, err))
 				return

@@ -22,11 +22,12 @@ const pgBatchRows = 1000
 // pgBatchBytes bounds the size of the arrays of one PostgreSQL statement.
 const pgBatchBytes = 32 << 20
 
-// pgUpsert returns the unnest upsert of kind k (batchPut or batchCopy).
+// pgUpsert returns the unnest upsert of kind k (batchPut or batchCopy), or
+// with fresh its insert of the keys not present.
 // batchPut takes $1 key_hash, $2 key_text, $3 value and $4 size_bytes
 // arrays, then $5 the time written and $6 expires_at; batchCopy takes an
 // array per column of copyColumns.
-func (q *queries) pgUpsert(k batchKind, codec dialect.Codec) string {
+func (q *queries) pgUpsert(k batchKind, codec dialect.Codec, fresh bool) string {
 	d := q.d
 	c := d.QuoteIdent
 	value := "jsonb"
@@ -56,8 +57,12 @@ func (q *queries) pgUpsert(k batchKind, codec dialect.Codec) string {
 		}
 		set.WriteString(c(u) + " = EXCLUDED." + c(u))
 	}
-	return "INSERT INTO " + c(q.table) + " (" + cols + ") SELECT " + sel + " FROM " + from +
-		" ORDER BY h ON CONFLICT (" + c("key_hash") + ") DO UPDATE SET " + set.String()
+	insert := "INSERT INTO " + c(q.table) + " (" + cols + ") SELECT " + sel + " FROM " + from +
+		" ORDER BY h ON CONFLICT (" + c("key_hash") + ") DO "
+	if fresh {
+		return insert + "NOTHING"
+	}
+	return insert + "UPDATE SET " + set.String()
 }
 
 // pgArray builds the text form of a one-dimensional PostgreSQL array.

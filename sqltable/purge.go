@@ -15,13 +15,13 @@ func (t *Table[V]) DeleteBefore(ctx context.Context, when time.Time) (int, error
 	}
 	query := t.d.Rebind("DELETE FROM " + t.d.QuoteIdent(t.name) + " WHERE " + t.d.QuoteIdent("updated_at") + " < ?")
 	var n int64
-	err := t.do(ctx, true, func(ctx context.Context) error {
-		res, err := t.db.ExecContext(ctx, query, t.d.TimeArg(when))
+	err := t.change(ctx, opPurge, nil, func(ctx context.Context, q Querier) (bool, error) {
+		res, err := q.ExecContext(ctx, query, t.d.TimeArg(when))
 		if err != nil {
-			return err
+			return false, err
 		}
 		n, err = res.RowsAffected()
-		return err
+		return n > 0, err
 	})
 	if err != nil {
 		return 0, t.errorf("delete before %v: %w", when.UTC().Format(time.RFC3339Nano), err)

@@ -184,7 +184,7 @@ func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 		}
 		out = append(out, w)
 	}
-	if err := t.writeRows(ctx, batchCopy, out); err != nil {
+	if err := t.writeRows(ctx, batchCopy, out, opImport); err != nil {
 		return t.errorf("put %d rows: %w", len(out), err)
 	}
 	return nil

@@ -23,6 +23,14 @@ func (s *stmt) exec(ctx context.Context, q Querier, args ...any) (sql.Result, er
 	return q.ExecContext(ctx, s.query, args...)
 }
 
+// execOn runs s on q, which may be a transaction: s runs inside it.
+func (s *stmt) execOn(ctx context.Context, q Querier, args ...any) (sql.Result, error) {
+	if tx, ok := q.(*sql.Tx); ok && s.ps != nil {
+		return tx.StmtContext(ctx, s.ps).ExecContext(ctx, args...)
+	}
+	return s.exec(ctx, q, args...)
+}
+
 func (s *stmt) queryRows(ctx context.Context, q Querier, args ...any) (*sql.Rows, error) {
 	if s.ps != nil {
 		return s.ps.QueryContext(ctx, args...)
@@ -50,9 +58,13 @@ type queries struct {
 	del     stmt // key_hash
 	put     stmt // putColumns
 	putArgs stmt // putArgsColumns
+	// The same, inserting only keys not present: how a Table with a change
+	// feed writes, so that a new key needs no record (see change).
+	putNew     stmt
+	putArgsNew stmt
 
 	keys          string // now -> key_text, in key_hash order
-	all           string // now -> key_text, value, in key_hash order
+	all           string // now -> key_text, value, expires_at, in key_hash order
 	clear         string
 	deleteExpired string // now
 	pop           string // now, key_hash -> value: DELETE … RETURNING, or SELECT … FOR UPDATE on MySQL
@@ -67,7 +79,7 @@ type queries struct {
 
 // prepared returns the statements that are prepared once per Table.
 func (q *queries) prepared() []*stmt {
-	return []*stmt{&q.get, &q.has, &q.count, &q.del, &q.put, &q.putArgs}
+	return []*stmt{&q.get, &q.has, &q.count, &q.del, &q.put, &q.putArgs, &q.putNew, &q.putArgsNew}
 }
 
 // Columns written by Put and PutMany, by PutArgs, and by CopyTo. Put and
@@ -98,7 +110,7 @@ func buildQueries(d *dialect.Dialect, table string) (queries, error) {
 	q.count.query = d.Rebind("SELECT COUNT(*) FROM " + t + " WHERE " + live)
 	q.del.query = d.Rebind("DELETE FROM " + t + " WHERE " + c("key_hash") + " = ?")
 	q.keys = d.Rebind("SELECT " + c("key_text") + " FROM " + t + " WHERE " + live + " ORDER BY " + c("key_hash"))
-	q.all = d.Rebind("SELECT " + c("key_text") + ", " + c("value") + " FROM " + t + " WHERE " + live + " ORDER BY " + c("key_hash"))
+	q.all = d.Rebind("SELECT " + c("key_text") + ", " + c("value") + ", " + c("expires_at") + " FROM " + t + " WHERE " + live + " ORDER BY " + c("key_hash"))
 	q.clear = "DELETE FROM " + t
 	q.deleteExpired = d.Rebind("DELETE FROM " + t + " WHERE " + c("expires_at") + " <= ?")
 	if d == dialect.MySQL {
@@ -130,6 +142,12 @@ func buildQueries(d *dialect.Dialect, table string) (queries, error) {
 	if q.putArgs.query, err = q.upsert(batchPutArgs, 1); err != nil {
 		return q, err
 	}
+	if q.putNew.query, err = q.insertNew(batchPut, 1); err != nil {
+		return q, err
+	}
+	if q.putArgsNew.query, err = q.insertNew(batchPutArgs, 1); err != nil {
+		return q, err
+	}
 	return q, nil
 }
 
@@ -143,10 +161,11 @@ const (
 	batchGet                      // GetMany: key_hash IN (…)
 )
 
-// batchKey identifies a cached multi-row statement.
+// batchKey identifies a multi-row statement, cached when prepared.
 type batchKey struct {
-	kind batchKind
-	rows int
+	kind  batchKind
+	rows  int
+	fresh bool // insert only keys not present (see queries.insertNew)
 }
 
 // columns returns the columns written by statements of kind k.
@@ -176,6 +195,27 @@ func (q *queries) upsert(k batchKind, rows int) (string, error) {
 	})
 }
 
+// insertNew returns the SQL of an insert of kind k of rows rows that
+// inserts no key already present: ON CONFLICT DO NOTHING on SQLite and
+// PostgreSQL, and on MySQL a plain INSERT, which fails with a duplicate key
+// error (see Table.insertNew).
+func (q *queries) insertNew(k batchKind, rows int) (string, error) {
+	if q.d != dialect.MySQL {
+		return q.d.Upsert(dialect.Upsert{Table: q.table, Columns: k.columns(), Key: []string{"key_hash"}, Rows: rows})
+	}
+	cols := k.columns()
+	quoted := make([]string, len(cols))
+	for i, c := range cols {
+		quoted[i] = q.d.QuoteIdent(c)
+	}
+	values := make([]string, rows)
+	for i := range values {
+		values[i] = "(" + q.d.Placeholders(1, len(cols)) + ")"
+	}
+	return "INSERT INTO " + q.d.QuoteIdent(q.table) + " (" + strings.Join(quoted, ", ") + ") VALUES " +
+		strings.Join(values, ", "), nil
+}
+
 // getMany returns the SQL that reads the values of n keys: the arguments
 // are the current time, then the n key hashes.
 func (q *queries) getMany(n int) string {
@@ -186,10 +226,13 @@ func (q *queries) getMany(n int) string {
 		" IN (" + d.Placeholders(2, n) + ")"
 }
 
-// batchSQL returns the SQL of the batch statement of kind k of rows rows.
-func (q *queries) batchSQL(k batchKind, rows int) (string, error) {
-	if k == batchGet {
-		return q.getMany(rows), nil
+// batchSQL returns the SQL of the batch statement of key.
+func (q *queries) batchSQL(key batchKey) (string, error) {
+	switch {
+	case key.kind == batchGet:
+		return q.getMany(key.rows), nil
+	case key.fresh:
+		return q.insertNew(key.kind, key.rows)
 	}
-	return q.upsert(k, rows)
+	return q.upsert(key.kind, key.rows)
 }

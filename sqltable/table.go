@@ -62,6 +62,14 @@ type Options struct {
 	// own; MySQL's max_allowed_packet is checked before a statement is sent.
 	MaxValueBytes int
 
+	// FeedWindow is how many changes the change feed keeps, when the
+	// database has one (see the package documentation): after every 64th
+	// change it records, a Table deletes the changes older than the last
+	// FeedWindow. Zero means DefaultFeedWindow (10,000); negative, never
+	// delete. Followers that fall further behind than the window drop the
+	// memory of their memos.
+	FeedWindow int
+
 	// ArgsOptions are the keymap options of the JSON that PutArgs stores in
 	// the args column (see keymap.NewEncoded). Give them the Ignore and
 	// IgnorePositions of the memo's keymap, so that arguments it leaves out
@@ -97,6 +105,7 @@ type Table[V any] struct {
 	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
 	argsKeys  *keymap.Keymap
 	sql       queries
+	feed      *feed // nil when the database has no change feed
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -171,7 +180,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	} else {
 		t.retries = 0
 	}
-	if err := t.open(ctx); err != nil {
+	if err := t.open(ctx, o.FeedWindow); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable: open %q: %w", name, err), t.Close())
 	}
 	return t, nil
@@ -194,13 +203,22 @@ func (o *Options) validate(name string) error {
 	return nil
 }
 
-// open creates the table if needed, checks its columns, learns the
-// server's packet limit and prepares the single-key statements.
-func (t *Table[V]) open(ctx context.Context) error {
+// open creates the table if needed, checks its columns, finds the change
+// feed, learns the server's packet limit and prepares the single-key
+// statements.
+func (t *Table[V]) open(ctx context.Context, feedWindow int) error {
 	if err := t.do(ctx, true, t.create); err != nil {
 		return err
 	}
 	if err := t.do(ctx, true, t.checkColumns); err != nil {
+		return err
+	}
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		var err error
+		t.feed, err = t.openFeed(ctx, feedWindow)
+		return err
+	})
+	if err != nil {
 		return err
 	}
 	if t.d == dialect.MySQL {
@@ -264,21 +282,9 @@ var archiveColumns = []string{
 // checkColumns checks that the table has the columns of an archive table,
 // and a value column of the type the codec needs.
 func (t *Table[V]) checkColumns(ctx context.Context) error {
-	rows, err := t.db.QueryContext(ctx, t.sql.columns, t.name)
+	types, err := t.columnTypes(ctx, t.name)
 	if err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	defer rows.Close()
-	types := make(map[string]string)
-	for rows.Next() {
-		var name, typ string
-		if err := rows.Scan(&name, &typ); err != nil {
-			return fmt.Errorf("read columns: %w", err)
-		}
-		types[strings.ToLower(name)] = strings.ToLower(typ)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read columns: %w", err)
+		return err
 	}
 	for _, c := range archiveColumns {
 		if _, ok := types[c]; !ok {
@@ -294,6 +300,28 @@ func (t *Table[V]) checkColumns(ctx context.Context) error {
 		return fmt.Errorf("codec %v needs %s value column, and the value column of table %q is %s", t.codec, want, t.name, typ)
 	}
 	return nil
+}
+
+// columnTypes returns the types of the columns of table, by name, both in
+// lower case; none if the table does not exist.
+func (t *Table[V]) columnTypes(ctx context.Context, table string) (map[string]string, error) {
+	rows, err := t.db.QueryContext(ctx, t.sql.columns, table)
+	if err != nil {
+		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
+	}
+	defer rows.Close()
+	types := make(map[string]string)
+	for rows.Next() {
+		var name, typ string
+		if err := rows.Scan(&name, &typ); err != nil {
+			return nil, fmt.Errorf("read the columns of %s: %w", table, err)
+		}
+		types[strings.ToLower(name)] = strings.ToLower(typ)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
+	}
+	return types, nil
 }
 
 // binaryColumn reports whether the column type typ, as the database names
@@ -340,9 +368,10 @@ func (t *Table[V]) Drop(ctx context.Context) error {
 	}
 	stmt, err := t.d.DropTable(t.name)
 	if err == nil {
-		err = t.do(ctx, true, func(ctx context.Context) error {
-			_, err := t.db.ExecContext(ctx, stmt)
-			return err
+		// MySQL commits the drop at once, and the record after it.
+		err = t.change(ctx, opDrop, nil, func(ctx context.Context, q Querier) (bool, error) {
+			_, err := q.ExecContext(ctx, stmt)
+			return true, err
 		})
 	}
 	if err != nil {
@@ -356,6 +385,10 @@ func (t *Table[V]) Name() string { return t.name }
 
 // Dialect returns the dialect of the table's database.
 func (t *Table[V]) Dialect() *dialect.Dialect { return t.d }
+
+// TTL returns how long the table's entries live after they are written,
+// zero for ever (Options.TTL).
+func (t *Table[V]) TTL() time.Duration { return t.ttl }
 
 // Codec returns the codec of the table's values.
 func (t *Table[V]) Codec() dialect.Codec { return t.codec }

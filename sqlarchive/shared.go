@@ -1,0 +1,172 @@
+package sqlarchive
+
+import (
+	"context"
+	"errors"
+	"iter"
+	"sync"
+	"sync/atomic"
+	"time"
+	"weak"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/keymap"
+	"github.com/klepto-sql/klepto/sqltable"
+)
+
+// shared is the archive of a memo that Memoize makes: the table of an
+// archive, opened again when another process dropped it, and the leases
+// that make one process compute a key while the others wait.
+type shared[R any] struct {
+	a     *Archive
+	name  string
+	opts  TableOptions
+	lease *leaseOptions // nil: no leases
+
+	mu    sync.Mutex // serializes reopening
+	t     atomic.Pointer[sqltable.Table[R]]
+	stale atomic.Bool // the table was dropped: open it again before use
+}
+
+var (
+	_ cache.Archive[int]    = (*shared[int])(nil)
+	_ cache.Expirer[int]    = (*shared[int])(nil)
+	_ cache.Leaser[int]     = (*shared[int])(nil)
+	_ cache.Lister[int]     = (*shared[int])(nil)
+	_ cache.ManyPutter[int] = (*shared[int])(nil)
+	_ cache.ArgsPutter[int] = (*shared[int])(nil)
+)
+
+// table returns the table, opened again if it was dropped.
+func (s *shared[R]) table(ctx context.Context) (*sqltable.Table[R], error) {
+	if !s.stale.Load() {
+		return s.t.Load(), nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.stale.Load() {
+		return s.t.Load(), nil
+	}
+	t, err := Table[R](ctx, s.a, s.name, &s.opts)
+	if err != nil {
+		return nil, err
+	}
+	if old := s.t.Swap(t); old != nil {
+		_ = s.a.forget(s.name, old)
+	}
+	s.stale.Store(false)
+	return t, nil
+}
+
+// gone reports whether err says that the table is no longer there: dropped
+// by another process, or closed by Archive.Drop in this one.
+func gone(err error) bool {
+	return errors.Is(err, sqltable.ErrClosed) || dialect.IsMissingTable(err)
+}
+
+// use runs fn on the table, and once more on the table opened again if it
+// was dropped meanwhile.
+func use[R, T any](ctx context.Context, s *shared[R], fn func(t *sqltable.Table[R]) (T, error)) (T, error) {
+	t, err := s.table(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	v, err := fn(t)
+	if err == nil || !gone(err) || ctx.Err() != nil {
+		return v, err
+	}
+	s.stale.Store(true)
+	if t, err = s.table(ctx); err != nil {
+		var zero T
+		return zero, err
+	}
+	return fn(t)
+}
+
+func (s *shared[R]) Get(ctx context.Context, key keymap.Key) (R, bool, error) {
+	v, _, found, err := s.GetExpiry(ctx, key)
+	return v, found, err
+}
+
+func (s *shared[R]) GetExpiry(ctx context.Context, key keymap.Key) (R, time.Time, bool, error) {
+	type got struct {
+		v       R
+		expires time.Time
+		found   bool
+	}
+	g, err := use(ctx, s, func(t *sqltable.Table[R]) (got, error) {
+		v, expires, found, err := t.GetExpiry(ctx, key)
+		return got{v, expires, found}, err
+	})
+	return g.v, g.expires, g.found, err
+}
+
+func (s *shared[R]) TTL() time.Duration { return s.t.Load().TTL() }
+
+func (s *shared[R]) Put(ctx context.Context, key keymap.Key, value R) error {
+	_, err := use(ctx, s, func(t *sqltable.Table[R]) (struct{}, error) { return struct{}{}, t.Put(ctx, key, value) })
+	return err
+}
+
+func (s *shared[R]) PutArgs(ctx context.Context, key keymap.Key, args any, value R) error {
+	_, err := use(ctx, s, func(t *sqltable.Table[R]) (struct{}, error) {
+		return struct{}{}, t.PutArgs(ctx, key, args, value)
+	})
+	return err
+}
+
+func (s *shared[R]) PutMany(ctx context.Context, entries []cache.Entry[R]) error {
+	_, err := use(ctx, s, func(t *sqltable.Table[R]) (struct{}, error) { return struct{}{}, t.PutMany(ctx, entries) })
+	return err
+}
+
+func (s *shared[R]) Delete(ctx context.Context, key keymap.Key) error {
+	_, err := use(ctx, s, func(t *sqltable.Table[R]) (struct{}, error) { return struct{}{}, t.Delete(ctx, key) })
+	return err
+}
+
+func (s *shared[R]) All(ctx context.Context) iter.Seq2[cache.Entry[R], error] {
+	t, err := s.table(ctx)
+	if err != nil {
+		return func(yield func(cache.Entry[R], error) bool) { yield(cache.Entry[R]{}, err) }
+	}
+	return t.All(ctx)
+}
+
+func (s *shared[R]) Lease(ctx context.Context, key keymap.Key) (cache.Lease[R], error) {
+	if s.lease == nil {
+		return cache.Lease[R]{}, nil
+	}
+	return use(ctx, s, func(t *sqltable.Table[R]) (cache.Lease[R], error) {
+		return lease(ctx, s.a.leases, t, s.a.now, key, *s.lease)
+	})
+}
+
+// memoSubscriber passes the changes of a memo's table to the memo. It holds
+// the memo weakly, so that a memo no one uses any more is not kept alive by
+// the follower, which then forgets the subscriber.
+type memoSubscriber[A, R any] struct {
+	memo    weak.Pointer[cache.Memo[A, R]]
+	archive weak.Pointer[shared[R]]
+}
+
+func (m *memoSubscriber[A, R]) invalidate(keys []keymap.Key) {
+	memo := m.memo.Value()
+	switch {
+	case memo == nil:
+	case keys == nil:
+		memo.Clear(true)
+	default:
+		memo.Invalidate(keys...)
+	}
+}
+
+func (m *memoSubscriber[A, R]) dropped() {
+	if s := m.archive.Value(); s != nil {
+		s.stale.Store(true)
+	}
+}
+
+func (m *memoSubscriber[A, R]) alive() bool { return m.memo.Value() != nil }
