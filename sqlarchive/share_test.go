@@ -226,4 +226,3 @@ func TestForgetReachesOthers(t *testing.T) {
 		t.Fatal("b served the forgotten value")
 	}
 }
-

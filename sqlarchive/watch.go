@@ -66,7 +66,17 @@ func (a *Archive) Watch(ctx context.Context, name string, fn func(Change) error)
 		f.mu.Unlock()
 	}()
 
-	names := make(map[string]string) // archive names of tables, from the catalog
+	// The archive names of tables, from the catalog: read now, so that
+	// the changes of an archive dropped before the follower reads them
+	// still name it, and for other tables when they first change.
+	infos, err := a.Tables(ctx)
+	if err != nil {
+		return err
+	}
+	names := make(map[string]string, len(infos))
+	for _, info := range infos {
+		names[info.Table] = info.Name
+	}
 	for {
 		select {
 		case <-ctx.Done():

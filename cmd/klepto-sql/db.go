@@ -330,6 +330,12 @@ type archive struct {
 // it applies klepto's migrations first, creating the catalog; without, it
 // needs the catalog to exist.
 func (e *env) openArchive(ctx context.Context, dsn string, create bool) (*archive, error) {
+	return e.openArchiveWith(ctx, dsn, create, func(database) sqlarchive.Options { return sqlarchive.Options{} })
+}
+
+// openArchiveWith is openArchive with the options that options returns
+// for the database, whose SkipMigrate it sets.
+func (e *env) openArchiveWith(ctx context.Context, dsn string, create bool, options func(database) sqlarchive.Options) (*archive, error) {
 	db, err := e.resolve(dsn)
 	if err != nil {
 		return nil, err
@@ -339,7 +345,9 @@ func (e *env) openArchive(ctx context.Context, dsn string, create bool) (*archiv
 	if err != nil {
 		return nil, err
 	}
-	a, err := sqlarchive.Open(ctx, pool, db.dialect, &sqlarchive.Options{SkipMigrate: !create})
+	o := options(db)
+	o.SkipMigrate = !create
+	a, err := sqlarchive.Open(ctx, pool, db.dialect, &o)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", db.shown, err), pool.Close())
 	}

@@ -69,6 +69,7 @@ func (e *env) commands() []command {
 		&copyCommand{env: e},
 		&purgeCommand{env: e},
 		&statsCommand{env: e},
+		&watchCommand{env: e},
 		&versionCommand{env: e},
 		&helpCommand{env: e},
 	}

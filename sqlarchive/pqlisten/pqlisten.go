@@ -33,7 +33,7 @@ const (
 type Listener struct {
 	l     *pq.Listener
 	notes chan sqlarchive.Notification
-	done  chan struct{}
+	once  sync.Once // of Close
 
 	listened atomic.Bool // both LISTEN commands have completed once
 	up       atomic.Bool // the connection is up, per lib/pq's events
@@ -47,7 +47,7 @@ type Listener struct {
 // New never fails: Connected reports when it listens. It must reach
 // PostgreSQL itself, not a pooler in transaction mode.
 func New(dsn string) *Listener {
-	x := &Listener{notes: make(chan sqlarchive.Notification, 64), done: make(chan struct{})}
+	x := &Listener{notes: make(chan sqlarchive.Notification, 64)}
 	x.l = pq.NewListener(dsn, minReconnect, maxReconnect, x.event)
 	go x.run()
 	return x
@@ -113,12 +113,10 @@ func (x *Listener) Err() error {
 
 // Close closes the connection. Closing twice is not an error.
 func (x *Listener) Close() error {
-	select {
-	case <-x.done:
-		return nil
-	default:
-		close(x.done)
-	}
-	x.up.Store(false)
-	return x.l.Close()
+	var err error
+	x.once.Do(func() {
+		x.up.Store(false)
+		err = x.l.Close()
+	})
+	return err
 }
