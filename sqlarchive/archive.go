@@ -65,6 +65,13 @@ type Options struct {
 	// follower reads the feed when notified, and every ten intervals.
 	PollInterval time.Duration
 
+	// FeedWindow is how many changes the change feed keeps: the tables of
+	// the Archive delete older ones as they record changes (see
+	// sqltable.Options.FeedWindow). Zero means sqltable.DefaultFeedWindow
+	// (10,000). A follower that falls further behind, because it could not
+	// read the feed for a while, drops the memory of its memos.
+	FeedWindow int
+
 	// Listener, on PostgreSQL, receives the notifications of the change
 	// feed and of leases, so that changes reach memory as they commit (see
 	// [Listener] and package sqlarchive/pqlisten). Nil means polling only.
@@ -80,10 +87,11 @@ type Options struct {
 // An Archive is safe for concurrent use, and several Archives, in one
 // process or many, may share a database.
 type Archive struct {
-	db  *sql.DB
-	d   *dialect.Dialect
-	now func() time.Time
-	sql catalogSQL
+	db         *sql.DB
+	d          *dialect.Dialect
+	now        func() time.Time
+	sql        catalogSQL
+	feedWindow int
 
 	follower *follower // reads the change feed for memos and Watch
 	leases   *leaser   // leases of memos' keys
@@ -133,7 +141,7 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 	if o.PollInterval < 0 {
 		return nil, fmt.Errorf("sqlarchive: open: negative PollInterval %v", o.PollInterval)
 	}
-	a := &Archive{db: db, d: d, now: o.Clock, sql: q, opened: make(map[string][]io.Closer)}
+	a := &Archive{db: db, d: d, now: o.Clock, sql: q, feedWindow: o.FeedWindow, opened: make(map[string][]io.Closer)}
 	if a.now == nil {
 		a.now = time.Now
 	}

@@ -182,7 +182,7 @@ func openStored[V ~[]byte](ctx context.Context, a *Archive, q sqltable.Querier, 
 	if info.Codec == dialect.JSON {
 		codec = dialect.JSON
 	}
-	return sqltable.Open[V](ctx, q, info.Table, &sqltable.Options{Dialect: a.d, Codec: codec, TTL: info.TTL, Clock: a.now})
+	return sqltable.Open[V](ctx, q, info.Table, &sqltable.Options{Dialect: a.d, Codec: codec, TTL: info.TTL, Clock: a.now, FeedWindow: a.feedWindow})
 }
 
 // storedRow returns r with its value as []byte.

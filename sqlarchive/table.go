@@ -147,6 +147,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		Retries:       o.Retries,
 		MaxValueBytes: o.MaxValueBytes,
 		ArgsOptions:   o.ArgsOptions,
+		FeedWindow:    a.feedWindow,
 	})
 	if err != nil {
 		err = fmt.Errorf("sqlarchive: archive %q: %w", name, err)
