@@ -44,6 +44,25 @@
 // table of the application. Function versions, absent from klepto, give each
 // version of a memoized function a table of its own.
 //
+// # Sharing between processes
+//
+// Memos of one function in many processes, through [Memoize], share its
+// results and keep their memories coherent. Each Archive runs one
+// follower, a goroutine started by its first memo or [Archive.Watch], that
+// reads the change feed (the table klepto_changes, which package sqltable
+// writes) every Options.PollInterval, or when a [Listener] on PostgreSQL
+// reports a commit, and drops from its memos' memory what other processes
+// changed; [Archive.FollowInfo] reports on it. Ids that the follower finds
+// missing in the feed (transactions still open, or rolled back) are read
+// when they appear, for up to a minute; a follower that fell further
+// behind than the feed's window (Options.FeedWindow) drops all memory. Of
+// the processes that miss a key at once, one computes it under a lease, a
+// row of klepto_leases whose expiry is on the database's clock, renewed
+// while the function runs; the others poll for the result, or wake on a
+// PostgreSQL notification when the lease is released. Neither needs
+// session state: they work over any connection of a pool, behind
+// PgBouncer in transaction mode, and on a Galera cluster.
+//
 // # Concurrency and ownership
 //
 // An Archive and the tables it returns are safe for concurrent use, and

@@ -82,6 +82,25 @@
 // different TTLs, or none, can share a table. Time comes from
 // Options.Clock, which tests replace.
 //
+// # Change feed
+//
+// When the database has klepto's change feed, the table klepto_changes of
+// package migrations (every database that package sqlarchive opens has
+// it), a Table records in it each change that can make another process's
+// memory stale, in the transaction of the change: a key overwritten by Put
+// or PutArgs ("update"), removed by Delete or Pop ("delete"), Clear
+// ("clear"), DeleteBefore ("purge"), a PutMany, PutRows or CopyTo that
+// overwrote keys ("batch", "import", "copy") and Drop ("drop"). Writing a
+// key that was not there needs no record, since no memory can hold it: Put
+// and PutArgs insert the key if absent, one statement, and only when it is
+// there overwrite it and record the change, in one transaction. Expired
+// entries that DeleteExpired removes need none either: memories expire
+// them by themselves. Open finds the feed; over a database without one, a
+// Table records nothing. A Table bound to a *sql.Tx records in that
+// transaction. After each 64th change it records, a Table deletes the
+// changes older than the last Options.FeedWindow. Package sqlarchive
+// follows the feed to keep the memory of memos coherent across processes.
+//
 // # Concurrency and transactions
 //
 // A Table over a *sql.DB is safe for concurrent use, by goroutines and by
