@@ -60,8 +60,8 @@
 // row of klepto_leases whose expiry is on the database's clock, renewed
 // while the function runs; the others poll for the result, or wake on a
 // PostgreSQL notification when the lease is released. Neither needs
-// session state: they work over any connection of a pool, behind
-// PgBouncer in transaction mode, and on a Galera cluster.
+// session state, such as advisory locks or MySQL's GET_LOCK: each of their
+// statements stands alone, on any connection of the pool.
 //
 // # Concurrency and ownership
 //

@@ -42,9 +42,8 @@ const releaseTimeout = 10 * time.Second
 
 // leaser takes, renews and releases the leases of one database, in the
 // table klepto_leases. A lease is a row, inserted if absent or expired,
-// whose expiry is on the database's clock: it needs no session state, so it
-// works over any connection of a pool, behind PgBouncer in transaction mode
-// and on a Galera cluster.
+// whose expiry is on the database's clock: it needs no session state, so
+// each statement may run on any connection of a pool.
 type leaser struct {
 	db       *sql.DB
 	d        *dialect.Dialect
