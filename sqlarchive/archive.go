@@ -68,8 +68,10 @@ type Options struct {
 	// FeedWindow is how many changes the change feed keeps: the tables of
 	// the Archive delete older ones as they record changes (see
 	// sqltable.Options.FeedWindow). Zero means sqltable.DefaultFeedWindow
-	// (10,000). A follower that falls further behind, because it could not
-	// read the feed for a while, drops the memory of its memos.
+	// (10,000); negative, never delete; otherwise at least 256. A follower
+	// that falls behind by half the window, because it could not read the
+	// feed for a while, drops the memory of its memos. Give every process
+	// sharing the database the same window.
 	FeedWindow int
 
 	// Listener, on PostgreSQL, receives the notifications of the change
@@ -118,6 +120,12 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 	if db == nil || d == nil {
 		return nil, errors.New("sqlarchive: open: nil *sql.DB or *dialect.Dialect")
 	}
+	switch {
+	case o.PollInterval < 0:
+		return nil, fmt.Errorf("sqlarchive: open: negative PollInterval %v", o.PollInterval)
+	case o.FeedWindow > 0 && o.FeedWindow < 256:
+		return nil, fmt.Errorf("sqlarchive: open: FeedWindow %d is under 256", o.FeedWindow)
+	}
 	if o.SkipMigrate {
 		exists, err := d.TableExists(ctx, db, migrations.ArchivesTable)
 		if err != nil {
@@ -138,14 +146,11 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 	if err != nil {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
-	if o.PollInterval < 0 {
-		return nil, fmt.Errorf("sqlarchive: open: negative PollInterval %v", o.PollInterval)
-	}
 	a := &Archive{db: db, d: d, now: o.Clock, sql: q, feedWindow: o.FeedWindow, opened: make(map[string][]io.Closer)}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	a.follower = newFollower(db, d, o.PollInterval, o.Listener)
+	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.leases = newLeaser(db, d, a.follower)
 	return a, nil
 }

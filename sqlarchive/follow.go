@@ -89,6 +89,7 @@ type follower struct {
 	db       *sql.DB
 	d        *dialect.Dialect
 	interval time.Duration
+	window   int64    // of the feed; 0 when it is never pruned
 	listener Listener // nil when none
 	poll     string   // the query of new changes, with "?" for the cursor
 	schema   string   // PostgreSQL: the schema whose notifications count
@@ -106,19 +107,28 @@ type follower struct {
 
 	wake chan struct{} // a notification, or a request to poll now
 
+	reading sync.Mutex // held by read, so that each change is passed on once
+
 	listening                               atomic.Bool
 	polls, notes, changes, resets, pollErrs atomic.Uint64
 }
 
-func newFollower(db *sql.DB, d *dialect.Dialect, interval time.Duration, l Listener) *follower {
+func newFollower(db *sql.DB, d *dialect.Dialect, interval time.Duration, window int, l Listener) *follower {
 	if interval <= 0 {
 		interval = DefaultPollInterval
+	}
+	switch {
+	case window == 0:
+		window = sqltable.DefaultFeedWindow
+	case window < 0:
+		window = 0
 	}
 	c := d.QuoteIdent
 	return &follower{
 		db:       db,
 		d:        d,
 		interval: interval,
+		window:   int64(window),
 		listener: l,
 		poll: "SELECT " + c("id") + ", " + c("at") + ", " + c("table_name") + ", " + c("op") + ", " +
 			c("key_hash") + ", " + c("key_text") + " FROM " + c(migrations.ChangesTable),
@@ -263,6 +273,8 @@ func (f *follower) leaseWake() <-chan struct{} {
 // read reads the changes after the cursor, and the missing ids that may
 // have appeared, and passes them on, page after page.
 func (f *follower) read(ctx context.Context) {
+	f.reading.Lock()
+	defer f.reading.Unlock()
 	for {
 		n, err := f.readPage(ctx)
 		if err != nil {
@@ -278,7 +290,6 @@ func (f *follower) read(ctx context.Context) {
 // readPage reads one page of changes and passes them on; it returns how
 // many it read.
 func (f *follower) readPage(ctx context.Context) (int, error) {
-	f.polls.Add(1)
 	f.mu.Lock()
 	cursor := f.cursor
 	now := time.Now()
@@ -322,20 +333,7 @@ func (f *follower) readPage(ctx context.Context) (int, error) {
 	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 		return 0, err
 	}
-	if len(page) > 0 && page[0].ID > cursor+1 {
-		// Ids are missing after the cursor: changes under way, rolled
-		// back, or pruned by writers because this follower fell behind.
-		// Only the last leaves ids above the cursor out of the feed for
-		// good: then the oldest id left is past them.
-		var oldest sql.NullInt64
-		q := "SELECT MIN(" + f.d.QuoteIdent("id") + ") FROM " + f.d.QuoteIdent(migrations.ChangesTable)
-		if err := f.db.QueryRowContext(ctx, q).Scan(&oldest); err != nil {
-			return 0, err
-		}
-		if oldest.Int64 > cursor+1 {
-			f.reset(page[0].ID - 1)
-		}
-	}
+	f.polls.Add(1)
 	f.apply(page, keys)
 	return len(page), nil
 }
@@ -354,6 +352,13 @@ func (f *follower) reset(id int64) {
 }
 
 // apply passes on the changes of a page, and moves the cursor past them.
+//
+// Ids missing after the cursor belong to changes under way (PostgreSQL and
+// MySQL assign ids at insert, not at commit), to transactions rolled back,
+// or to changes that writers pruned because the follower fell behind. It
+// waits for them as gaps, unless more of them are missing than the window
+// of the feed could lose (half the window: writers keep nearly all of it)
+// or than it tracks: then it drops all memory.
 func (f *follower) apply(page []Change, hashes [][]byte) {
 	now := time.Now()
 	behind := int64(-1)
@@ -364,7 +369,7 @@ func (f *follower) apply(page []Change, hashes [][]byte) {
 			delete(f.gaps, c.ID)
 		default:
 			if missing := c.ID - f.cursor - 1; missing > 0 {
-				if missing+int64(len(f.gaps)) > maxGaps {
+				if missing+int64(len(f.gaps)) > maxGaps || f.window > 0 && missing > f.window/2 {
 					behind = c.ID - 1
 				} else {
 					for id := f.cursor + 1; id < c.ID; id++ {

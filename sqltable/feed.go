@@ -17,6 +17,9 @@ const changesTable = "klepto_changes"
 // Options.FeedWindow is zero.
 const DefaultFeedWindow = 10000
 
+// minFeedWindow is the smallest Options.FeedWindow.
+const minFeedWindow = 256
+
 // pruneEvery is how often, in changes, a writer prunes the feed: after
 // recording a change whose id is a multiple of it.
 const pruneEvery = 64

@@ -66,8 +66,9 @@ type Options struct {
 	// database has one (see the package documentation): after every 64th
 	// change it records, a Table deletes the changes older than the last
 	// FeedWindow. Zero means DefaultFeedWindow (10,000); negative, never
-	// delete. Followers that fall further behind than the window drop the
-	// memory of their memos.
+	// delete; otherwise it must be at least 256. Followers that fall
+	// behind by half the window drop the memory of their memos. Give every
+	// process the same window.
 	FeedWindow int
 
 	// ArgsOptions are the keymap options of the JSON that PutArgs stores in
@@ -197,6 +198,8 @@ func (o *Options) validate(name string) error {
 		return fmt.Errorf("sqltable: open %q: invalid codec %v", name, o.Codec)
 	case o.TTL < 0:
 		return fmt.Errorf("sqltable: open %q: negative TTL %v", name, o.TTL)
+	case o.FeedWindow > 0 && o.FeedWindow < minFeedWindow:
+		return fmt.Errorf("sqltable: open %q: FeedWindow %d is under %d", name, o.FeedWindow, minFeedWindow)
 	case o.MaxValueBytes < 0:
 		return fmt.Errorf("sqltable: open %q: negative MaxValueBytes %d", name, o.MaxValueBytes)
 	}
