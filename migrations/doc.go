@@ -25,8 +25,9 @@
 //   - klepto_leases, the leases of keys being computed, so that one
 //     process computes a key while the others wait: table_name and key_hash
 //     (the primary key), holder, and expires_at on the database's clock. On
-//     PostgreSQL, a statement that deletes leases notifies the channel
-//     klepto_leases;
+//     PostgreSQL it is UNLOGGED (emptied after a crash, absent from
+//     standbys), as leases live seconds, and a statement that deletes
+//     leases notifies the channel klepto_leases;
 //   - klepto_schema_migrations, the version record (version, dirty), in
 //     golang-migrate's shape, named so that it never collides with an
 //     application's own schema_migrations.

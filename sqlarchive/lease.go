@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -36,9 +37,12 @@ const (
 	maxLeasePoll   = 25 * time.Millisecond
 )
 
-// releaseTimeout bounds the statement that releases a lease, which runs
-// after the call that held it returned.
+// releaseTimeout bounds a statement that releases leases, which runs after
+// the calls that held them returned.
 const releaseTimeout = 10 * time.Second
+
+// maxReleases is the most leases one statement releases.
+const maxReleases = 100
 
 // leaser takes, renews and releases the leases of one database, in the
 // table klepto_leases. A lease is a row, inserted if absent or expired,
@@ -51,11 +55,20 @@ type leaser struct {
 	prefix   string // of every holder: host, pid and a random number
 	n        atomic.Uint64
 
-	mu     sync.Mutex // guards sql
-	sql    map[string]*leaseSQL
-	closed bool
+	mu        sync.Mutex // guards following fields
+	sql       map[string]*leaseSQL
+	closed    bool
+	releasing bool      // the releaser goroutine runs
+	released  []release // leases to release
+	idle      chan struct{}
+}
 
-	releases sync.WaitGroup // releases under way
+// release is a lease to release: the key hash and holder of a lease of a
+// table.
+type release struct {
+	table  string
+	hash   []byte
+	holder string
 }
 
 // leaseSQL are the statements on the leases of one archive table.
@@ -68,7 +81,6 @@ type leaseSQL struct {
 	// duration, table, hash).
 	takeover string
 	renew    string // args: duration, table, hash, holder
-	release  string // args: table, hash, holder
 }
 
 func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
@@ -102,8 +114,7 @@ func (l *leaser) statements(table string) *leaseSQL {
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
 	s := &leaseSQL{
-		renew:   d.Rebind("UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"),
-		release: d.Rebind("DELETE FROM " + leases + mine + " AND " + c("holder") + " = ?"),
+		renew: d.Rebind("UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"),
 	}
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
 	if d == dialect.MySQL {
@@ -137,7 +148,9 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 }
 
 // hold keeps the lease of key in table renewed until the returned release
-// func is called, which then deletes it in the background.
+// func is called, which then queues its release: a goroutine of the leaser
+// deletes the leases queued, many in one statement, so that releasing adds
+// nothing to the call that held the lease.
 func (l *leaser) hold(table string, key keymap.Key, holder string, ttl time.Duration) func() {
 	s := l.statements(table)
 	stop := make(chan struct{})
@@ -165,32 +178,78 @@ func (l *leaser) hold(table string, key keymap.Key, holder string, ttl time.Dura
 		once.Do(func() {
 			close(stop)
 			<-renewed
-			l.mu.Lock()
-			closed := l.closed
-			if !closed {
-				l.releases.Add(1)
-			}
-			l.mu.Unlock()
-			if closed {
-				return // the lease expires by itself
-			}
-			go func() {
-				defer l.releases.Done()
-				ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-				defer cancel()
-				_, _ = l.db.ExecContext(ctx, s.release, table, key.Hash[:], holder)
-			}()
+			l.release(release{table, key.Hash[:], holder})
 		})
 	}
 }
 
-// close waits for the releases under way; later releases are left to
-// expire.
+// release queues r, and starts the releaser unless it runs. After close,
+// leases are left to expire.
+func (l *leaser) release(r release) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.released = append(l.released, r)
+	if !l.releasing {
+		l.releasing = true
+		l.idle = make(chan struct{})
+		go l.releaser()
+	}
+}
+
+// releaser deletes the leases queued, until none are left.
+func (l *leaser) releaser() {
+	for {
+		l.mu.Lock()
+		batch := l.released[:min(len(l.released), maxReleases)]
+		l.released = l.released[len(batch):]
+		if len(batch) == 0 {
+			l.releasing = false
+			close(l.idle)
+			l.mu.Unlock()
+			return
+		}
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+		// A failed release leaves the leases to expire.
+		_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), releaseArgs(batch)...)
+		cancel()
+	}
+}
+
+// releaseSQL returns the statement that deletes n leases, given by
+// releaseArgs.
+func (l *leaser) releaseSQL(n int) string {
+	c := l.d.QuoteIdent
+	rows := make([]string, n)
+	for i := range rows {
+		rows[i] = "(?, ?, ?)"
+	}
+	return l.d.Rebind("DELETE FROM " + c(migrations.LeasesTable) + " WHERE (" + c("table_name") + ", " + c("key_hash") + ", " +
+		c("holder") + ") IN (" + strings.Join(rows, ", ") + ")")
+}
+
+func releaseArgs(batch []release) []any {
+	args := make([]any, 0, 3*len(batch))
+	for _, r := range batch {
+		args = append(args, r.table, r.hash, r.holder)
+	}
+	return args
+}
+
+// close waits for the releaser to delete the leases queued; leases
+// released later are left to expire.
 func (l *leaser) close() {
 	l.mu.Lock()
 	l.closed = true
+	idle := l.idle
+	releasing := l.releasing
 	l.mu.Unlock()
-	l.releases.Wait()
+	if releasing {
+		<-idle
+	}
 }
 
 // holder returns a new holder name, unique across processes and hosts.

@@ -1,4 +1,7 @@
-CREATE TABLE klepto_leases (
+-- Unlogged: a lease lives seconds and its loss costs at most a second
+-- computation, so taking and releasing one needs no WAL flush. PostgreSQL
+-- empties the table after a crash, and standbys do not have its rows.
+CREATE UNLOGGED TABLE klepto_leases (
   table_name TEXT NOT NULL,
   key_hash BYTEA NOT NULL,
   holder TEXT NOT NULL,

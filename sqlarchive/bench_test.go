@@ -1,0 +1,47 @@
+package sqlarchive_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/sqlarchive"
+)
+
+// BenchmarkMiss measures what the lease costs a miss: each call has new
+// arguments, so it misses memory and the table, computes (at once) and
+// writes its result; with the lease (the default), it also takes the key's
+// lease before computing and releases it after, in the background.
+func BenchmarkMiss(b *testing.B) {
+	for _, d := range []*dialect.Dialect{dialect.SQLite, dialect.Postgres, dialect.MySQL} {
+		b.Run(d.Name(), func(b *testing.B) {
+			ctx := context.Background()
+			db := sqltest.Open(b, d)
+			db.SetMaxIdleConns(8)
+			a, err := sqlarchive.Open(ctx, db, d, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { a.Close() })
+			for _, lease := range []bool{false, true} {
+				name := map[bool]string{false: "nolease", true: "lease"}[lease]
+				b.Run(name, func(b *testing.B) {
+					m, err := sqlarchive.Memoize(ctx, a, name, func(_ context.Context, n int) (int, error) { return n, nil },
+						&sqlarchive.MemoizeOptions[int]{NoLease: !lease})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.ReportAllocs()
+					n := 0
+					for b.Loop() {
+						n++
+						if _, err := m.Call(ctx, n); err != nil {
+							b.Fatal(err)
+						}
+					}
+				})
+			}
+		})
+	}
+}
