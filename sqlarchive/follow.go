@@ -92,7 +92,8 @@ type follower struct {
 	window   int64    // of the feed; 0 when it is never pruned
 	listener Listener // nil when none
 	poll     string   // the query of new changes, with "?" for the cursor
-	schema   string   // PostgreSQL: the schema whose notifications count
+
+	starting sync.Mutex // held by start, so that one caller starts the follower
 
 	mu       sync.Mutex // guards following fields
 	started  bool
@@ -104,6 +105,7 @@ type follower struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	leaseC   chan struct{} // closed and replaced when leases are released (PostgreSQL notifications)
+	schema   string        // PostgreSQL: the schema whose notifications count
 
 	wake chan struct{} // a notification, or a request to poll now
 
@@ -145,12 +147,15 @@ func newFollower(db *sql.DB, d *dialect.Dialect, interval time.Duration, window 
 // start holds nothing that a change before that id could concern, as
 // subscribers subscribe before their first read.
 func (f *follower) start(ctx context.Context) error {
+	f.starting.Lock()
+	defer f.starting.Unlock()
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	closed, started := f.closed, f.started
+	f.mu.Unlock()
 	switch {
-	case f.closed:
+	case closed:
 		return ErrClosed
-	case f.started:
+	case started:
 		return nil
 	}
 	var latest sql.NullInt64
@@ -158,12 +163,18 @@ func (f *follower) start(ctx context.Context) error {
 	if err := f.db.QueryRowContext(ctx, q).Scan(&latest); err != nil {
 		return feedError(fmt.Errorf("sqlarchive: follow the change feed: %w", err))
 	}
+	var schema string
 	if f.d == dialect.Postgres {
-		if err := f.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&f.schema); err != nil {
+		if err := f.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 			return fmt.Errorf("sqlarchive: follow the change feed: %w", err)
 		}
 	}
-	f.cursor = latest.Int64
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return ErrClosed
+	}
+	f.cursor, f.schema = latest.Int64, schema
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel, f.done, f.started = cancel, make(chan struct{}), true
 	go f.run(run)
