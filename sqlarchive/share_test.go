@@ -4,6 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -225,4 +228,53 @@ func TestForgetReachesOthers(t *testing.T) {
 	if v, _ := mb.Call(ctx, nArgs{1}); v == first {
 		t.Fatal("b served the forgotten value")
 	}
+}
+
+// goroutines returns how many goroutines package sqlarchive started.
+func goroutines() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	return strings.Count(string(buf), "created by github.com/klepto-sql/klepto/sqlarchive.")
+}
+
+// An Archive runs one follower for all its memos, and Close stops it.
+func TestOneFollower(t *testing.T) {
+	db := sqltest.Fresh(t, sqltest.Dialects()[0])
+	ctx := t.Context()
+	a, err := sqlarchive.Open(ctx, db.DB, db.Dialect, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var memos []*cache.Memo[nArgs, int]
+	for i := range 20 {
+		m, err := sqlarchive.Memoize(ctx, a, fmt.Sprintf("f%d", i), func(_ context.Context, x nArgs) (int, error) { return x.N, nil }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := m.Call(ctx, nArgs{i}); err != nil {
+			t.Fatal(err)
+		}
+		memos = append(memos, m)
+	}
+	// Once the leases of the calls are released, only the follower runs.
+	deadline := time.Now().Add(5 * time.Second)
+	for goroutines() > 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := goroutines(); n != 1 {
+		t.Errorf("20 memos run %d goroutines, want one follower", n)
+	}
+	if !a.FollowInfo().Running {
+		t.Error("the follower does not run")
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if a.FollowInfo().Running {
+		t.Error("the follower runs after Close")
+	}
+	if n := goroutines(); n != 0 {
+		t.Errorf("%d goroutines left after Close", n)
+	}
+	runtime.KeepAlive(memos)
 }
