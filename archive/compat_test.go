@@ -8,6 +8,7 @@ import (
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -110,7 +111,7 @@ func TestFileBeforeCodec(t *testing.T) {
 		readBack(t, openFile[string](t, copyFixture(t, "file_string.klepto"), nil), fixStrings)
 	})
 	t.Run("bytes", func(t *testing.T) {
-		readBack(t, openFile[[]byte](t, copyFixture(t, "file_bytes.klepto"), &archive.FileOptions{Codec: archive.Raw}), fixBytes)
+		readBack(t, openFile[[]byte](t, copyFixture(t, "file_bytes.klepto"), &archive.FileOptions{Codec: codec.Raw}), fixBytes)
 	})
 }
 
@@ -122,6 +123,6 @@ func TestDirBeforeCodec(t *testing.T) {
 		readBack(t, openDir[string](t, copyFixture(t, "dir_string"), nil), fixStrings)
 	})
 	t.Run("bytes", func(t *testing.T) {
-		readBack(t, openDir[[]byte](t, copyFixture(t, "dir_bytes"), &archive.DirOptions{Codec: archive.Raw}), fixBytes)
+		readBack(t, openDir[[]byte](t, copyFixture(t, "dir_bytes"), &archive.DirOptions{Codec: codec.Raw}), fixBytes)
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/archive/archivetest"
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -37,7 +38,7 @@ func TestDir(t *testing.T) {
 		opts archive.DirOptions
 	}{
 		{"JSON", archive.DirOptions{}},
-		{"Gob", archive.DirOptions{Codec: archive.Gob}},
+		{"Gob", archive.DirOptions{Codec: codec.Gob}},
 		{"JSON/gzip", archive.DirOptions{Compression: 6}},
 	}
 	for _, tc := range tests {
@@ -51,7 +52,7 @@ func TestDir(t *testing.T) {
 	t.Run("Raw/gzip", func(t *testing.T) {
 		t.Parallel()
 		archivetest.Run(t, func(t *testing.T) cache.Archive[[]byte] {
-			return openDir[[]byte](t, filepath.Join(t.TempDir(), "memo"), &archive.DirOptions{Codec: archive.Raw, Compression: 1})
+			return openDir[[]byte](t, filepath.Join(t.TempDir(), "memo"), &archive.DirOptions{Codec: codec.Raw, Compression: 1})
 		}, func(i int) []byte { return []byte(strconv.Itoa(i)) })
 	})
 }
@@ -66,7 +67,7 @@ func TestOpenDirOptions(t *testing.T) {
 			return err
 		}},
 		{"raw codec for strings", func(dir string) error {
-			_, err := archive.OpenDir[string](dir, &archive.DirOptions{Codec: archive.Raw})
+			_, err := archive.OpenDir[string](dir, &archive.DirOptions{Codec: codec.Raw})
 			return err
 		}},
 		{"compression 10", func(dir string) error {

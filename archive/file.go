@@ -22,6 +22,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -78,7 +79,7 @@ import (
 //	body of a put:
 //	  0   1  kind 0x01
 //	  1  32  key hash (keymap.Key.Hash, the SHA-256 of the key text)
-//	 33   1  codec of the value (0 JSON, 1 gob, 2 raw; see [Codec])
+//	 33   1  codec of the value (0 JSON, 1 gob, 2 raw; see [codec.Codec])
 //	 34   4  k, the length of the key text
 //	 38   k  key text
 //	 38+k    the value, encoded by the codec, up to the end of the body
@@ -101,7 +102,7 @@ import (
 // drops damaged records for good.
 type File[V any] struct {
 	path  string
-	codec Codec
+	codec codec.Codec
 	lock  *flock.Flock // on path + ".lock"; orders writers across processes
 
 	// wmu orders, within the process, everything that changes the file or
@@ -126,9 +127,9 @@ type File[V any] struct {
 // FileOptions configure a File. A nil *FileOptions and the zero value both
 // mean: JSON values, and files created with mode 0o644.
 type FileOptions struct {
-	// Codec encodes the values the File writes. Default JSON. The Raw
-	// codec needs V to be []byte.
-	Codec Codec
+	// Codec encodes the values the File writes. Default codec.JSON.
+	// codec.Raw needs V to be []byte.
+	Codec codec.Codec
 
 	// Perm is the mode, before the umask, of the file and its lock file
 	// when OpenFile creates them. Default 0o644. Compaction keeps the mode
@@ -168,8 +169,8 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	if opts != nil {
 		o = *opts
 	}
-	if err := checkCodec[V](o.Codec); err != nil {
-		return nil, err
+	if err := codec.Check[V](o.Codec); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
 	}
 	if o.Perm == 0 {
 		o.Perm = 0o644
@@ -322,12 +323,12 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 	if err != nil {
 		return cache.Entry[V]{}, false, fmt.Errorf("archive: read %s: %w", a.path, err)
 	}
-	text, codec, value, err := parsePut(rec)
+	text, c, value, err := parsePut(rec)
 	if err != nil {
 		return cache.Entry[V]{}, false, &CorruptError{Path: a.path, Offset: s.off, Err: err}
 	}
-	v, err := decodeValue[V](codec, value)
-	if err != nil {
+	var v V
+	if err := codec.Decode(c, value, &v); err != nil {
 		return cache.Entry[V]{}, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, a.path, err)
 	}
 	return cache.Entry[V]{Key: keymap.Key{Text: text, Hash: hash}, Value: v}, true, nil
@@ -752,7 +753,7 @@ type batch struct {
 }
 
 // appendPut adds a put record for key and value to b.
-func appendPut[V any](b *batch, key keymap.Key, c Codec, value V) error {
+func appendPut[V any](b *batch, key keymap.Key, c codec.Codec, value V) error {
 	if len(key.Text) > math.MaxUint32 {
 		return fmt.Errorf("archive: key of %d bytes is too long", len(key.Text))
 	}
@@ -764,7 +765,7 @@ func appendPut[V any](b *batch, key keymap.Key, c Codec, value V) error {
 	b.buf = binary.LittleEndian.AppendUint32(b.buf, uint32(len(key.Text)))
 	b.buf = append(b.buf, key.Text...)
 	var err error
-	if b.buf, err = appendValue(b.buf, c, value); err != nil {
+	if b.buf, err = codec.Append(b.buf, c, value); err != nil {
 		b.buf = b.buf[:start]
 		return fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
 	}
@@ -834,7 +835,7 @@ func parseBody(body []byte) (kind byte, hash [32]byte, err error) {
 }
 
 // parsePut checks the whole put record rec and returns its parts.
-func parsePut(rec []byte) (key string, c Codec, value []byte, err error) {
+func parsePut(rec []byte) (key string, c codec.Codec, value []byte, err error) {
 	if len(rec) < recHeadLen {
 		return "", 0, nil, errHeader
 	}
@@ -854,7 +855,7 @@ func parsePut(rec []byte) (key string, c Codec, value []byte, err error) {
 		return "", 0, nil, fmt.Errorf("record kind 0x%02x where a put was indexed", kind)
 	}
 	k := binary.LittleEndian.Uint32(body[34:])
-	return string(body[putHeadLen : putHeadLen+k]), Codec(body[33]), body[putHeadLen+k:], nil
+	return string(body[putHeadLen : putHeadLen+k]), codec.Codec(body[33]), body[putHeadLen+k:], nil
 }
 
 // scanned is one good record: what scan reports and what a batch holds.
