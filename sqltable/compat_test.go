@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -42,24 +43,24 @@ func TestReadBeforeCodec(t *testing.T) {
 	plain := fixRecord{Name: "plain", Count: -7, Score: 1e-3}
 	unicode := fixRecord{Name: "naïve café \u2028 \"quoted\"", Tags: []string{}, Count: 1 << 40, Attrs: map[string]string{}}
 	t.Run("record_json", func(t *testing.T) {
-		readBack(t, db, "record_json", dialect.JSON, map[string]fixRecord{
+		readBack(t, db, "record_json", codec.JSON, map[string]fixRecord{
 			"(name='html')": html, "(name='plain')": plain, "(name='unicode')": unicode})
 	})
 	t.Run("record_gob", func(t *testing.T) {
 		unicode := unicode
 		unicode.Tags = nil // gob sends no empty slices
-		readBack(t, db, "record_gob", dialect.Gob, map[string]fixRecord{
+		readBack(t, db, "record_gob", codec.Gob, map[string]fixRecord{
 			"(name='html')": html, "(name='plain')": plain, "(name='unicode')": unicode})
 	})
 	t.Run("string_json", func(t *testing.T) {
-		readBack(t, db, "string_json", dialect.JSON, map[string]string{
+		readBack(t, db, "string_json", codec.JSON, map[string]string{
 			"(s='script')": "<script>alert('x & y')</script>",
 			"(s='cmp')":    "a > b && c < d",
 			"(s='empty')":  "",
 		})
 	})
 	t.Run("bytes_raw", func(t *testing.T) {
-		readBack(t, db, "bytes_raw", dialect.Raw, map[string][]byte{
+		readBack(t, db, "bytes_raw", codec.Raw, map[string][]byte{
 			"(r='html')":   []byte("<p>&nbsp;</p>"),
 			"(r='binary')": {0, 1, 2, 0xff, '<', '&'},
 		})
@@ -68,7 +69,7 @@ func TestReadBeforeCodec(t *testing.T) {
 
 // readBack checks that the table name holds exactly want, through Get and
 // All.
-func readBack[V any](t *testing.T, db sqltable.Querier, name string, c dialect.Codec, want map[string]V) {
+func readBack[V any](t *testing.T, db sqltable.Querier, name string, c codec.Codec, want map[string]V) {
 	t.Helper()
 	tbl, err := sqltable.Open[V](t.Context(), db, name, &sqltable.Options{Dialect: dialect.SQLite, Codec: c})
 	if err != nil {
