@@ -3,7 +3,6 @@ package dialect_test
 import (
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -365,22 +364,3 @@ type sqlStateError string
 
 func (e sqlStateError) Error() string    { return "pgx: " + string(e) }
 func (e sqlStateError) SQLState() string { return string(e) }
-
-// TestNoDriverImported checks that package dialect links no database driver.
-func TestNoDriverImported(t *testing.T) {
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to list dependencies: %v", err)
-	}
-	out, err := exec.Command(gotool, "list", "-deps", "github.com/klepto-sql/klepto/dialect").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		for _, drv := range []string{"github.com/mattn/", "github.com/lib/pq", "github.com/go-sql-driver/", "github.com/jackc/", "modernc.org/"} {
-			if strings.HasPrefix(pkg, drv) {
-				t.Errorf("package dialect depends on %s", pkg)
-			}
-		}
-	}
-}
