@@ -21,6 +21,7 @@ import (
 	"sync/atomic"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -63,7 +64,7 @@ import (
 // An entry file holds, with integers little-endian:
 //
 //	 0     8  magic "KLEPTOE" and format version 0x01
-//	 8     1  codec of the value (0 JSON, 1 gob, 2 raw; see [Codec])
+//	 8     1  codec of the value (0 JSON, 1 gob, 2 raw; see [codec.Codec])
 //	 9     1  compression of the value: 0 none, 1 gzip
 //	10     4  k, the length of the key text
 //	14     k  key text
@@ -81,7 +82,7 @@ import (
 // requires.
 type Dir[V any] struct {
 	dir     string
-	codec   Codec
+	codec   codec.Codec
 	level   int // gzip level; 0 for none
 	perm    fs.FileMode
 	dirPerm fs.FileMode
@@ -94,9 +95,9 @@ type Dir[V any] struct {
 // mean: JSON values, no compression, entry files created with mode 0o644
 // and directories with 0o755.
 type DirOptions struct {
-	// Codec encodes the values the Dir writes. Default JSON. The Raw codec
-	// needs V to be []byte.
-	Codec Codec
+	// Codec encodes the values the Dir writes. Default codec.JSON.
+	// codec.Raw needs V to be []byte.
+	Codec codec.Codec
 
 	// Compression is the gzip level at which values are compressed, as in
 	// klepto: 0, the default, stores them as they are; 1 (fastest) to 9
@@ -125,8 +126,8 @@ func OpenDir[V any](dir string, opts *DirOptions) (*Dir[V], error) {
 	if opts != nil {
 		o = *opts
 	}
-	if err := checkCodec[V](o.Codec); err != nil {
-		return nil, err
+	if err := codec.Check[V](o.Codec); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
 	}
 	if o.Compression < 0 || o.Compression > gzip.BestCompression {
 		return nil, fmt.Errorf("archive: compression level %d out of range [0, 9]", o.Compression)
@@ -183,7 +184,7 @@ func (d *Dir[V]) read(path string) (text string, v V, found bool, err error) {
 	if err != nil {
 		return "", v, false, &CorruptError{Path: path, Offset: -1, Err: err}
 	}
-	if v, err = decodeValue[V](c, value); err != nil {
+	if err = codec.Decode(c, value, &v); err != nil {
 		return "", v, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, path, err)
 	}
 	return text, v, true, nil
@@ -191,7 +192,7 @@ func (d *Dir[V]) read(path string) (text string, v V, found bool, err error) {
 
 // parseEntry checks an entry file's contents and returns the key text, the
 // codec and the decompressed value.
-func (d *Dir[V]) parseEntry(data []byte) (text string, c Codec, value []byte, err error) {
+func (d *Dir[V]) parseEntry(data []byte) (text string, c codec.Codec, value []byte, err error) {
 	if len(data) < entryHeadLen+4 || string(data[:len(entryMagic)]) != entryMagic {
 		return "", 0, nil, errors.New("not an entry file")
 	}
@@ -199,7 +200,7 @@ func (d *Dir[V]) parseEntry(data []byte) (text string, c Codec, value []byte, er
 	if crc32.Checksum(body, castagnoli) != sum {
 		return "", 0, nil, errChecksum
 	}
-	c, z := Codec(data[8]), data[9]
+	c, z := codec.Codec(data[8]), data[9]
 	k := int64(binary.LittleEndian.Uint32(data[10:]))
 	if k > int64(len(body)-entryHeadLen) {
 		return "", 0, nil, fmt.Errorf("key length %d overruns the file", k)
@@ -228,7 +229,7 @@ func (d *Dir[V]) encode(key keymap.Key, value V) ([]byte, error) {
 	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(key.Text)))
 	buf = append(buf, key.Text...)
 	start := len(buf)
-	buf, err := appendValue(buf, d.codec, value)
+	buf, err := codec.Append(buf, d.codec, value)
 	if err != nil {
 		return nil, fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
 	}

@@ -4,10 +4,11 @@
 // directory ([OpenDir]). All satisfy [cache.Archive], so code can switch
 // between them and the SQL archives (package sqltable) without change.
 //
-// File and Dir encode values with a [Codec] (JSON by default), make every
-// write durable before it returns, and may be shared by many processes:
-// File locks a file beside its log for each write, and Dir renames each
-// entry file into place. Damaged data is reported as a [*CorruptError]
+// File and Dir encode values with the codecs of package
+// [github.com/klepto-sql/klepto/codec] (JSON by default), make every write
+// durable before it returns, and may be shared by many processes: File
+// locks a file beside its log for each write, and Dir renames each entry
+// file into place. Damaged data is reported as a [*CorruptError]
 // naming the file; the other entries stay readable.
 //
 // Unlike klepto's file_archive, a File never rereads or rewrites the whole

@@ -1,27 +1,22 @@
 package archive
 
 import (
-	"bufio"
 	"cmp"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
 	"io/fs"
 	"iter"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofrs/flock"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -78,7 +73,7 @@ import (
 //	body of a put:
 //	  0   1  kind 0x01
 //	  1  32  key hash (keymap.Key.Hash, the SHA-256 of the key text)
-//	 33   1  codec of the value (0 JSON, 1 gob, 2 raw; see [Codec])
+//	 33   1  codec of the value (0 JSON, 1 gob, 2 raw; see [codec.Codec])
 //	 34   4  k, the length of the key text
 //	 38   k  key text
 //	 38+k    the value, encoded by the codec, up to the end of the body
@@ -101,7 +96,7 @@ import (
 // drops damaged records for good.
 type File[V any] struct {
 	path  string
-	codec Codec
+	codec codec.Codec
 	lock  *flock.Flock // on path + ".lock"; orders writers across processes
 
 	// wmu orders, within the process, everything that changes the file or
@@ -126,9 +121,9 @@ type File[V any] struct {
 // FileOptions configure a File. A nil *FileOptions and the zero value both
 // mean: JSON values, and files created with mode 0o644.
 type FileOptions struct {
-	// Codec encodes the values the File writes. Default JSON. The Raw
-	// codec needs V to be []byte.
-	Codec Codec
+	// Codec encodes the values the File writes. Default codec.JSON.
+	// codec.Raw needs V to be []byte.
+	Codec codec.Codec
 
 	// Perm is the mode, before the umask, of the file and its lock file
 	// when OpenFile creates them. Default 0o644. Compaction keeps the mode
@@ -138,23 +133,6 @@ type FileOptions struct {
 
 // ErrClosed is returned by the methods of a File after Close.
 var ErrClosed = errors.New("archive: file is closed")
-
-// span locates one record in the log, header included.
-type span struct {
-	off int64
-	n   int64
-}
-
-const (
-	fileMagic    = "KLEPTOL\x01"
-	fileHeadLen  = int64(len(fileMagic))
-	recHeadLen   = 12
-	putHeadLen   = 38 // kind, hash, codec, key length
-	delBodyLen   = 33 // kind, hash
-	kindPut      = 0x01
-	kindDelete   = 0x02
-	compactFloor = 1 << 20 // dead bytes below which writes never compact
-)
 
 // OpenFile opens the file archive at path, creating it (but not its
 // directory) if it does not exist, and reads its index into memory. opts
@@ -168,8 +146,8 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	if opts != nil {
 		o = *opts
 	}
-	if err := checkCodec[V](o.Codec); err != nil {
-		return nil, err
+	if err := codec.Check[V](o.Codec); err != nil {
+		return nil, fmt.Errorf("archive: %w", err)
 	}
 	if o.Perm == 0 {
 		o.Perm = 0o644
@@ -322,12 +300,12 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 	if err != nil {
 		return cache.Entry[V]{}, false, fmt.Errorf("archive: read %s: %w", a.path, err)
 	}
-	text, codec, value, err := parsePut(rec)
+	text, c, value, err := parsePut(rec)
 	if err != nil {
 		return cache.Entry[V]{}, false, &CorruptError{Path: a.path, Offset: s.off, Err: err}
 	}
-	v, err := decodeValue[V](codec, value)
-	if err != nil {
+	var v V
+	if err := codec.Decode(c, value, &v); err != nil {
 		return cache.Entry[V]{}, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, a.path, err)
 	}
 	return cache.Entry[V]{Key: keymap.Key{Text: text, Hash: hash}, Value: v}, true, nil
@@ -532,104 +510,6 @@ func (a *File[V]) forceCatchUp() {
 	a.mu.Unlock()
 }
 
-// compact replaces the log with a new file holding, if keep, its live
-// records, and the records of b (which may be nil) applied on top. The
-// rename is the commit point: an error before it changes nothing.
-func (a *File[V]) compact(b *batch, keep bool) error {
-	// The final state of each key b touches, by record index: puts after
-	// it in b win, and its old record is not copied.
-	var touched map[[32]byte]int
-	if b != nil {
-		touched = make(map[[32]byte]int, len(b.recs))
-		for i, r := range b.recs {
-			touched[r.hash] = i
-		}
-	}
-	var spans []span
-	hashOf := make(map[int64][32]byte)
-	for h, s := range a.index {
-		if _, ok := touched[h]; keep && !ok {
-			spans = append(spans, s)
-			hashOf[s.off] = h
-		}
-	}
-	slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.off, y.off) })
-
-	tmp, err := createTemp(filepath.Dir(a.path), filepath.Base(a.path)+".compact", ".tmp", a.info.Mode().Perm())
-	if err != nil {
-		return fmt.Errorf("archive: compact %s: %w", a.path, err)
-	}
-	index, live, damage, err := a.writeCompacted(tmp, spans, hashOf, b, touched)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), a.path)
-	}
-	if err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("archive: compact %s: %w", a.path, err)
-	}
-	info, statErr := tmp.Stat()
-	a.mu.Lock()
-	old := a.f
-	a.f, a.info, a.index, a.live = tmp, info, index, live
-	a.end = fileHeadLen + live
-	a.size = a.end
-	if statErr != nil {
-		a.size = -1
-	}
-	a.damage = append(a.damage, damage...)
-	a.mu.Unlock()
-	old.Close()
-	return errors.Join(statErr, syncDir(filepath.Dir(a.path)))
-}
-
-// writeCompacted writes the header, the records at spans (copied from the
-// log, checksums verified) and the final records of b to tmp.
-func (a *File[V]) writeCompacted(tmp *os.File, spans []span, hashOf map[int64][32]byte, b *batch, touched map[[32]byte]int) (map[[32]byte]span, int64, []error, error) {
-	index := make(map[[32]byte]span, len(spans)+len(touched))
-	var damage []error
-	w := bufio.NewWriterSize(tmp, 256<<10)
-	w.WriteString(fileMagic)
-	off := fileHeadLen
-	r := bufio.NewReaderSize(io.NewSectionReader(a.f, 0, a.end), 256<<10)
-	pos := int64(0)
-	var rec []byte
-	for _, s := range spans {
-		if _, err := r.Discard(int(s.off - pos)); err != nil {
-			return nil, 0, nil, err
-		}
-		rec = slices.Grow(rec[:0], int(s.n))[:s.n]
-		if _, err := io.ReadFull(r, rec); err != nil {
-			return nil, 0, nil, err
-		}
-		pos = s.off + s.n
-		if _, _, _, err := parsePut(rec); err != nil {
-			damage = append(damage, &CorruptError{Path: a.path, Offset: s.off, Err: err})
-			continue
-		}
-		w.Write(rec)
-		index[hashOf[s.off]] = span{off, s.n}
-		off += s.n
-	}
-	if b != nil {
-		for i, rc := range b.recs {
-			if rc.kind != kindPut || touched[rc.hash] != i {
-				continue
-			}
-			w.Write(b.buf[rc.span.off : rc.span.off+rc.span.n])
-			index[rc.hash] = span{off, rc.span.n}
-			off += rc.span.n
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return nil, 0, nil, err
-	}
-	return index, off - fileHeadLen, damage, nil
-}
-
 // Len returns the number of entries.
 func (a *File[V]) Len(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -742,231 +622,4 @@ func (a *File[V]) Close() error {
 		err = errors.Join(err, fmt.Errorf("archive: %w", cerr))
 	}
 	return err
-}
-
-// batch holds encoded records waiting to be written, and where each one is
-// in buf.
-type batch struct {
-	buf  []byte
-	recs []scanned
-}
-
-// appendPut adds a put record for key and value to b.
-func appendPut[V any](b *batch, key keymap.Key, c Codec, value V) error {
-	if len(key.Text) > math.MaxUint32 {
-		return fmt.Errorf("archive: key of %d bytes is too long", len(key.Text))
-	}
-	start := len(b.buf)
-	b.buf = append(b.buf, make([]byte, recHeadLen)...)
-	b.buf = append(b.buf, kindPut)
-	b.buf = append(b.buf, key.Hash[:]...)
-	b.buf = append(b.buf, byte(c))
-	b.buf = binary.LittleEndian.AppendUint32(b.buf, uint32(len(key.Text)))
-	b.buf = append(b.buf, key.Text...)
-	var err error
-	if b.buf, err = appendValue(b.buf, c, value); err != nil {
-		b.buf = b.buf[:start]
-		return fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
-	}
-	return b.seal(start, kindPut, key.Hash)
-}
-
-// appendDelete adds a delete record for hash to b.
-func appendDelete(b *batch, hash [32]byte) {
-	start := len(b.buf)
-	b.buf = append(b.buf, make([]byte, recHeadLen)...)
-	b.buf = append(b.buf, kindDelete)
-	b.buf = append(b.buf, hash[:]...)
-	b.seal(start, kindDelete, hash) // a 33-byte body always fits
-}
-
-// seal fills in the header of the record that starts at start.
-func (b *batch) seal(start int, kind byte, hash [32]byte) error {
-	body := b.buf[start+recHeadLen:]
-	if len(body) > math.MaxUint32 {
-		b.buf = b.buf[:start]
-		return fmt.Errorf("archive: record of %d bytes is too long", len(body))
-	}
-	h := b.buf[start : start+recHeadLen]
-	binary.LittleEndian.PutUint32(h[0:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(h[4:], crc32.Checksum(body, castagnoli))
-	binary.LittleEndian.PutUint32(h[8:], crc32.Checksum(h[:8], castagnoli))
-	b.recs = append(b.recs, scanned{kind: kind, hash: hash, span: span{int64(start), int64(len(b.buf) - start)}})
-	return nil
-}
-
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-// parseHeader decodes a record header and reports whether its own
-// checksum holds.
-func parseHeader(h []byte) (n int64, sum uint32, ok bool) {
-	le := binary.LittleEndian
-	return int64(le.Uint32(h[0:])), le.Uint32(h[4:]), crc32.Checksum(h[:8], castagnoli) == le.Uint32(h[8:])
-}
-
-var (
-	errChecksum = errors.New("checksum mismatch")
-	errHeader   = errors.New("bad record header")
-)
-
-// parseBody checks the layout of a record body whose checksum holds.
-func parseBody(body []byte) (kind byte, hash [32]byte, err error) {
-	if len(body) < delBodyLen {
-		return 0, hash, fmt.Errorf("record body of %d bytes is too short", len(body))
-	}
-	kind, hash = body[0], [32]byte(body[1:33])
-	switch kind {
-	case kindDelete:
-		if len(body) != delBodyLen {
-			return 0, hash, fmt.Errorf("delete record body of %d bytes, want %d", len(body), delBodyLen)
-		}
-	case kindPut:
-		if len(body) < putHeadLen {
-			return 0, hash, fmt.Errorf("put record body of %d bytes is too short", len(body))
-		}
-		if k := int64(binary.LittleEndian.Uint32(body[34:])); k > int64(len(body)-putHeadLen) {
-			return 0, hash, fmt.Errorf("key length %d overruns the record", k)
-		}
-	default:
-		return 0, hash, fmt.Errorf("unknown record kind 0x%02x", kind)
-	}
-	return kind, hash, nil
-}
-
-// parsePut checks the whole put record rec and returns its parts.
-func parsePut(rec []byte) (key string, c Codec, value []byte, err error) {
-	if len(rec) < recHeadLen {
-		return "", 0, nil, errHeader
-	}
-	n, sum, ok := parseHeader(rec)
-	if !ok || n != int64(len(rec)-recHeadLen) {
-		return "", 0, nil, errHeader
-	}
-	body := rec[recHeadLen:]
-	if crc32.Checksum(body, castagnoli) != sum {
-		return "", 0, nil, errChecksum
-	}
-	kind, _, err := parseBody(body)
-	if err != nil {
-		return "", 0, nil, err
-	}
-	if kind != kindPut {
-		return "", 0, nil, fmt.Errorf("record kind 0x%02x where a put was indexed", kind)
-	}
-	k := binary.LittleEndian.Uint32(body[34:])
-	return string(body[putHeadLen : putHeadLen+k]), Codec(body[33]), body[putHeadLen+k:], nil
-}
-
-// scanned is one good record: what scan reports and what a batch holds.
-type scanned struct {
-	kind byte
-	hash [32]byte
-	span span
-}
-
-// scan reads the records of f between offsets from and to, and calls fn
-// for each good one in order. It returns the end of the last good record,
-// and a *CorruptError for each damaged record it skipped. Damage with no
-// good record after it is the torn tail of a crashed write: scan stops
-// there without reporting it, and end is where it starts. The caller holds
-// the file lock, so no write is under way.
-func scan(f io.ReaderAt, path string, from, to int64, fn func(scanned)) (end int64, damage []error, err error) {
-	r := bufio.NewReaderSize(io.NewSectionReader(f, from, to-from), int(min(to-from, 256<<10)))
-	var head [recHeadLen]byte
-	var body []byte
-	fail := func(err error) (int64, []error, error) {
-		return 0, nil, fmt.Errorf("archive: read %s: %w", path, err)
-	}
-	off := from
-	for to-off >= recHeadLen {
-		if _, err := io.ReadFull(r, head[:]); err != nil {
-			return fail(err)
-		}
-		n, sum, ok := parseHeader(head[:])
-		if !ok {
-			next, found, err := findRecord(f, off+1, to)
-			if err != nil {
-				return fail(err)
-			}
-			if !found {
-				break
-			}
-			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: fmt.Errorf("%w; skipped %d bytes", errHeader, next-off)})
-			off = next
-			r.Reset(io.NewSectionReader(f, off, to-off))
-			continue
-		}
-		if n > to-off-recHeadLen {
-			break // cut short
-		}
-		body = slices.Grow(body[:0], int(n))[:n]
-		if _, err := io.ReadFull(r, body); err != nil {
-			return fail(err)
-		}
-		next := off + recHeadLen + n
-		if crc32.Checksum(body, castagnoli) != sum {
-			if next == to {
-				break // the last record: torn
-			}
-			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: errChecksum})
-			off = next
-			continue
-		}
-		kind, hash, err := parseBody(body)
-		if err != nil {
-			damage = append(damage, &CorruptError{Path: path, Offset: off, Err: err})
-			off = next
-			continue
-		}
-		fn(scanned{kind: kind, hash: hash, span: span{off, recHeadLen + n}})
-		off = next
-	}
-	return off, damage, nil
-}
-
-// findRecord returns the offset of the first good record that starts in
-// [from, to). It looks for a header whose checksum holds, followed by a
-// body whose checksum holds; a false match needs two 32-bit checksums to
-// agree by chance.
-func findRecord(f io.ReaderAt, from, to int64) (int64, bool, error) {
-	const window = 64 << 10
-	buf := make([]byte, window+recHeadLen-1)
-	for p := from; to-p >= recHeadLen; p += window {
-		b := buf[:min(int64(len(buf)), to-p)]
-		if _, err := f.ReadAt(b, p); err != nil {
-			return 0, false, err
-		}
-		for i := 0; i < window && i+recHeadLen <= len(b); i++ {
-			n, sum, ok := parseHeader(b[i:])
-			off := p + int64(i)
-			if !ok || n > to-off-recHeadLen {
-				continue
-			}
-			body := make([]byte, n)
-			if _, err := f.ReadAt(body, off+recHeadLen); err != nil {
-				return 0, false, err
-			}
-			if crc32.Checksum(body, castagnoli) == sum {
-				return off, true, nil
-			}
-		}
-	}
-	return 0, false, nil
-}
-
-// removeStaleTemps removes the temporary files that compactions of the log
-// at path left behind when their process died. The caller holds the
-// exclusive lock, so no compaction is under way.
-func removeStaleTemps(path string) {
-	dir, base := filepath.Split(path)
-	entries, err := os.ReadDir(filepath.Clean(dir))
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if strings.HasPrefix(name, base+".compact.") && strings.HasSuffix(name, ".tmp") {
-			os.Remove(filepath.Join(dir, name))
-		}
-	}
 }

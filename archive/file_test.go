@@ -21,6 +21,7 @@ import (
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/archive/archivetest"
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -50,10 +51,10 @@ func openFile[V any](tb testing.TB, path string, opts *archive.FileOptions) *arc
 func TestFile(t *testing.T) {
 	tests := []struct {
 		name  string
-		codec archive.Codec
+		codec codec.Codec
 	}{
-		{"JSON", archive.JSON},
-		{"Gob", archive.Gob},
+		{"JSON", codec.JSON},
+		{"Gob", codec.Gob},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -66,7 +67,7 @@ func TestFile(t *testing.T) {
 	t.Run("Raw", func(t *testing.T) {
 		t.Parallel()
 		archivetest.Run(t, func(t *testing.T) cache.Archive[[]byte] {
-			return openFile[[]byte](t, filepath.Join(t.TempDir(), "memo.klepto"), &archive.FileOptions{Codec: archive.Raw})
+			return openFile[[]byte](t, filepath.Join(t.TempDir(), "memo.klepto"), &archive.FileOptions{Codec: codec.Raw})
 		}, func(i int) []byte { return []byte(strconv.Itoa(i)) })
 	})
 }
@@ -81,7 +82,7 @@ func TestOpenFileOptions(t *testing.T) {
 			return err
 		}},
 		{"raw codec for ints", func(path string) error {
-			_, err := archive.OpenFile[int](path, &archive.FileOptions{Codec: archive.Raw})
+			_, err := archive.OpenFile[int](path, &archive.FileOptions{Codec: codec.Raw})
 			return err
 		}},
 		{"mode with type bits", func(path string) error {

@@ -1,10 +1,8 @@
 package dialect_test
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/mattn/go-sqlite3"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 )
 
@@ -150,39 +149,6 @@ func TestValidateTableName(t *testing.T) {
 	}
 }
 
-func TestCodec(t *testing.T) {
-	for _, c := range []dialect.Codec{dialect.JSON, dialect.Gob, dialect.Raw} {
-		got, err := dialect.ParseCodec(c.String())
-		if got != c || err != nil {
-			t.Errorf("ParseCodec(%q) = %v, %v; want %v", c.String(), got, err, c)
-		}
-		text, err := json.Marshal(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var back dialect.Codec
-		if err := json.Unmarshal(text, &back); err != nil || back != c {
-			t.Errorf("JSON round trip of %v: %s -> %v, %v", c, text, back, err)
-		}
-		if c.Binary() != (c != dialect.JSON) {
-			t.Errorf("%v.Binary() = %v", c, c.Binary())
-		}
-	}
-	var zero dialect.Codec
-	if zero != dialect.JSON {
-		t.Errorf("zero Codec is %v, want json", zero)
-	}
-	if _, err := dialect.ParseCodec("JSON"); err == nil {
-		t.Errorf("ParseCodec(%q) succeeded, want an error", "JSON")
-	}
-	if s := dialect.Codec(7).String(); s != "Codec(7)" {
-		t.Errorf("Codec(7).String() = %q", s)
-	}
-	if _, err := dialect.Codec(7).MarshalText(); err == nil {
-		t.Errorf("Codec(7).MarshalText succeeded, want an error")
-	}
-}
-
 func TestUpsertSQL(t *testing.T) {
 	u := dialect.Upsert{Table: "fib", Columns: []string{"key_hash", "value", "hits"}, Key: []string{"key_hash"}, Update: []string{"value"}, Rows: 2}
 	want := map[*dialect.Dialect]string{
@@ -247,24 +213,24 @@ func TestCreateTableSQL(t *testing.T) {
 		dialect.MySQL:    {"`value` JSON NOT NULL", "`value` LONGBLOB NOT NULL"},
 	}
 	for _, d := range all {
-		for _, codec := range []dialect.Codec{dialect.JSON, dialect.Gob, dialect.Raw} {
-			stmts, err := d.CreateTable("fib", codec)
+		for _, c := range []codec.Codec{codec.JSON, codec.Gob, codec.Raw} {
+			stmts, err := d.CreateTable("fib", c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			ddl := strings.Join(stmts, ";\n")
 			value := valueType[d][0]
-			if codec.Binary() {
+			if c.Binary() {
 				value = valueType[d][1]
 			}
 			for _, want := range []string{"CREATE TABLE IF NOT EXISTS " + d.QuoteIdent("fib") + " (", d.QuoteIdent("klepto_ix_fib_exp"), "  " + value + ",\n"} {
 				if !strings.Contains(ddl, want) {
-					t.Errorf("%v.CreateTable(fib, %v) lacks %s:\n%s", d, codec, want, ddl)
+					t.Errorf("%v.CreateTable(fib, %v) lacks %s:\n%s", d, c, want, ddl)
 				}
 			}
 		}
 	}
-	if _, err := dialect.MySQL.CreateTable("Fib", dialect.JSON); !errors.Is(err, dialect.ErrInvalidTableName) {
+	if _, err := dialect.MySQL.CreateTable("Fib", codec.JSON); !errors.Is(err, dialect.ErrInvalidTableName) {
 		t.Errorf("CreateTable(Fib) = %v, want ErrInvalidTableName", err)
 	}
 	if drop, err := dialect.MySQL.DropTable("fib"); drop != "DROP TABLE IF EXISTS `fib`" || err != nil {
@@ -398,22 +364,3 @@ type sqlStateError string
 
 func (e sqlStateError) Error() string    { return "pgx: " + string(e) }
 func (e sqlStateError) SQLState() string { return string(e) }
-
-// TestNoDriverImported checks that package dialect links no database driver.
-func TestNoDriverImported(t *testing.T) {
-	gotool, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("no go command to list dependencies: %v", err)
-	}
-	out, err := exec.Command(gotool, "list", "-deps", "github.com/klepto-sql/klepto/dialect").Output()
-	if err != nil {
-		t.Fatalf("go list -deps: %v", err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		for _, drv := range []string{"github.com/mattn/", "github.com/lib/pq", "github.com/go-sql-driver/", "github.com/jackc/", "modernc.org/"} {
-			if strings.HasPrefix(pkg, drv) {
-				t.Errorf("package dialect depends on %s", pkg)
-			}
-		}
-	}
-}

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 )
 
@@ -31,7 +32,7 @@ func Example() {
 	ctx := context.Background()
 	d := dialect.SQLite
 
-	stmts, err := d.CreateTable("fib", dialect.JSON)
+	stmts, err := d.CreateTable("fib", codec.JSON)
 	if err != nil {
 		log.Fatal(err)
 	}

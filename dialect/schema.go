@@ -3,6 +3,8 @@ package dialect
 import (
 	"fmt"
 	"strings"
+
+	"github.com/klepto-sql/klepto/codec"
 )
 
 // Layout is the version of the archive table layout that
@@ -17,7 +19,7 @@ const Layout = 1
 func IndexName(table string) string { return "klepto_ix_" + table + "_exp" }
 
 // CreateTable returns the statements that create the archive table called
-// table, unless it exists, for values encoded with codec. Run them in order,
+// table, unless it exists, for values encoded with c. Run them in order,
 // under [Dialect.WithDDLLock] when several processes may create the same
 // table. table must pass [ValidateTableName]; an invalid name or codec is an
 // error.
@@ -47,12 +49,12 @@ func IndexName(table string) string { return "klepto_ix_" + table + "_exp" }
 // []byte: SQLite would store a []byte as a BLOB, which json_valid rejects, and
 // MySQL 8 refuses binary strings for JSON columns. JSON columns accept only
 // valid JSON; PostgreSQL's JSONB also normalizes it (key order, white space).
-func (d *Dialect) CreateTable(table string, codec Codec) ([]string, error) {
+func (d *Dialect) CreateTable(table string, c codec.Codec) ([]string, error) {
 	if err := ValidateTableName(table); err != nil {
 		return nil, err
 	}
-	if !codec.valid() {
-		return nil, fmt.Errorf("dialect: create table %q: invalid codec %d", table, uint8(codec))
+	if !c.Valid() {
+		return nil, fmt.Errorf("dialect: create table %q: invalid codec %d", table, uint8(c))
 	}
 	t := d.QuoteIdent(table)
 	// Index names share a namespace with table names (per database on
@@ -62,7 +64,7 @@ func (d *Dialect) CreateTable(table string, codec Codec) ([]string, error) {
 	switch d.kind {
 	case sqlite:
 		value := `"value" TEXT NOT NULL CHECK (json_valid("value"))`
-		if codec.Binary() {
+		if c.Binary() {
 			value = `"value" BLOB NOT NULL`
 		}
 		return []string{
@@ -82,7 +84,7 @@ func (d *Dialect) CreateTable(table string, codec Codec) ([]string, error) {
 		}, nil
 	case postgres:
 		value := `"value" JSONB NOT NULL`
-		if codec.Binary() {
+		if c.Binary() {
 			value = `"value" BYTEA NOT NULL`
 		}
 		return []string{
@@ -102,7 +104,7 @@ func (d *Dialect) CreateTable(table string, codec Codec) ([]string, error) {
 		}, nil
 	default: // mysql
 		value := "`value` JSON NOT NULL"
-		if codec.Binary() {
+		if c.Binary() {
 			value = "`value` LONGBLOB NOT NULL"
 		}
 		// One statement: MySQL commits DDL implicitly, so a second statement

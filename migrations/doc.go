@@ -39,10 +39,18 @@
 // program registers the one it uses. The version table, its shape and the
 // lock keys are golang-migrate's, so databases migrated by earlier releases
 // keep working. Concurrent runs take turns under a lock: pg_advisory_lock
-// on PostgreSQL, bounded by lock_timeout; GET_LOCK on MySQL; on SQLite, a
-// file lock beside the database file, and SQLite's own write lock. Every
-// MySQL migration is a single statement, because MySQL commits DDL
-// statement by statement, so the connection needs no multiStatements=true.
+// on PostgreSQL, bounded by lock_timeout; GET_LOCK on MySQL; on SQLite,
+// SQLite's own write lock and an OS file lock on
+// "<database file>.klepto-migrate.lock". That file exists only while a run
+// holds the lock, so none is left beside the database. The holder removes
+// it before it releases the lock (on Windows, which cannot remove an open
+// file, just after, and only if no other process has it open), and a
+// process that then gets the lock on the removed file sees that it is no
+// longer the file at that path and starts again: the lock stays exclusive
+// across processes. A file left by a process that crashed is harmless, and
+// goes at the end of the next run. Every MySQL migration is a single
+// statement, because MySQL commits DDL statement by statement, so the
+// connection needs no multiStatements=true.
 //
 // All functions are safe for concurrent use, from any number of processes.
 package migrations

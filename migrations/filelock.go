@@ -2,7 +2,11 @@ package migrations
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -12,18 +16,69 @@ import (
 // (in-memory and temporary ones), which only this process can reach.
 var memoryLock = make(chan struct{}, 1)
 
-// lockFile takes an exclusive lock on the file at path, created if missing,
-// waiting until ctx is done. It is an OS file lock (flock on Unix,
+// lockFile takes an exclusive lock on the lock file at path, creating it if
+// missing, waiting until ctx is done. It is an OS file lock (flock on Unix,
 // LockFileEx on Windows), so it excludes other processes and other calls in
-// this process alike, and the OS releases it if the process dies. The file
-// is left in place: removing it would race with a process about to lock it.
+// this process alike, and the OS releases it if the process dies.
+//
+// unlock removes the file, so that none is left behind once migrations are
+// done. Removing a lock file races with a process that opened it and waits
+// for the lock: when it gets the lock, the file it holds may no longer be
+// the one at path, and another process may hold that one. So lockFile
+// holds the lock only once the file it locked is still the file at path,
+// and otherwise starts again; and on Unix, unlock removes the file before
+// it releases the lock. Windows refuses to remove a file that is open, ours
+// included, so there unlock releases the lock first, and the removal fails
+// while another process has the file open to lock it; the file then stays
+// for that process, as a file left by a crashed process stays, until a
+// holder removes it.
 func lockFile(ctx context.Context, path string) (unlock func() error, err error) {
-	lock := flock.New(path)
-	if _, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil {
-		_ = lock.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
+	for {
+		lock := flock.New(path)
+		if _, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil {
+			_ = lock.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		current, err := isLocked(lock, path)
+		if current {
+			return func() error { return unlockFile(lock, path) }, nil
+		}
+		if cerr := lock.Close(); err != nil || cerr != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, errors.Join(err, cerr))
+		}
+		// The holder before us removed the file we locked: lock the one at
+		// path now.
 	}
-	return lock.Unlock, nil
+}
+
+// isLocked reports whether the file that lock holds is still the file at
+// path. A missing file is not an error.
+func isLocked(lock *flock.Flock, path string) (bool, error) {
+	held, err := lock.Stat() // the open, locked file
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(held, now), nil
+}
+
+// unlockFile removes the lock file at path and releases lock, in the order
+// lockFile explains. A file that cannot be removed stays: the next holder
+// locks it as it is.
+func unlockFile(lock *flock.Flock, path string) error {
+	if runtime.GOOS == "windows" {
+		err := lock.Close()
+		_ = os.Remove(path)
+		return err
+	}
+	_ = os.Remove(path)
+	return lock.Close()
 }
 
 // lockMemory takes memoryLock, waiting until ctx is done.

@@ -368,9 +368,17 @@ func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func
 }
 
 // lockSQLite takes the cross-process migration lock of the SQLite database
-// db: a file lock on "<database file>.klepto-migrate.lock". Databases
-// without a file can only be reached from this process, which a mutex
-// serializes.
+// db: a file lock on "<database file>.klepto-migrate.lock", which exists
+// only while the lock is held (see [lockFile]). Databases without a file
+// can only be reached from this process, which a mutex serializes.
+//
+// The lock is not taken on the database file, nor on its -wal or -shm file:
+// SQLite locks those with POSIX locks, which the OS drops when the process
+// closes any descriptor of the file, ours included, and which on some
+// systems conflict with flock. Nor is it in os.TempDir: processes with
+// different temporary folders, or that reach one database through
+// different paths or containers, would not exclude each other. A file
+// beside the database is seen by every process that can open the database.
 func lockSQLite(ctx context.Context, db *sql.DB) (unlock func() error, err error) {
 	var file string
 	if err := db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {

@@ -392,6 +392,10 @@ func TestLockedSQLite(t *testing.T) {
 	if err := migrations.Up(t.Context(), db, dialect.SQLite); err != nil {
 		t.Errorf("Up after the lock was released: %v", err)
 	}
+	// The lock file goes with the lock.
+	if _, err := os.Stat(path + ".klepto-migrate.lock"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Up left the lock file behind: %v", err)
+	}
 }
 
 // TestLockedPostgres holds golang-migrate's advisory lock, as another

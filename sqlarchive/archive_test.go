@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -113,7 +114,7 @@ func TestTableCreateOpenReopen(t *testing.T) {
 		}
 		want := sqlarchive.TableInfo{
 			Name: "fib", Table: "fib", Keymap: "string", KeymapVersion: keymap.Version,
-			Codec: dialect.JSON, Layout: dialect.Layout, CreatedAt: t0, UpdatedAt: t0,
+			Codec: codec.JSON, Layout: dialect.Layout, CreatedAt: t0, UpdatedAt: t0,
 		}
 		if !reflect.DeepEqual(info, want) {
 			t.Errorf("Info = %+v, want %+v", info, want)
@@ -121,7 +122,7 @@ func TestTableCreateOpenReopen(t *testing.T) {
 
 		// Opening again, through this Archive or another, with no options
 		// or with the catalog's, finds the same table.
-		again := table[int](t, a, "fib", &sqlarchive.TableOptions{Codec: new(dialect.JSON), TTL: new(time.Duration(0))})
+		again := table[int](t, a, "fib", &sqlarchive.TableOptions{Codec: new(codec.JSON), TTL: new(time.Duration(0))})
 		if v, found := get(t, again, "(n=10)"); !found || v != 55 {
 			t.Errorf("Get after reopening = %v, %v; want 55, true", v, found)
 		}
@@ -141,12 +142,12 @@ func TestTableZeroOptionsOpensAsStored(t *testing.T) {
 		clk := newClock()
 		a := open(t, db, d, clk.options())
 		w := table[string](t, a, "sessions", &sqlarchive.TableOptions{
-			Codec: new(dialect.Gob), TTL: new(time.Hour), Keymap: hashKeymap(t),
+			Codec: new(codec.Gob), TTL: new(time.Hour), Keymap: hashKeymap(t),
 		})
 		put(t, w, "k", "v")
 
 		r := table[string](t, open(t, db, d, clk.options()), "sessions", nil)
-		if r.Codec() != dialect.Gob {
+		if r.Codec() != codec.Gob {
 			t.Errorf("reader's codec = %v, want gob", r.Codec())
 		}
 		if v, found := get(t, r, "k"); !found || v != "v" {
@@ -162,7 +163,7 @@ func TestTableZeroOptionsOpensAsStored(t *testing.T) {
 func TestTableMismatch(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		a := open(t, db, d, nil)
-		table[int](t, a, "fib", &sqlarchive.TableOptions{Codec: new(dialect.Gob), TTL: new(time.Hour)})
+		table[int](t, a, "fib", &sqlarchive.TableOptions{Codec: new(codec.Gob), TTL: new(time.Hour)})
 		tests := []struct {
 			name string
 			opts sqlarchive.TableOptions
@@ -171,7 +172,7 @@ func TestTableMismatch(t *testing.T) {
 		}{
 			{
 				name: "codec",
-				opts: sqlarchive.TableOptions{Codec: new(dialect.JSON)},
+				opts: sqlarchive.TableOptions{Codec: new(codec.JSON)},
 				want: sqlarchive.MismatchError{Name: "fib", Field: "codec", Stored: "gob", Requested: "json"},
 				msg:  `sqlarchive: table "fib" is stored with codec gob, opened with json`,
 			},
@@ -393,7 +394,7 @@ func TestStats(t *testing.T) {
 		ctx := t.Context()
 		clk := newClock()
 		a := open(t, db, d, clk.options())
-		tbl := table[[]byte](t, a, "blobs", &sqlarchive.TableOptions{Codec: new(dialect.Raw), TTL: new(time.Minute)})
+		tbl := table[[]byte](t, a, "blobs", &sqlarchive.TableOptions{Codec: new(codec.Raw), TTL: new(time.Minute)})
 
 		if s, err := a.Stats(ctx, "blobs"); err != nil || s != (sqlarchive.Stats{}) {
 			t.Errorf("Stats of an empty archive = %+v, %v; want zero", s, err)
@@ -465,7 +466,7 @@ func TestMemoizeAcrossRestart(t *testing.T) {
 			t.Errorf("function called %d times, want %d", got, n)
 		}
 		info, err := second.Info(ctx, "square")
-		if err != nil || info.Keymap != "string" || info.Codec != dialect.JSON {
+		if err != nil || info.Keymap != "string" || info.Codec != codec.JSON {
 			t.Errorf("Info = %+v, %v; want the string keymap and the json codec", info, err)
 		}
 	})
@@ -589,7 +590,7 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}, "negative TTL"},
 		{"invalid codec", func() error {
-			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(dialect.Codec(9))})
+			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(codec.Codec(9))})
 			return err
 		}, "invalid codec"},
 		{"long keymap", func() error {
@@ -597,9 +598,9 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}, "longer than the catalog's 1024 bytes"},
 		{"raw codec of ints", func() error {
-			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(dialect.Raw)})
+			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(codec.Raw)})
 			return err
-		}, "codec raw stores []byte values"},
+		}, "codec: raw stores []byte values"},
 		{"table keymap", func() error {
 			_, err := sqlarchive.Memoize(ctx, a, "m", double,
 				&sqlarchive.MemoizeOptions[int]{Table: sqlarchive.TableOptions{Keymap: hashKeymap(t)}})

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/migrations"
 )
@@ -20,7 +21,7 @@ type TableInfo struct {
 	FuncVersion   string        // the function version, "" for none
 	Keymap        string        // keymap.Keymap.String of the keymap that makes its keys
 	KeymapVersion int           // keymap.Version of the keys
-	Codec         dialect.Codec // how values are encoded
+	Codec         codec.Codec   // how values are encoded
 	TTL           time.Duration // how long entries live; 0 for ever
 	Policy        string        // the eviction policy in the database; "" for none
 	MaxEntries    int64         // the bound on entries in the database; 0 for none
@@ -96,17 +97,17 @@ func insertArgs(d *dialect.Dialect, info *TableInfo) []any {
 // scanInfo scans one catalog row, selected as by catalogSQL.
 func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInfo, error) {
 	var (
-		info  TableInfo
-		codec string
-		ttl   int64
+		info      TableInfo
+		codecName string
+		ttl       int64
 	)
 	err := row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
-		&codec, &ttl, &info.Policy, &info.MaxEntries, &info.MaxBytes, &info.Layout,
+		&codecName, &ttl, &info.Policy, &info.MaxEntries, &info.MaxBytes, &info.Layout,
 		&info.Hits, &info.Misses, d.ScanTime(&info.CreatedAt), d.ScanTime(&info.UpdatedAt))
 	if err != nil {
 		return TableInfo{}, err
 	}
-	if info.Codec, err = dialect.ParseCodec(codec); err != nil {
+	if info.Codec, err = codec.Parse(codecName); err != nil {
 		return TableInfo{}, fmt.Errorf("archive %q: %w", info.Name, err)
 	}
 	info.TTL = time.Duration(ttl)

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -46,7 +47,7 @@ func copyRows(t *testing.T, a *sqlarchive.Archive, name string) []sqltable.Row[s
 		r.Value = value
 		rows = append(rows, r)
 	}
-	if info.Codec == dialect.JSON {
+	if info.Codec == codec.JSON {
 		for _, r := range copyRowsOf[json.RawMessage](t, a, name) {
 			add(sqltable.Row[string]{Key: r.Key, Args: r.Args, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt},
 				copyCanonical(t, r.Value))
@@ -124,7 +125,7 @@ func TestCopy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	points, err := sqlarchive.Table[copyPoint](ctx, src, "points", &sqlarchive.TableOptions{Codec: new(dialect.Gob)})
+	points, err := sqlarchive.Table[copyPoint](ctx, src, "points", &sqlarchive.TableOptions{Codec: new(codec.Gob)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-
-	"github.com/klepto-sql/klepto/dialect"
 )
 
 // CreateLike creates the archive that like describes, as Copy creates its
@@ -35,7 +33,7 @@ func CreateLike(ctx context.Context, a *Archive, like TableInfo) (TableInfo, err
 	case like.Table != "" && like.Table != table, like.FuncVersion != "" && like.FuncVersion != version:
 		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: table %q and version %q, want %q and %q",
 			name, like.Table, like.FuncVersion, table, version)
-	case like.Codec != dialect.JSON && like.Codec != dialect.Gob && like.Codec != dialect.Raw:
+	case !like.Codec.Valid():
 		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: invalid codec %v", name, like.Codec)
 	case like.TTL < 0:
 		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: negative TTL %v", name, like.TTL)

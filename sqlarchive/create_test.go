@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -24,14 +25,14 @@ func TestCreateLike(t *testing.T) {
 		ctx := t.Context()
 		a := copyOpen(t, db, d)
 		like := sqlarchive.TableInfo{Name: "fib@v2", Keymap: km.String(), KeymapVersion: keymap.Version,
-			Codec: dialect.Gob, TTL: time.Hour, Hits: 7}
+			Codec: codec.Gob, TTL: time.Hour, Hits: 7}
 		for range 2 { // the second call finds the archive
 			got, err := sqlarchive.CreateLike(ctx, a, like)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got.Name != "fib@v2" || got.Table != "fib__v2" || got.FuncVersion != "v2" || got.Keymap != km.String() ||
-				got.KeymapVersion != keymap.Version || got.Codec != dialect.Gob || got.TTL != time.Hour ||
+				got.KeymapVersion != keymap.Version || got.Codec != codec.Gob || got.TTL != time.Hour ||
 				got.Layout != dialect.Layout || got.Hits != 0 {
 				t.Errorf("CreateLike = %+v", got)
 			}
@@ -44,7 +45,7 @@ func TestCreateLike(t *testing.T) {
 			field  string
 			change func(*sqlarchive.TableInfo)
 		}{
-			{"codec", func(i *sqlarchive.TableInfo) { i.Codec = dialect.JSON }},
+			{"codec", func(i *sqlarchive.TableInfo) { i.Codec = codec.JSON }},
 			{"keymap", func(i *sqlarchive.TableInfo) { i.Keymap = "string" }},
 			{"keymap version", func(i *sqlarchive.TableInfo) { i.KeymapVersion = 2 }},
 			{"ttl", func(i *sqlarchive.TableInfo) { i.TTL = 0 }},
@@ -64,7 +65,7 @@ func TestCreateLike(t *testing.T) {
 			{"invalid name", func(i *sqlarchive.TableInfo) { i.Name = "no spaces" }},
 			{"another table", func(i *sqlarchive.TableInfo) { i.Name, i.Table = "new", "other" }},
 			{"another version", func(i *sqlarchive.TableInfo) { i.Name, i.FuncVersion = "new", "v3" }},
-			{"invalid codec", func(i *sqlarchive.TableInfo) { i.Name, i.Codec = "new", dialect.Codec(9) }},
+			{"invalid codec", func(i *sqlarchive.TableInfo) { i.Name, i.Codec = "new", codec.Codec(9) }},
 			{"negative TTL", func(i *sqlarchive.TableInfo) { i.Name, i.TTL = "new", -time.Second }},
 			{"no keymap", func(i *sqlarchive.TableInfo) { i.Name, i.Keymap = "new", "" }},
 			{"no keymap version", func(i *sqlarchive.TableInfo) { i.Name, i.KeymapVersion = "new", 0 }},

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
@@ -35,12 +36,12 @@ type header struct {
 
 // headerArchive is the catalog row of an archive, in a header.
 type headerArchive struct {
-	Name          string        `json:"name"`
-	FuncVersion   string        `json:"func_version"`
-	Codec         dialect.Codec `json:"codec"`
-	Keymap        string        `json:"keymap"`
-	KeymapVersion int           `json:"keymap_version"`
-	TTLNanos      int64         `json:"ttl_ns"` // 0 for entries that live for ever
+	Name          string      `json:"name"`
+	FuncVersion   string      `json:"func_version"`
+	Codec         codec.Codec `json:"codec"`
+	Keymap        string      `json:"keymap"`
+	KeymapVersion int         `json:"keymap_version"`
+	TTLNanos      int64       `json:"ttl_ns"` // 0 for entries that live for ever
 }
 
 // Record is an entry as a line of a dump holds it, written by Dump and
@@ -56,14 +57,14 @@ type Record struct {
 }
 
 // NewRecord returns the Record of r, an entry of an archive of codec
-// codec whose value is as stored: JSON text for codec json, bytes for raw
+// c whose value is as stored: JSON text for codec json, bytes for raw
 // and gob. Args and a JSON value are written canonically: without
 // insignificant space, object members sorted by name (the last of
 // duplicates kept), and each number in one form, the shortest exact
 // decimal one (2.50 is 2.5, 1e-7 and 0.0000001 are 1e-7), so that entries
 // read from different databases, which normalize JSON differently, give
 // the same Record. A zero time is nil.
-func NewRecord(r sqltable.Row[[]byte], codec dialect.Codec) (Record, error) {
+func NewRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 	rec := Record{
 		Key:       sqltable.EncodeKeyText(r.Key.Text),
 		CreatedAt: timeOrNil(r.CreatedAt),
@@ -74,7 +75,7 @@ func NewRecord(r sqltable.Row[[]byte], codec dialect.Codec) (Record, error) {
 	if rec.Args, err = canonicalJSON(r.Args); err != nil {
 		return Record{}, fmt.Errorf("sqlarchive: key %q: args: %w", rec.Key, err)
 	}
-	if codec != dialect.JSON {
+	if c != codec.JSON {
 		rec.ValueBase64 = r.Value
 		if rec.ValueBase64 == nil {
 			rec.ValueBase64 = []byte{}
@@ -131,7 +132,7 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 	}}); err != nil {
 		return 0, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
-	if info.Codec == dialect.JSON {
+	if info.Codec == codec.JSON {
 		n, err = dumpRows[json.RawMessage](ctx, a, info, bw)
 	} else {
 		n, err = dumpRows[[]byte](ctx, a, info, bw)
@@ -178,11 +179,11 @@ func openStored[V ~[]byte](ctx context.Context, a *Archive, q sqltable.Querier, 
 		return nil, &MismatchError{Name: info.Name, Field: "layout",
 			Stored: strconv.Itoa(info.Layout), Requested: strconv.Itoa(dialect.Layout)}
 	}
-	codec := dialect.Raw
-	if info.Codec == dialect.JSON {
-		codec = dialect.JSON
+	c := codec.Raw
+	if info.Codec == codec.JSON {
+		c = codec.JSON
 	}
-	return sqltable.Open[V](ctx, q, info.Table, &sqltable.Options{Dialect: a.d, Codec: codec, TTL: info.TTL, Clock: a.now, FeedWindow: a.feedWindow})
+	return sqltable.Open[V](ctx, q, info.Table, &sqltable.Options{Dialect: a.d, Codec: c, TTL: info.TTL, Clock: a.now, FeedWindow: a.feedWindow})
 }
 
 // storedRow returns r with its value as []byte.
@@ -197,7 +198,7 @@ type LoadOptions struct {
 	// without a header; by default codec json and no TTL (or those of the
 	// archive, if it exists). If the input has a header, they must agree
 	// with it, or Load returns a *HeaderError.
-	Codec *dialect.Codec
+	Codec *codec.Codec
 	TTL   *time.Duration
 
 	// Source names the input in errors, such as the name of its file;
@@ -311,7 +312,7 @@ func (a *Archive) loadTarget(ctx context.Context, name string, lines *lineReader
 	case exists:
 		like = stored
 	default:
-		like = TableInfo{Keymap: defaultKeymap(), KeymapVersion: keymap.Version, Codec: dialect.JSON}
+		like = TableInfo{Keymap: defaultKeymap(), KeymapVersion: keymap.Version, Codec: codec.JSON}
 	}
 	like.Name, like.Table, like.FuncVersion = name, "", ""
 	if !found && o.Codec != nil {
@@ -346,7 +347,7 @@ func (a *Archive) writeRows(ctx context.Context, info TableInfo, rows []sqltable
 		}
 		err = tx.Commit()
 	}()
-	if info.Codec == dialect.JSON {
+	if info.Codec == codec.JSON {
 		return putRows[json.RawMessage](ctx, a, tx, info, rows)
 	}
 	return putRows[[]byte](ctx, a, tx, info, rows)
@@ -432,8 +433,8 @@ func (l *lineReader) header() (TableInfo, bool, error) {
 }
 
 // records reads and checks the remaining lines, the entries of an archive
-// of codec codec.
-func (l *lineReader) records(codec dialect.Codec) ([]sqltable.Row[[]byte], error) {
+// of codec c.
+func (l *lineReader) records(c codec.Codec) ([]sqltable.Row[[]byte], error) {
 	var rows []sqltable.Row[[]byte]
 	for {
 		text, err := l.next()
@@ -446,7 +447,7 @@ func (l *lineReader) records(codec dialect.Codec) ([]sqltable.Row[[]byte], error
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		row, err := parseRecord(text, codec)
+		row, err := parseRecord(text, c)
 		if err != nil {
 			return nil, fmt.Errorf("%s line %d: %w", l.source, l.n, err)
 		}
@@ -463,12 +464,12 @@ func parseHeader(line []byte) (TableInfo, bool, error) {
 	}
 	var h struct {
 		Archive struct {
-			Name          *string        `json:"name"`
-			FuncVersion   *string        `json:"func_version"`
-			Codec         *dialect.Codec `json:"codec"`
-			Keymap        *string        `json:"keymap"`
-			KeymapVersion *int           `json:"keymap_version"`
-			TTLNanos      *int64         `json:"ttl_ns"`
+			Name          *string      `json:"name"`
+			FuncVersion   *string      `json:"func_version"`
+			Codec         *codec.Codec `json:"codec"`
+			Keymap        *string      `json:"keymap"`
+			KeymapVersion *int         `json:"keymap_version"`
+			TTLNanos      *int64       `json:"ttl_ns"`
 		} `json:"archive"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
@@ -507,8 +508,8 @@ type loadRecord struct {
 }
 
 // parseRecord returns the row of one line of a dump of an archive of
-// codec codec.
-func parseRecord(line []byte, codec dialect.Codec) (sqltable.Row[[]byte], error) {
+// codec c.
+func parseRecord(line []byte, c codec.Codec) (sqltable.Row[[]byte], error) {
 	line = bytes.TrimSpace(line)
 	if line[0] != '{' {
 		return sqltable.Row[[]byte]{}, errors.New("want a JSON object, an entry of a dump")
@@ -534,14 +535,14 @@ func parseRecord(line []byte, codec dialect.Codec) (sqltable.Row[[]byte], error)
 		row.Args = rec.Args
 	}
 	switch {
-	case codec == dialect.JSON && rec.ValueBase64 != nil:
+	case c == codec.JSON && rec.ValueBase64 != nil:
 		return row, errors.New(`"value_base64" holds the bytes of codecs raw and gob, and the archive stores json: want "value"`)
-	case codec == dialect.JSON && rec.Value == nil:
+	case c == codec.JSON && rec.Value == nil:
 		return row, errors.New(`no "value"`)
-	case codec == dialect.JSON:
+	case c == codec.JSON:
 		row.Value = rec.Value
 	case rec.Value != nil:
-		return row, fmt.Errorf(`"value" holds JSON, and the archive stores %v: want "value_base64"`, codec)
+		return row, fmt.Errorf(`"value" holds JSON, and the archive stores %v: want "value_base64"`, c)
 	case rec.ValueBase64 == nil:
 		return row, errors.New(`no "value_base64"`)
 	default:

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -46,7 +47,7 @@ func TestDumpLoadRoundTrip(t *testing.T) {
 		docs := table[map[string]any](t, a, "docs@v2", &sqlarchive.TableOptions{TTL: &ttl})
 		put(t, docs, "a", map[string]any{"n": 2.5, "s": "<&>é", "list": []any{1.0, nil}})
 		put(t, docs, "b", map[string]any{})
-		raw := dialect.Raw
+		raw := codec.Raw
 		blobs := table[[]byte](t, a, "blobs", &sqlarchive.TableOptions{Codec: &raw})
 		put(t, blobs, "x", []byte{0, 1, 2})
 		put(t, blobs, "y", []byte{})
@@ -130,7 +131,7 @@ func TestLoadMalformed(t *testing.T) {
 func TestLoadHeaderMismatch(t *testing.T) {
 	ctx := t.Context()
 	a := open(t, sqltest.SQLite(t), dialect.SQLite, nil)
-	raw := dialect.Raw
+	raw := codec.Raw
 	blobs := table[[]byte](t, a, "blobs", &sqlarchive.TableOptions{Codec: &raw})
 	put(t, blobs, "x", []byte("x"))
 	file, _ := dump(t, a, "blobs")
@@ -141,7 +142,7 @@ func TestLoadHeaderMismatch(t *testing.T) {
 	if _, err := sqlarchive.Load(ctx, a, "fib", strings.NewReader(file), nil); !errors.As(err, &mismatch) || mismatch.Field != "codec" {
 		t.Errorf("Load of a raw dump into a json archive: %v, want a *MismatchError for the codec", err)
 	}
-	jsonCodec, hour := dialect.JSON, time.Hour
+	jsonCodec, hour := codec.JSON, time.Hour
 	for _, opts := range []*sqlarchive.LoadOptions{{Codec: &jsonCodec, Source: "blobs.jsonl"}, {TTL: &hour, Source: "blobs.jsonl"}} {
 		var he *sqlarchive.HeaderError
 		_, err := sqlarchive.Load(ctx, a, "other", strings.NewReader(file), opts)
@@ -164,7 +165,7 @@ func TestLoadHeaderMismatch(t *testing.T) {
 	if err != nil || n != 2 || read != len(input) {
 		t.Fatalf("Load without a header = %d, %v; Progress saw %d bytes, want %d", n, err, read, len(input))
 	}
-	if info, err := a.Info(ctx, "plain"); err != nil || info.Codec != dialect.Raw || info.TTL != time.Hour {
+	if info, err := a.Info(ctx, "plain"); err != nil || info.Codec != codec.Raw || info.TTL != time.Hour {
 		t.Errorf("Info(plain) = %+v, %v; want codec raw, TTL 1h", info, err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
@@ -71,7 +72,7 @@ func ExampleTable() {
 
 	// The first Table creates the archive with its options.
 	pages, err := sqlarchive.Table[string](ctx, a, "pages", &sqlarchive.TableOptions{
-		Codec: new(dialect.Gob),
+		Codec: new(codec.Gob),
 		TTL:   new(time.Hour),
 	})
 	if err != nil {
@@ -91,7 +92,7 @@ func ExampleTable() {
 	fmt.Println(page, found, err)
 
 	// Options that contradict the catalog are refused.
-	_, err = sqlarchive.Table[string](ctx, a, "pages", &sqlarchive.TableOptions{Codec: new(dialect.JSON)})
+	_, err = sqlarchive.Table[string](ctx, a, "pages", &sqlarchive.TableOptions{Codec: new(codec.JSON)})
 	fmt.Println(err)
 	// Output:
 	// <h1>Hello</h1> true <nil>
@@ -160,7 +161,7 @@ func ExampleArchive_Stats() {
 	defer a.Close()
 
 	blobs, err := sqlarchive.Table[[]byte](ctx, a, "blobs", &sqlarchive.TableOptions{
-		Codec: new(dialect.Raw),
+		Codec: new(codec.Raw),
 		TTL:   new(time.Minute),
 	})
 	if err != nil {

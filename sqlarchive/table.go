@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
@@ -23,9 +24,9 @@ const maxKeymap = 1024
 // was created, and creates a new one with the defaults. The other fields
 // concern this process only.
 type TableOptions struct {
-	// Codec encodes the values; the default is dialect.JSON. Write
-	// new(dialect.Gob) to ask for one.
-	Codec *dialect.Codec
+	// Codec encodes the values; the default is codec.JSON. Write
+	// new(codec.Gob) to ask for one.
+	Codec *codec.Codec
 
 	// Keymap is the keymap that makes the keys; the default is
 	// keymap.NewString(nil). The catalog records its description
@@ -105,11 +106,10 @@ func Table[V any](ctx context.Context, a *Archive, name string, opts *TableOptio
 	if err := o.validate(name); err != nil {
 		return nil, err
 	}
-	if o.Codec != nil && *o.Codec == dialect.Raw {
+	if o.Codec != nil {
 		// Checked by sqltable.Open too, but only once the archive exists.
-		var zero V
-		if _, ok := any(zero).([]byte); !ok {
-			return nil, fmt.Errorf("sqlarchive: archive %q: codec raw stores []byte values, not %T", name, zero)
+		if err := codec.Check[V](*o.Codec); err != nil {
+			return nil, fmt.Errorf("sqlarchive: archive %q: %w", name, err)
 		}
 	}
 	for range maxOpenAttempts {
@@ -214,7 +214,7 @@ func (a *Archive) survived(ctx context.Context, info TableInfo, failed bool) (bo
 
 func (o *TableOptions) validate(name string) error {
 	switch {
-	case o.Codec != nil && *o.Codec != dialect.JSON && *o.Codec != dialect.Gob && *o.Codec != dialect.Raw:
+	case o.Codec != nil && !o.Codec.Valid():
 		return fmt.Errorf("sqlarchive: archive %q: invalid codec %v", name, *o.Codec)
 	case o.TTL != nil && *o.TTL < 0:
 		return fmt.Errorf("sqlarchive: archive %q: negative TTL %v", name, *o.TTL)
@@ -304,7 +304,7 @@ func newInfo(name, table, version string, o *TableOptions) TableInfo {
 		FuncVersion:   version,
 		Keymap:        defaultKeymap(),
 		KeymapVersion: keymap.Version,
-		Codec:         dialect.JSON,
+		Codec:         codec.JSON,
 		Layout:        dialect.Layout,
 	}
 	if o.Keymap != nil {

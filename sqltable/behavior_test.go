@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -67,8 +68,8 @@ func TestOpenOptions(t *testing.T) {
 	ctx := t.Context()
 	_, err := sqltable.Open[int](ctx, db, "fib", nil)
 	wantErr(t, err, `sqltable: open "fib": Options.Dialect is required`)
-	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Codec: dialect.Raw})
-	wantErr(t, err, "codec raw stores []byte values, not int")
+	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Codec: codec.Raw})
+	wantErr(t, err, "codec: raw stores []byte values, not int")
 	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, TTL: -time.Second})
 	wantErr(t, err, "negative TTL")
 	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Codec: 7})
@@ -92,7 +93,7 @@ func TestOpenOptions(t *testing.T) {
 	if !reflect.DeepEqual(*opts, before) {
 		t.Fatalf("Open modified opts: %+v", *opts)
 	}
-	if tbl.Name() != "fib" || tbl.Dialect() != dialect.SQLite || tbl.Codec() != dialect.JSON {
+	if tbl.Name() != "fib" || tbl.Dialect() != dialect.SQLite || tbl.Codec() != codec.JSON {
 		t.Fatalf("Name, Dialect, Codec = %q, %v, %v", tbl.Name(), tbl.Dialect(), tbl.Codec())
 	}
 }
@@ -112,7 +113,7 @@ func TestOpenExisting(t *testing.T) {
 		}
 		mustGet(t, b, "(n=3)", 2)
 		// A binary codec needs a binary value column.
-		_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: d, Codec: dialect.Gob})
+		_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: d, Codec: codec.Gob})
 		wantErr(t, err, `sqltable: open "fib": codec gob needs a binary value column`)
 		exec(t, db, d, "CREATE TABLE other (x INT)")
 		_, err = sqltable.Open[int](ctx, db, "other", &sqltable.Options{Dialect: d})
@@ -330,7 +331,7 @@ func TestUndecodable(t *testing.T) {
 			t.Fatal("a failed Pop removed the entry")
 		}
 
-		gobs := open[int](t, db, d, &sqltable.Options{Codec: dialect.Gob})
+		gobs := open[int](t, db, d, &sqltable.Options{Codec: codec.Gob})
 		mustPut(t, gobs, "(n=1)", 1)
 		mustPut(t, gobs, "(n=2)", 2)
 		exec(t, db, d, "UPDATE "+d.QuoteIdent(gobs.Name())+" SET value = ? WHERE key_text = ?", []byte{0x03, 0xff}, "(n=2)")
@@ -424,7 +425,7 @@ func TestPutManyAwkward(t *testing.T) {
 	}
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		strs := open[string](t, db, d, nil)
-		raws := open[[]byte](t, db, d, &sqltable.Options{Codec: dialect.Raw})
+		raws := open[[]byte](t, db, d, &sqltable.Options{Codec: codec.Raw})
 		var se []cache.Entry[string]
 		var re []cache.Entry[[]byte]
 		for i, text := range texts {
@@ -545,9 +546,9 @@ func TestCopyTo(t *testing.T) {
 	}
 	mustPut(t, future, "(ttl)", pointValue(7))
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
-		for _, codec := range []dialect.Codec{dialect.JSON, dialect.Gob} {
-			t.Run(codec.String(), func(t *testing.T) {
-				dst := open[point](t, db, d, &sqltable.Options{Codec: codec})
+		for _, vc := range []codec.Codec{codec.JSON, codec.Gob} {
+			t.Run(vc.String(), func(t *testing.T) {
+				dst := open[point](t, db, d, &sqltable.Options{Codec: vc})
 				mustPut(t, dst, "(n=1)", point{N: -1}) // overwritten
 				mustPut(t, dst, "mine", point{N: -2})  // kept
 				for range 2 {                          // a second copy, as after an interruption, changes nothing
@@ -606,7 +607,7 @@ func TestMaxAllowedPacket(t *testing.T) {
 	if err := db.QueryRowContext(ctx, "SELECT @@max_allowed_packet").Scan(&limit); err != nil {
 		t.Fatal(err)
 	}
-	tbl := open[[]byte](t, db, dialect.MySQL, &sqltable.Options{Codec: dialect.Raw})
+	tbl := open[[]byte](t, db, dialect.MySQL, &sqltable.Options{Codec: codec.Raw})
 	mustPut(t, tbl, "k", []byte("small"))
 	big := make([]byte, limit)
 	err := tbl.Put(ctx, keymap.NewKey("k"), big)

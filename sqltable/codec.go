@@ -1,16 +1,12 @@
 package sqltable
 
 import (
-	"bytes"
 	"encoding/base64"
-	"encoding/gob"
-	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 )
 
 // EscapePrefix starts the key_text of a key whose text could not be stored
@@ -49,67 +45,22 @@ func DecodeKeyText(stored string) (string, error) {
 // (a string for JSON, which the JSON columns need, and []byte otherwise),
 // and its size in bytes.
 func (t *Table[V]) encode(v V) (arg any, size int, err error) {
-	switch t.codec {
-	case dialect.Gob:
-		var buf bytes.Buffer
-		if err := gob.NewEncoder(&buf).Encode(&v); err != nil {
-			return nil, 0, err
-		}
-		return buf.Bytes(), buf.Len(), nil
-	case dialect.Raw:
-		b := any(v).([]byte) // checked by Open
-		if b == nil {
-			b = []byte{} // the column is NOT NULL
-		}
-		return b, len(b), nil
-	default:
-		s, err := encodeJSON(v)
+	if t.codec == codec.JSON {
+		s, err := codec.JSONString(v)
 		return s, len(s), err
 	}
+	b, err := codec.Encode(t.codec, v)
+	if err != nil {
+		return nil, 0, err
+	}
+	if b == nil {
+		b = []byte{} // the column is NOT NULL
+	}
+	return b, len(b), nil
 }
 
 // decode decodes raw, a value of the Table's codec, into *v. raw may be
 // reused once decode returns.
 func (t *Table[V]) decode(raw []byte, v *V) error {
-	switch t.codec {
-	case dialect.Gob:
-		return gob.NewDecoder(bytes.NewReader(raw)).Decode(v)
-	case dialect.Raw:
-		*any(v).(*[]byte) = append([]byte{}, raw...)
-		return nil
-	default:
-		return json.Unmarshal(raw, v)
-	}
-}
-
-// jsonEncoder is a reusable buffer and encoder.
-type jsonEncoder struct {
-	buf bytes.Buffer
-	enc *json.Encoder
-}
-
-var jsonEncoders = sync.Pool{New: func() any {
-	e := new(jsonEncoder)
-	e.enc = json.NewEncoder(&e.buf)
-	e.enc.SetEscapeHTML(false) // keep <, > and & readable in SQL clients
-	return e
-}}
-
-// maxPooledJSON is the largest buffer kept for reuse.
-const maxPooledJSON = 64 << 10
-
-// encodeJSON returns the JSON of v as a string, the bind argument JSON
-// columns need, with a single allocation for the result.
-func encodeJSON(v any) (string, error) {
-	e := jsonEncoders.Get().(*jsonEncoder)
-	e.buf.Reset()
-	err := e.enc.Encode(v)
-	var s string
-	if err == nil {
-		s = string(bytes.TrimSuffix(e.buf.Bytes(), []byte{'\n'}))
-	}
-	if e.buf.Cap() <= maxPooledJSON {
-		jsonEncoders.Put(e)
-	}
-	return s, err
+	return codec.Decode(t.codec, raw, v)
 }

@@ -44,13 +44,13 @@
 //
 // # Values
 //
-// [Options].Codec chooses how values are stored. dialect.JSON, the default,
+// [Options].Codec chooses how values are stored. codec.JSON, the default,
 // stores encoding/json text (with <, > and & left unescaped) in the
 // database's JSON type, where SQL JSON functions can reach it. encoding/json
 // replaces invalid UTF-8 in strings by U+FFFD, and PostgreSQL's JSONB
 // refuses the character U+0000 and normalizes objects (key order, spaces),
-// which decoding does not notice. dialect.Gob stores encoding/gob bytes,
-// and dialect.Raw stores a []byte as it is (an empty or nil value reads
+// which decoding does not notice. codec.Gob stores encoding/gob bytes,
+// and codec.Raw stores a []byte as it is (an empty or nil value reads
 // back as an empty, non-nil slice); both go into a binary column. A value
 // that does not decode is an error that names the table and the key, such
 // as

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 )
 
 // On PostgreSQL, multi-row writes send each column as one array, in the
@@ -27,11 +27,11 @@ const pgBatchBytes = 32 << 20
 // batchPut takes $1 key_hash, $2 key_text, $3 value and $4 size_bytes
 // arrays, then $5 the time written and $6 expires_at; batchCopy takes an
 // array per column of copyColumns.
-func (q *queries) pgUpsert(k batchKind, codec dialect.Codec, fresh bool) string {
+func (q *queries) pgUpsert(k batchKind, vc codec.Codec, fresh bool) string {
 	d := q.d
 	c := d.QuoteIdent
 	value := "jsonb"
-	if codec.Binary() {
+	if vc.Binary() {
 		value = "bytea"
 	}
 	var cols, sel, from string

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -83,9 +84,9 @@ type rowsValue struct {
 func TestRowsRoundTrip(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
-		for _, codec := range []dialect.Codec{dialect.JSON, dialect.Gob} {
-			t.Run(codec.String(), func(t *testing.T) {
-				src := rowsOpen[rowsValue](t, db, d, sqltable.Options{Codec: codec, Clock: rowsAt(rowsT0)})
+		for _, vc := range []codec.Codec{codec.JSON, codec.Gob} {
+			t.Run(vc.String(), func(t *testing.T) {
+				src := rowsOpen[rowsValue](t, db, d, sqltable.Options{Codec: vc, Clock: rowsAt(rowsT0)})
 				var entries []cache.Entry[rowsValue]
 				for i := range 1234 { // more than two pages
 					entries = append(entries, cache.Entry[rowsValue]{Key: keymap.NewKey(fmt.Sprintf("(n=%d)", i)), Value: rowsValue{i, "<&>"}})
@@ -93,7 +94,7 @@ func TestRowsRoundTrip(t *testing.T) {
 				if err := src.PutMany(ctx, entries); err != nil {
 					t.Fatal(err)
 				}
-				later, err := sqltable.Open[rowsValue](ctx, db, src.Name(), &sqltable.Options{Dialect: d, Codec: codec,
+				later, err := sqltable.Open[rowsValue](ctx, db, src.Name(), &sqltable.Options{Dialect: d, Codec: vc,
 					TTL: time.Hour, Clock: rowsAt(rowsT0.Add(time.Minute))})
 				if err != nil {
 					t.Fatal(err)
@@ -105,7 +106,7 @@ func TestRowsRoundTrip(t *testing.T) {
 				if err := later.Put(ctx, keymap.NewKey("(n=7)"), rowsValue{7, "again"}); err != nil {
 					t.Fatal(err)
 				}
-				expired, err := sqltable.Open[rowsValue](ctx, db, src.Name(), &sqltable.Options{Dialect: d, Codec: codec,
+				expired, err := sqltable.Open[rowsValue](ctx, db, src.Name(), &sqltable.Options{Dialect: d, Codec: vc,
 					TTL: time.Second, Clock: rowsAt(rowsT0.Add(-time.Hour))})
 				if err != nil {
 					t.Fatal(err)
@@ -140,8 +141,8 @@ func TestRowsRoundTrip(t *testing.T) {
 				}
 
 				dsts := map[string]*sqltable.Table[rowsValue]{
-					"same database": rowsOpen[rowsValue](t, db, d, sqltable.Options{Codec: codec, Clock: rowsAt(rowsT0)}),
-					"sqlite":        rowsOpen[rowsValue](t, sqltest.SQLite(t), dialect.SQLite, sqltable.Options{Codec: codec, Clock: rowsAt(rowsT0)}),
+					"same database": rowsOpen[rowsValue](t, db, d, sqltable.Options{Codec: vc, Clock: rowsAt(rowsT0)}),
+					"sqlite":        rowsOpen[rowsValue](t, sqltest.SQLite(t), dialect.SQLite, sqltable.Options{Codec: vc, Clock: rowsAt(rowsT0)}),
 				}
 				for name, dst := range dsts {
 					for range 2 { // idempotent
@@ -199,7 +200,7 @@ func TestRowsRawValues(t *testing.T) {
 				t.Fatalf("Get(%q) = %s, %v, %v; want %s", r.Key.Text, got, found, err, r.Value)
 			}
 		}
-		raw := rowsOpen[[]byte](t, db, d, sqltable.Options{Codec: dialect.Raw})
+		raw := rowsOpen[[]byte](t, db, d, sqltable.Options{Codec: codec.Raw})
 		bin := []sqltable.Row[[]byte]{{Key: keymap.NewKey("x"), Value: []byte{0, 0xff, '\n'}}, {Key: keymap.NewKey("e"), Value: nil}}
 		if err := raw.PutRows(t.Context(), bin); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/keymap"
 )
@@ -33,10 +34,10 @@ type Options struct {
 	// dialect.MySQL or dialect.Postgres. Required.
 	Dialect *dialect.Dialect
 
-	// Codec encodes values: dialect.JSON (the default) stores them as JSON
-	// in the database's JSON type, dialect.Gob as encoding/gob bytes, and
-	// dialect.Raw stores a []byte as it is (V must then be []byte).
-	Codec dialect.Codec
+	// Codec encodes values: codec.JSON (the default) stores them as JSON
+	// in the database's JSON type, codec.Gob as encoding/gob bytes, and
+	// codec.Raw stores a []byte as it is (V must then be []byte).
+	Codec codec.Codec
 
 	// TTL is how long an entry lives after it is written. Zero means
 	// entries never expire. An expired entry is a miss for every method:
@@ -98,7 +99,7 @@ type Table[V any] struct {
 	conn      beginner // db, unless db is a transaction
 	d         *dialect.Dialect
 	name      string
-	codec     dialect.Codec
+	codec     codec.Codec
 	ttl       time.Duration
 	now       func() time.Time
 	retries   int
@@ -141,11 +142,8 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	if db == nil {
 		return nil, fmt.Errorf("sqltable: open %q: nil Querier", name)
 	}
-	if o.Codec == dialect.Raw {
-		var zero V
-		if _, ok := any(zero).([]byte); !ok {
-			return nil, fmt.Errorf("sqltable: open %q: codec raw stores []byte values, not %T; use codec json or gob", name, zero)
-		}
+	if err := codec.Check[V](o.Codec); err != nil {
+		return nil, fmt.Errorf("sqltable: open %q: %w", name, err)
 	}
 	argsKeys, err := keymap.NewEncoded(keymap.JSON, o.ArgsOptions)
 	if err != nil {
@@ -194,7 +192,7 @@ func (o *Options) validate(name string) error {
 	switch {
 	case o.Dialect == nil:
 		return fmt.Errorf("sqltable: open %q: Options.Dialect is required", name)
-	case o.Codec != dialect.JSON && o.Codec != dialect.Gob && o.Codec != dialect.Raw:
+	case !o.Codec.Valid():
 		return fmt.Errorf("sqltable: open %q: invalid codec %v", name, o.Codec)
 	case o.TTL < 0:
 		return fmt.Errorf("sqltable: open %q: negative TTL %v", name, o.TTL)
@@ -394,7 +392,7 @@ func (t *Table[V]) Dialect() *dialect.Dialect { return t.d }
 func (t *Table[V]) TTL() time.Duration { return t.ttl }
 
 // Codec returns the codec of the table's values.
-func (t *Table[V]) Codec() dialect.Codec { return t.codec }
+func (t *Table[V]) Codec() codec.Codec { return t.codec }
 
 // errorf returns an error prefixed with the package and the table name.
 func (t *Table[V]) errorf(format string, args ...any) error {

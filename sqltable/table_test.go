@@ -11,6 +11,7 @@ import (
 
 	"github.com/klepto-sql/klepto/archive/archivetest"
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -77,12 +78,12 @@ func TestArchive(t *testing.T) {
 		})
 		t.Run("gob", func(t *testing.T) {
 			archivetest.Run(t, func(t *testing.T) cache.Archive[point] {
-				return open[point](t, db, d, &sqltable.Options{Codec: dialect.Gob})
+				return open[point](t, db, d, &sqltable.Options{Codec: codec.Gob})
 			}, pointValue)
 		})
 		t.Run("raw", func(t *testing.T) {
 			archivetest.Run(t, func(t *testing.T) cache.Archive[[]byte] {
-				return open[[]byte](t, db, d, &sqltable.Options{Codec: dialect.Raw})
+				return open[[]byte](t, db, d, &sqltable.Options{Codec: codec.Raw})
 			}, bytesValue)
 		})
 	})

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -49,7 +49,7 @@ func (c *createCommand) flags(fs *flag.FlagSet) {
 
 func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	name := args[0]
-	codec, err := dialect.ParseCodec(c.codec)
+	vc, err := codec.Parse(c.codec)
 	if err != nil {
 		return usagef("create: -codec: %v", err)
 	}
@@ -70,7 +70,7 @@ func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	case !errors.Is(err, sqlarchive.ErrNotFound):
 		return err
 	}
-	t, err := sqlarchive.Table[[]byte](ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &codec, TTL: &c.ttl})
+	t, err := sqlarchive.Table[[]byte](ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &vc, TTL: &c.ttl})
 	if err != nil {
 		return err
 	}

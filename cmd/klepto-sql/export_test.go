@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
@@ -74,7 +75,7 @@ func populate(t *testing.T, db *sql.DB, d *dialect.Dialect, now time.Time) {
 			t.Fatal(err)
 		}
 	}
-	blobs, err := sqlarchive.Table[[]byte](ctx, a, "blobs", &sqlarchive.TableOptions{Codec: new(dialect.Raw)})
+	blobs, err := sqlarchive.Table[[]byte](ctx, a, "blobs", &sqlarchive.TableOptions{Codec: new(codec.Raw)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func populate(t *testing.T, db *sql.DB, d *dialect.Dialect, now time.Time) {
 			t.Fatal(err)
 		}
 	}
-	points, err := sqlarchive.Table[point](ctx, a, "points", &sqlarchive.TableOptions{Codec: new(dialect.Gob)})
+	points, err := sqlarchive.Table[point](ctx, a, "points", &sqlarchive.TableOptions{Codec: new(codec.Gob)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,12 +121,12 @@ func exportAll(t *testing.T, dsn, dir string) map[string]string {
 // header is the first line of an export, as sqlarchive.Dump writes it.
 type header struct {
 	Archive struct {
-		Name          string        `json:"name"`
-		FuncVersion   string        `json:"func_version"`
-		Codec         dialect.Codec `json:"codec"`
-		Keymap        string        `json:"keymap"`
-		KeymapVersion int           `json:"keymap_version"`
-		TTLNanos      int64         `json:"ttl_ns"`
+		Name          string      `json:"name"`
+		FuncVersion   string      `json:"func_version"`
+		Codec         codec.Codec `json:"codec"`
+		Keymap        string      `json:"keymap"`
+		KeymapVersion int         `json:"keymap_version"`
+		TTLNanos      int64       `json:"ttl_ns"`
 	} `json:"archive"`
 }
 

@@ -6,7 +6,7 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -56,7 +56,7 @@ func (c *getCommand) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("archive %q has no key %q", name, args[1])
 		}
 		switch {
-		case c.json && info.Codec == dialect.JSON:
+		case c.json && info.Codec == codec.JSON:
 			return writeJSON(c.stdout, struct {
 				Key   string          `json:"key"`
 				Value json.RawMessage `json:"value"`
@@ -66,7 +66,7 @@ func (c *getCommand) Run(ctx context.Context, args []string) error {
 				Key         string `json:"key"`
 				ValueBase64 []byte `json:"value_base64"`
 			}{keyText(key), value})
-		case info.Codec == dialect.JSON:
+		case info.Codec == codec.JSON:
 			_, err = fmt.Fprintf(c.stdout, "%s\n", value)
 		default:
 			_, err = c.stdout.Write(value)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -196,7 +196,7 @@ func (r *cancelableReader) Close() error {
 }
 
 // codecFlag is the value of a -codec flag that may be left out.
-type codecFlag struct{ codec *dialect.Codec }
+type codecFlag struct{ codec *codec.Codec }
 
 func (f *codecFlag) String() string {
 	if f.codec == nil {
@@ -206,7 +206,7 @@ func (f *codecFlag) String() string {
 }
 
 func (f *codecFlag) Set(s string) error {
-	c, err := dialect.ParseCodec(s)
+	c, err := codec.Parse(s)
 	if err != nil {
 		return err
 	}

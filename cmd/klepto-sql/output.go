@@ -21,7 +21,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 )
 
 // jsonFlag registers -json on fs.
@@ -97,19 +97,19 @@ func formatTTL(ttl time.Duration) string {
 // previewLen is the most characters of a value shown by show.
 const previewLen = 60
 
-// preview returns a short, one-line view of a value stored with codec:
+// preview returns a short, one-line view of a value stored with codec c:
 // JSON without spaces, text as it is, other bytes in hex, cut to previewLen
 // characters.
-func preview(value []byte, codec dialect.Codec) string {
+func preview(value []byte, c codec.Codec) string {
 	var s string
 	switch {
-	case codec == dialect.JSON:
+	case c == codec.JSON:
 		var buf bytes.Buffer
 		if json.Compact(&buf, value) == nil {
 			value = buf.Bytes()
 		}
 		s = string(value)
-	case codec == dialect.Raw && isText(value):
+	case c == codec.Raw && isText(value):
 		s = string(value)
 	default:
 		s = "0x" + hex.EncodeToString(value[:min(len(value), previewLen/2)])

@@ -5,22 +5,22 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 )
 
 func TestPreview(t *testing.T) {
 	tests := []struct {
 		value string
-		codec dialect.Codec
+		codec codec.Codec
 		want  string
 	}{
-		{`{"a": [1, 2]}`, dialect.JSON, `{"a":[1,2]}`},
-		{`"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"`, dialect.JSON,
+		{`{"a": [1, 2]}`, codec.JSON, `{"a":[1,2]}`},
+		{`"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"`, codec.JSON,
 			`"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdef…`}, // 60 characters
-		{"plain text", dialect.Raw, "plain text"},
-		{"two\nlines", dialect.Raw, "0x74776f0a6c696e6573"},
-		{"\x00\xff", dialect.Raw, "0x00ff"},
-		{"\x0f\xff\x81\x03\x01\x01\x05point", dialect.Gob, "0x0fff8103010105706f696e74"},
+		{"plain text", codec.Raw, "plain text"},
+		{"two\nlines", codec.Raw, "0x74776f0a6c696e6573"},
+		{"\x00\xff", codec.Raw, "0x00ff"},
+		{"\x0f\xff\x81\x03\x01\x01\x05point", codec.Gob, "0x0fff8103010105706f696e74"},
 	}
 	for _, tc := range tests {
 		if got := preview([]byte(tc.value), tc.codec); got != tc.want {

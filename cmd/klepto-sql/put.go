@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -60,10 +60,10 @@ func (c *putCommand) Run(ctx context.Context, args []string) error {
 	}
 	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
 		switch info.Codec {
-		case dialect.Gob:
+		case codec.Gob:
 			return fmt.Errorf("archive %q stores gob values, which only Go programs can encode; "+
 				"put stores values of archives of codec json and raw (import restores exported gob entries)", name)
-		case dialect.JSON:
+		case codec.JSON:
 			var v any
 			if err := json.Unmarshal(value, &v); err != nil {
 				return fmt.Errorf("archive %q stores JSON, and VALUE is not JSON (%v); a string needs quotes, as in '\"hello\"'", name, err)

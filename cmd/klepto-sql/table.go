@@ -7,6 +7,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
@@ -41,14 +42,14 @@ func openEntries(ctx context.Context, q sqltable.Querier, d *dialect.Dialect, in
 		return nil, fmt.Errorf("archive %q has table layout %d; this klepto-sql knows layout %d", info.Name, info.Layout, dialect.Layout)
 	}
 	opts := &sqltable.Options{Dialect: d, TTL: info.TTL}
-	if info.Codec == dialect.JSON {
+	if info.Codec == codec.JSON {
 		t, err := sqltable.Open[json.RawMessage](ctx, q, info.Table, opts)
 		if err != nil {
 			return nil, err
 		}
 		return storedTable[json.RawMessage]{t}, nil
 	}
-	opts.Codec = dialect.Raw
+	opts.Codec = codec.Raw
 	t, err := sqltable.Open[[]byte](ctx, q, info.Table, opts)
 	if err != nil {
 		return nil, err

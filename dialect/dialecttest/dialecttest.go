@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 )
 
@@ -81,7 +82,7 @@ func hash(key string) []byte {
 var defaultTime = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // args returns the bind arguments of e, in the order of columns.
-func (s *suite) args(e entry, codec dialect.Codec) []any {
+func (s *suite) args(e entry, c codec.Codec) []any {
 	for _, t := range []*time.Time{&e.created, &e.updated, &e.accessed} {
 		if t.IsZero() {
 			*t = defaultTime
@@ -92,7 +93,7 @@ func (s *suite) args(e entry, codec dialect.Codec) []any {
 		args = e.args
 	}
 	var value any = e.value
-	if !codec.Binary() {
+	if !c.Binary() {
 		value = string(e.value)
 	}
 	return []any{
@@ -114,11 +115,11 @@ func (s *suite) exec(t *testing.T, q dialect.Querier, query string, args ...any)
 
 // create creates the archive table called name, under the DDL lock, and
 // drops it when the test ends.
-func (s *suite) create(t *testing.T, name string, codec dialect.Codec) {
+func (s *suite) create(t *testing.T, name string, c codec.Codec) {
 	t.Helper()
-	stmts, err := s.d.CreateTable(name, codec)
+	stmts, err := s.d.CreateTable(name, c)
 	if err != nil {
-		t.Fatalf("CreateTable(%q, %v): %v", name, codec, err)
+		t.Fatalf("CreateTable(%q, %v): %v", name, c, err)
 	}
 	s.dropAtEnd(t, name)
 	err = s.d.WithDDLLock(t.Context(), s.db, name, func(ctx context.Context, q dialect.Querier) error {
@@ -156,7 +157,7 @@ func (s *suite) upsert(t *testing.T, u dialect.Upsert) string {
 
 // put upserts the entries into the archive table, updating every column but
 // key_text, hits and created_at on a conflict.
-func (s *suite) put(t *testing.T, table string, codec dialect.Codec, es ...entry) {
+func (s *suite) put(t *testing.T, table string, c codec.Codec, es ...entry) {
 	t.Helper()
 	query := s.upsert(t, dialect.Upsert{
 		Table:   table,
@@ -167,7 +168,7 @@ func (s *suite) put(t *testing.T, table string, codec dialect.Codec, es ...entry
 	})
 	var args []any
 	for _, e := range es {
-		args = append(args, s.args(e, codec)...)
+		args = append(args, s.args(e, c)...)
 	}
 	s.exec(t, s.db, query, args...)
 }
@@ -222,7 +223,7 @@ func (s *suite) testNames(t *testing.T) {
 		if !errors.Is(err, dialect.ErrInvalidTableName) {
 			t.Errorf("ValidateTableName(%q) = %v, want an error wrapping ErrInvalidTableName", name, err)
 		}
-		if _, err := s.d.CreateTable(name, dialect.JSON); !errors.Is(err, dialect.ErrInvalidTableName) {
+		if _, err := s.d.CreateTable(name, codec.JSON); !errors.Is(err, dialect.ErrInvalidTableName) {
 			t.Errorf("CreateTable(%q) = %v, want an error wrapping ErrInvalidTableName", name, err)
 		}
 		if _, err := s.d.DropTable(name); !errors.Is(err, dialect.ErrInvalidTableName) {
@@ -243,8 +244,8 @@ func (s *suite) testNames(t *testing.T) {
 			t.Logf("table %q exists already: not used", name)
 			continue
 		}
-		s.create(t, name, dialect.JSON)
-		s.put(t, name, dialect.JSON, entry{key: "k", value: []byte(`1`)})
+		s.create(t, name, codec.JSON)
+		s.put(t, name, codec.JSON, entry{key: "k", value: []byte(`1`)})
 		if n := s.count(t, name); n != 1 {
 			t.Errorf("table %q has %d rows, want 1", name, n)
 		}
@@ -279,17 +280,17 @@ func (s *suite) testQuoting(t *testing.T) {
 }
 
 func (s *suite) testCreateTable(t *testing.T) {
-	for _, codec := range []dialect.Codec{dialect.JSON, dialect.Gob, dialect.Raw} {
-		t.Run(codec.String(), func(t *testing.T) {
-			name := s.name("codec_" + codec.String())
-			s.create(t, name, codec)
-			s.create(t, name, codec) // IF NOT EXISTS
+	for _, c := range []codec.Codec{codec.JSON, codec.Gob, codec.Raw} {
+		t.Run(c.String(), func(t *testing.T) {
+			name := s.name("codec_" + c.String())
+			s.create(t, name, c)
+			s.create(t, name, c) // IF NOT EXISTS
 			if !s.exists(t, name) {
 				t.Fatalf("TableExists(%q) = false after CreateTable", name)
 			}
 
 			value := []byte(`{"b": [1, 2.5, "x"], "a": null}`)
-			if codec.Binary() {
+			if c.Binary() {
 				value = []byte("\x00\xff binary \x80 not UTF-8 \x00")
 			}
 			at := time.Date(2026, 11, 27, 6, 25, 59, 37_000_000, time.FixedZone("UTC+1", 3600))
@@ -304,22 +305,22 @@ func (s *suite) testCreateTable(t *testing.T) {
 				accessed: at.Add(2 * time.Second),
 				expires:  at.Add(time.Hour),
 			}
-			s.put(t, name, codec, want)
+			s.put(t, name, c, want)
 			got, ok := s.get(t, name, want.key)
 			if !ok {
 				t.Fatalf("entry %q not found after put", want.key)
 			}
-			checkEntry(t, got, want, !codec.Binary())
+			checkEntry(t, got, want, !c.Binary())
 
 			// A row without args and expiry reads back NULL as "" and the zero time.
 			bare := entry{key: "bare", value: value, created: at, updated: at, accessed: at}
-			s.put(t, name, codec, bare)
+			s.put(t, name, c, bare)
 			got, _ = s.get(t, name, bare.key)
-			checkEntry(t, got, bare, !codec.Binary())
+			checkEntry(t, got, bare, !c.Binary())
 
-			if !codec.Binary() {
+			if !c.Binary() {
 				// JSON columns refuse what is not JSON.
-				bad := s.args(entry{key: "bad", value: []byte(`{not json`), created: at, updated: at, accessed: at}, codec)
+				bad := s.args(entry{key: "bad", value: []byte(`{not json`), created: at, updated: at, accessed: at}, c)
 				query := s.upsert(t, dialect.Upsert{Table: name, Columns: columns, Key: []string{"key_hash"}, Rows: 1})
 				if _, err := s.db.ExecContext(t.Context(), query, bad...); err == nil {
 					t.Errorf("storing invalid JSON as a value succeeded, want an error")
@@ -327,7 +328,7 @@ func (s *suite) testCreateTable(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.d.CreateTable(s.name("bad_codec"), dialect.Codec(99)); err == nil {
+	if _, err := s.d.CreateTable(s.name("bad_codec"), codec.Codec(99)); err == nil {
 		t.Errorf("CreateTable with Codec(99) succeeded, want an error")
 	}
 }
@@ -384,9 +385,9 @@ var sqliteStamp = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
 
 func (s *suite) testTimestamps(t *testing.T) {
 	name := s.name("times")
-	s.create(t, name, dialect.JSON)
+	s.create(t, name, codec.JSON)
 	base := time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)
-	s.put(t, name, dialect.JSON,
+	s.put(t, name, codec.JSON,
 		entry{key: "past", value: []byte(`1`), created: base, updated: base, accessed: base, expires: base.Add(-time.Hour)},
 		entry{key: "soon", value: []byte(`2`), created: base, updated: base, accessed: base, expires: base.Add(time.Millisecond)},
 		entry{key: "later", value: []byte(`3`), created: base, updated: base, accessed: base, expires: base.Add(25 * time.Hour)},
@@ -459,14 +460,14 @@ func (s *suite) testTimestamps(t *testing.T) {
 
 func (s *suite) testUpsert(t *testing.T) {
 	name := s.name("upsert")
-	s.create(t, name, dialect.JSON)
+	s.create(t, name, codec.JSON)
 	t1 := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	t2 := t1.Add(time.Hour)
 
 	first := entry{key: "k", args: `[1]`, value: []byte(`"one"`), size: 5, created: t1, updated: t1, accessed: t1, expires: t1.Add(time.Hour)}
-	s.put(t, name, dialect.JSON, first)
+	s.put(t, name, codec.JSON, first)
 	second := entry{key: "k", value: []byte(`"two"`), size: 5, hits: 9, created: t2, updated: t2, accessed: t2}
-	s.put(t, name, dialect.JSON, second)
+	s.put(t, name, codec.JSON, second)
 
 	// Updated columns take the new values; hits and created_at keep the stored ones.
 	want := second
@@ -482,7 +483,7 @@ func (s *suite) testUpsert(t *testing.T) {
 		third := entry{key: "k", value: []byte(`"three"`), created: t2, updated: t2, accessed: t2}
 		a := entry{key: "a", value: []byte(`"a"`), created: t2, updated: t2, accessed: t2}
 		b := entry{key: "b", value: []byte(`"b"`), created: t2, updated: t2, accessed: t2}
-		s.put(t, name, dialect.JSON, a, third, b)
+		s.put(t, name, codec.JSON, a, third, b)
 		if n := s.count(t, name); n != 3 {
 			t.Errorf("%d rows, want 3", n)
 		}
@@ -496,7 +497,7 @@ func (s *suite) testUpsert(t *testing.T) {
 		query := s.upsert(t, dialect.Upsert{Table: name, Columns: columns, Key: []string{"key_hash"}, Rows: 2})
 		ignored := entry{key: "k", value: []byte(`"ignored"`), created: t2, updated: t2, accessed: t2}
 		fresh := entry{key: "fresh", value: []byte(`"fresh"`), created: t2, updated: t2, accessed: t2}
-		s.exec(t, s.db, query, append(s.args(ignored, dialect.JSON), s.args(fresh, dialect.JSON)...)...)
+		s.exec(t, s.db, query, append(s.args(ignored, codec.JSON), s.args(fresh, codec.JSON)...)...)
 		if got, _ := s.get(t, name, "k"); string(got.value) != `"three"` {
 			t.Errorf("value of k = %s after an upsert without updates, want \"three\" kept", got.value)
 		}
@@ -510,7 +511,7 @@ func (s *suite) testUpsert(t *testing.T) {
 // arguments: three columns divide both 32766 and 65535.
 func (s *suite) testUpsertMany(t *testing.T) {
 	name := s.name("many")
-	s.create(t, name, dialect.JSON)
+	s.create(t, name, codec.JSON)
 	cols := []string{"key_hash", "key_text", "value"}
 	rows := s.d.MaxPlaceholders() / len(cols)
 	if rows*len(cols) != s.d.MaxPlaceholders() {
@@ -543,8 +544,8 @@ func (s *suite) testUpsertMany(t *testing.T) {
 
 func (s *suite) testRebind(t *testing.T) {
 	name := s.name("rebind")
-	s.create(t, name, dialect.JSON)
-	s.put(t, name, dialect.JSON, entry{key: "?", value: []byte(`"?"`)}, entry{key: "x", value: []byte(`"x"`)})
+	s.create(t, name, codec.JSON)
+	s.put(t, name, codec.JSON, entry{key: "?", value: []byte(`"?"`)}, entry{key: "x", value: []byte(`"x"`)})
 	query := s.d.Rebind(`SELECT count(*) FROM ` + s.d.QuoteIdent(name) + ` WHERE key_text <> '?' AND (key_text = ? OR key_text = ?)`)
 	var n int
 	if err := s.db.QueryRowContext(t.Context(), query, "x", "?").Scan(&n); err != nil {
@@ -557,8 +558,8 @@ func (s *suite) testRebind(t *testing.T) {
 
 func (s *suite) testTables(t *testing.T) {
 	b, a := s.name("list_b"), s.name("list_a")
-	s.create(t, b, dialect.Raw)
-	s.create(t, a, dialect.JSON)
+	s.create(t, b, codec.Raw)
+	s.create(t, a, codec.JSON)
 	tables, err := s.d.Tables(t.Context(), s.db)
 	if err != nil {
 		t.Fatalf("Tables: %v", err)
@@ -588,7 +589,7 @@ func (s *suite) testTables(t *testing.T) {
 func (s *suite) testDDLLock(t *testing.T) {
 	t.Run("ConcurrentCreate", func(t *testing.T) {
 		name := s.name("ddl")
-		stmts, err := s.d.CreateTable(name, dialect.JSON)
+		stmts, err := s.d.CreateTable(name, codec.JSON)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -629,7 +630,7 @@ func (s *suite) testDDLLock(t *testing.T) {
 
 	t.Run("Error", func(t *testing.T) {
 		name := s.name("ddl_fail")
-		stmts, _ := s.d.CreateTable(name, dialect.JSON)
+		stmts, _ := s.d.CreateTable(name, codec.JSON)
 		s.dropAtEnd(t, name)
 		errFn := errors.New("fn failed")
 		err := s.d.WithDDLLock(t.Context(), s.db, name, func(ctx context.Context, q dialect.Querier) error {

@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 )
@@ -15,7 +16,7 @@ import (
 func ExampleEach() {
 	_ = func(t *testing.T) {
 		sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
-			stmts, err := d.CreateTable("fib", dialect.JSON)
+			stmts, err := d.CreateTable("fib", codec.JSON)
 			if err != nil {
 				t.Fatal(err)
 			}
