@@ -456,6 +456,30 @@ func (s *suite) testTimestamps(t *testing.T) {
 	if s.d.TimeArg(time.Time{}) != nil {
 		t.Errorf("TimeArg(zero time) = %v, want nil (NULL)", s.d.TimeArg(time.Time{}))
 	}
+	// The database's clock, plus a duration, is stored in the columns'
+	// form and compares with them.
+	t.Run("Clock", func(t *testing.T) {
+		table := s.d.QuoteIdent(name)
+		for _, d := range []time.Duration{90 * time.Minute, -90 * time.Minute} {
+			s.exec(t, s.db, s.d.Rebind(`UPDATE `+table+` SET expires_at = `+s.d.NowPlus()+` WHERE key_text = ?`),
+				s.d.DurationArg(d), "never")
+			got, ok := s.get(t, name, "never")
+			if !ok {
+				t.Fatal("row not found")
+			}
+			if off := time.Until(got.expires) - d; off < -time.Minute || off > time.Minute {
+				t.Errorf("NowPlus(%v) stored %v, %v off now plus %v", d, got.expires, off, d)
+			}
+			var live int
+			query := `SELECT COUNT(*) FROM ` + table + ` WHERE key_text = 'never' AND expires_at > ` + s.d.Now()
+			if err := s.db.QueryRowContext(t.Context(), query).Scan(&live); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[bool]int{true: 1, false: 0}[d > 0]; live != want {
+				t.Errorf("expires_at = NowPlus(%v) > Now() holds for %d rows, want %d", d, live, want)
+			}
+		}
+	})
 }
 
 func (s *suite) testUpsert(t *testing.T) {
