@@ -140,11 +140,15 @@ func TestValidateTableName(t *testing.T) {
 			}
 			continue
 		}
-		if !errors.Is(err, dialect.ErrInvalidTableName) || !strings.Contains(err.Error(), tc.problem) {
-			t.Errorf("ValidateTableName(%q) = %v, want ErrInvalidTableName saying %q", tc.name, err, tc.problem)
+		var ne *dialect.TableNameError
+		if !errors.Is(err, dialect.ErrInvalidTableName) || !errors.As(err, &ne) ||
+			ne.Name != tc.name || !strings.HasPrefix(ne.Problem, tc.problem) {
+			t.Errorf("ValidateTableName(%q) = %v, want a *TableNameError saying %q", tc.name, err, tc.problem)
+			continue
 		}
-		if !strings.HasPrefix(err.Error(), "dialect: invalid table name ") {
-			t.Errorf("ValidateTableName(%q) = %q, want the prefix \"dialect: invalid table name \"", tc.name, err)
+		// The name once, then the problem.
+		if want := fmt.Sprintf("dialect: invalid table name %q: %s", tc.name, ne.Problem); err.Error() != want {
+			t.Errorf("ValidateTableName(%q) = %q, want %q", tc.name, err, want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package dialect
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -16,6 +17,24 @@ const MaxTableName = 48
 // message says what is wrong with the name.
 var ErrInvalidTableName = errors.New("dialect: invalid table name")
 
+// TableNameError is the error of [ValidateTableName]: the name, and what is
+// wrong with it. It wraps [ErrInvalidTableName]. Packages that validate
+// names of their own, such as archive names that hold a table name, use
+// Problem to say what is wrong without naming the name twice.
+type TableNameError struct {
+	Name    string // the name refused
+	Problem string // what is wrong, such as "upper-case letter 'F' at byte 0; names are lower case"
+}
+
+// Error returns, for example,
+// `dialect: invalid table name "Fib": upper-case letter 'F' at byte 0; names are lower case`.
+func (e *TableNameError) Error() string {
+	return "dialect: invalid table name " + strconv.Quote(e.Name) + ": " + e.Problem
+}
+
+// Unwrap returns [ErrInvalidTableName].
+func (e *TableNameError) Unwrap() error { return ErrInvalidTableName }
+
 // reservedPrefixes are the table-name prefixes that belong to the databases
 // themselves and to klepto's own tables.
 var reservedPrefixes = []string{"sqlite_", "pg_", "klepto_"}
@@ -26,12 +45,13 @@ var reservedPrefixes = []string{"sqlite_", "pg_", "klepto_"}
 // bytes) and does not start with a reserved prefix: sqlite_, pg_ or klepto_.
 // The same names are then valid, and mean the same table, on every database.
 //
-// The error wraps [ErrInvalidTableName] and names the problem, for example
-// `dialect: invalid table name "Fib": upper-case letter 'F' at byte 0`.
+// The error is a [*TableNameError], which wraps [ErrInvalidTableName] and
+// names the problem, for example
+// `dialect: invalid table name "Fib": upper-case letter 'F' at byte 0; names are lower case`.
 // Valid names are still quoted with [Dialect.QuoteIdent] wherever they are used.
 func ValidateTableName(name string) error {
 	if problem := tableNameProblem(name); problem != "" {
-		return fmt.Errorf("%w %q: %s", ErrInvalidTableName, name, problem)
+		return &TableNameError{Name: name, Problem: problem}
 	}
 	return nil
 }
