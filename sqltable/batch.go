@@ -12,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -52,7 +53,7 @@ func (r *row) bytes() int {
 // anything is sent, so a refused batch changes nothing.
 func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("put %d entries", len(entries))
 	}
 	if len(entries) == 0 {
 		return nil
@@ -277,7 +278,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	defer t.mu.Unlock()
 	switch {
 	case t.closed.Load():
-		return stmt{}, errors.Join(ErrClosed, ps.Close())
+		return stmt{}, errors.Join(errmark.Errorf(ErrClosed, "table is closed"), ps.Close())
 	case t.batch[key] != nil: // prepared meanwhile by another call
 		return stmt{ps: t.batch[key]}, ps.Close()
 	}
@@ -293,7 +294,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 // 500 keys per statement.
 func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte]V, error) {
 	if t.closed.Load() {
-		return nil, ErrClosed
+		return nil, t.closedf("get %d keys", len(keys))
 	}
 	hashes := make([][32]byte, len(keys))
 	for i, k := range keys {
@@ -363,8 +364,10 @@ func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error)
 	switch {
 	case dst == nil:
 		return 0, t.errorf("copy: nil destination table")
-	case t.closed.Load(), dst.closed.Load():
-		return 0, ErrClosed
+	case t.closed.Load():
+		return 0, t.closedf("copy to %s", dst.name)
+	case dst.closed.Load():
+		return 0, dst.closedf("copy from %s", t.name)
 	}
 	var after []byte
 	for {

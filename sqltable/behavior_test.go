@@ -66,27 +66,46 @@ func TestOpenInvalidName(t *testing.T) {
 func TestOpenOptions(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
-	_, err := sqltable.Open[int](ctx, db, "fib", nil)
-	wantErr(t, err, `sqltable: open "fib": Options.Dialect is required`)
-	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Codec: codec.Raw})
-	wantErr(t, err, "codec: raw stores []byte values, not int")
-	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, TTL: -time.Second})
-	wantErr(t, err, "negative TTL")
-	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Codec: 7})
-	wantErr(t, err, "invalid codec")
-	_, err = sqltable.Open[int](ctx, nil, "fib", &sqltable.Options{Dialect: dialect.SQLite})
-	wantErr(t, err, "nil Querier")
-	_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite,
-		ArgsOptions: &keymap.Options{IgnorePositions: []int{-1}}})
-	wantErr(t, err, "Options.ArgsOptions")
+	tests := []struct {
+		name  string
+		db    sqltable.Querier
+		table string
+		opts  *sqltable.Options
+	}{
+		{"raw codec of int", db, "fib", &sqltable.Options{Codec: codec.Raw}},
+		{"negative TTL", db, "fib", &sqltable.Options{TTL: -time.Second}},
+		{"invalid codec", db, "fib", &sqltable.Options{Codec: 7}},
+		{"negative MaxValueBytes", db, "fib", &sqltable.Options{MaxValueBytes: -1}},
+		{"nil Querier", nil, "fib", nil},
+		{"invalid ArgsOptions", db, "fib", &sqltable.Options{ArgsOptions: &keymap.Options{IgnorePositions: []int{-1}}}},
+	}
+	for _, tc := range tests {
+		_, err := sqltable.Open[int](ctx, tc.db, tc.table, tc.opts)
+		if !errors.Is(err, sqltable.ErrInvalidOptions) {
+			t.Errorf("Open with %s: %v, want ErrInvalidOptions", tc.name, err)
+		}
+	}
+	_, err := sqltable.Open[int](ctx, db, "Fib", nil)
+	if !errors.Is(err, dialect.ErrInvalidTableName) {
+		t.Errorf("Open of an invalid name: %v, want dialect.ErrInvalidTableName", err)
+	}
 	if tables, _ := dialect.SQLite.Tables(ctx, db); len(tables) != 0 {
 		t.Fatalf("tables after refused opens: %q", tables)
+	}
+
+	// nil options mean defaults: the dialect is the driver's.
+	tbl, err := sqltable.Open[int](ctx, db, "nil_options", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl.Dialect() != dialect.SQLite || tbl.Codec() != codec.JSON {
+		t.Fatalf("Open with nil options: Dialect, Codec = %v, %v", tbl.Dialect(), tbl.Codec())
 	}
 
 	// opts is not modified, and may be shared.
 	opts := &sqltable.Options{Dialect: dialect.SQLite}
 	before := *opts
-	tbl, err := sqltable.Open[int](ctx, db, "fib", opts)
+	tbl, err = sqltable.Open[int](ctx, db, "fib", opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,10 +133,10 @@ func TestOpenExisting(t *testing.T) {
 		mustGet(t, b, "(n=3)", 2)
 		// A binary codec needs a binary value column.
 		_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: d, Codec: codec.Gob})
-		wantErr(t, err, `sqltable: open "fib": codec gob needs a binary value column`)
+		wantErr(t, err, `sqltable fib: open: codec gob needs a binary value column`)
 		exec(t, db, d, "CREATE TABLE other (x INT)")
 		_, err = sqltable.Open[int](ctx, db, "other", &sqltable.Options{Dialect: d})
-		wantErr(t, err, `table "other" is not an archive table: it has no key_hash column`)
+		wantErr(t, err, `sqltable other: open: not an archive table: it has no key_hash column`)
 
 		// Opening one new table from many goroutines at once.
 		var wg sync.WaitGroup
@@ -312,7 +331,7 @@ func TestUndecodable(t *testing.T) {
 		exec(t, db, d, `UPDATE fib SET value = '"three"' WHERE key_text = ?`, "(n=3)")
 
 		_, _, err = tbl.Get(ctx, keymap.NewKey("(n=3)"))
-		wantErr(t, err, `sqltable: fib: decode value of key "(n=3)": json: cannot unmarshal string`)
+		wantErr(t, err, `sqltable fib: decode value of key "(n=3)": json: cannot unmarshal string`)
 		mustGet(t, tbl, "(n=2)", 2)
 		mustGet(t, tbl, "(n=4)", 4)
 		if len(keyTexts(t, tbl)) != 5 {
@@ -324,9 +343,9 @@ func TestUndecodable(t *testing.T) {
 		}
 		wantErr(t, allErr, `decode value of key "(n=3)"`)
 		_, err = tbl.GetMany(ctx, []keymap.Key{keymap.NewKey("(n=1)"), keymap.NewKey("(n=3)")})
-		wantErr(t, err, `sqltable: fib: decode value of key "(n=3)"`)
+		wantErr(t, err, `sqltable fib: decode value of key "(n=3)"`)
 		_, _, err = tbl.Pop(ctx, keymap.NewKey("(n=3)"))
-		wantErr(t, err, `sqltable: fib: decode value of key "(n=3)"`)
+		wantErr(t, err, `sqltable fib: decode value of key "(n=3)"`)
 		if has, _ := tbl.Has(ctx, keymap.NewKey("(n=3)")); !has {
 			t.Fatal("a failed Pop removed the entry")
 		}
@@ -590,7 +609,7 @@ func TestMaxValueBytes(t *testing.T) {
 		if !errors.Is(err, sqltable.ErrTooLarge) {
 			t.Fatalf("Put of a big value: %v, want ErrTooLarge", err)
 		}
-		wantErr(t, err, `sqltable: `+tbl.Name()+`: put "k": sqltable: entry too large: the value is 102 bytes, over Options.MaxValueBytes (100 bytes)`)
+		wantErr(t, err, `sqltable `+tbl.Name()+`: put "k": the value is 102 bytes, over Options.MaxValueBytes (100 bytes)`)
 		err = tbl.PutMany(t.Context(), []cache.Entry[string]{{Key: keymap.NewKey("a"), Value: "a"}, {Key: keymap.NewKey("k"), Value: big}})
 		if !errors.Is(err, sqltable.ErrTooLarge) {
 			t.Fatalf("PutMany with a big value: %v, want ErrTooLarge", err)

@@ -30,13 +30,22 @@ func EncodeKeyText(text string) string {
 // undoing [EncodeKeyText]. It fails only for a stored text that starts
 // with EscapePrefix and is not followed by valid base64.
 func DecodeKeyText(stored string) (string, error) {
+	text, err := decodeKeyText(stored)
+	if err != nil {
+		return "", fmt.Errorf("sqltable: %w", err)
+	}
+	return text, nil
+}
+
+// decodeKeyText is DecodeKeyText, with errors that a Table's own wrap.
+func decodeKeyText(stored string) (string, error) {
 	b64, escaped := strings.CutPrefix(stored, EscapePrefix)
 	if !escaped {
 		return stored, nil
 	}
 	b, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return "", fmt.Errorf("sqltable: key text %.64q: %w", stored, err)
+		return "", fmt.Errorf("invalid key text %.64q: %w", stored, err)
 	}
 	return string(b), nil
 }

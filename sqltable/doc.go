@@ -3,11 +3,12 @@
 //
 // [Open] returns a [Table] over the caller's own *sql.DB (or *sql.Conn, or
 // *sql.Tx), creating the table if it is missing; the Table never opens or
-// closes a pool. A Table is a [cache.Archive], so it can sit behind a
-// memoizer, and also a [cache.Lister], [cache.ManyPutter] and
-// [cache.ArgsPutter]:
+// closes a pool. It finds the dialect from the database's driver, unless
+// [Options].Dialect names it (a *sql.Tx needs it named). A Table is a
+// [cache.Archive], so it can sit behind a memoizer, and also a
+// [cache.Lister], [cache.ManyPutter] and [cache.ArgsPutter]:
 //
-//	fib, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite})
+//	fib, err := sqltable.Open[int](ctx, db, "fib", nil)
 //	m, err := cache.Memoize(slowFib, &cache.MemoOptions[int]{Archive: fib})
 //
 // # Layout
@@ -55,7 +56,7 @@
 // that does not decode is an error that names the table and the key, such
 // as
 //
-//	sqltable: fib: decode value of key "(n=3)": json: cannot unmarshal string into Go value of type int
+//	sqltable fib: decode value of key "(n=3)": json: cannot unmarshal string into Go value of type int
 //
 // and only reads of that entry fail.
 //
@@ -64,6 +65,37 @@
 // Options.MaxValueBytes, and on MySQL rows that would not fit in the
 // server's max_allowed_packet, read once by Open. The database's own
 // "too large" errors are wrapped with ErrTooLarge too.
+//
+// # Errors
+//
+// Every package of this module writes its errors by one rule, written here:
+// the package where an error starts names its subject (a table, a key, a
+// file) once, and each package that wraps the error adds only its own
+// operation, never the subject again, as os.PathError does
+// (`open /etc/klepto.db: permission denied`). Messages are lower case,
+// without a final period.
+//
+// A Table's errors start with the package and the table, then the
+// operation and, for an operation on one key, the key, cut to its first 64
+// bytes:
+//
+//	sqltable fib: get "(n=3)": context canceled
+//	sqltable fib: put 500 entries: database is locked
+//	sqltable fib: open: dialect postgres does not match the database's driver (github.com/go-sql-driver/mysql, dialect mysql)
+//
+// so that a memo over the Table adds only its operation,
+// `cache: archive get: sqltable fib: get "(n=3)": context canceled`, and an
+// Archive of package sqlarchive adds nothing to the errors of its tables.
+// Before a table is named, a name that is not valid is the subject of
+// package dialect: `sqltable: open: dialect: invalid table name "Fib": …`.
+//
+// Errors of the database driver are wrapped with %w, never replaced, so
+// errors.As finds the driver's own error (*pq.Error, *mysql.MySQLError,
+// sqlite3.Error) and the classifiers of package dialect recognize it.
+// Conditions to branch on are sentinels, matched with errors.Is, whose
+// text the messages do not repeat: [ErrClosed], [ErrTooLarge] and
+// [ErrInvalidOptions]; a dialect that does not match the database is a
+// *dialect.MismatchError.
 //
 // # Moving rows
 //
@@ -115,7 +147,8 @@
 //
 // A Table over a *sql.Tx is bound to that transaction: its writes commit or
 // roll back with it, it never retries (the caller retries the transaction),
-// and it must not be used after the transaction ends. A Table over a
+// and it must not be used after the transaction ends. A transaction does
+// not show its driver, so Options.Dialect must name its dialect. A Table over a
 // *sql.Conn uses that one connection. Over either, calls must not overlap.
 //
 // Keys and All stream the rows of one query, holding a connection until the

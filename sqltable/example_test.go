@@ -3,6 +3,7 @@ package sqltable_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -46,7 +47,7 @@ func Example() {
 		Fib   int    `json:"fib"`
 		Label string `json:"label"`
 	}
-	fib, err := sqltable.Open[result](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite})
+	fib, err := sqltable.Open[result](ctx, db, "fib", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -77,7 +78,7 @@ func Example_memoize() {
 
 	type args struct{ A, B int }
 	add := func(_ context.Context, a args) (int, error) { return a.A + a.B, nil }
-	sums, err := sqltable.Open[int](ctx, db, "sums", &sqltable.Options{Dialect: dialect.SQLite})
+	sums, err := sqltable.Open[int](ctx, db, "sums", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func ExampleTable_PutMany() {
 	db, done := openSQLite()
 	defer done()
 	ctx := context.Background()
-	squares, err := sqltable.Open[int](ctx, db, "squares", &sqltable.Options{Dialect: dialect.SQLite})
+	squares, err := sqltable.Open[int](ctx, db, "squares", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -138,7 +139,7 @@ func ExampleTable_Keys() {
 	db, done := openSQLite()
 	defer done()
 	ctx := context.Background()
-	blobs, err := sqltable.Open[string](ctx, db, "blobs", &sqltable.Options{Dialect: dialect.SQLite})
+	blobs, err := sqltable.Open[string](ctx, db, "blobs", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -160,6 +161,43 @@ func ExampleTable_Keys() {
 	// "nul\x00byte" stored as "base64:bnVsAGJ5dGU="
 }
 
+// A Table bound to a transaction writes with it. A *sql.Tx does not show
+// its driver, so the options name the dialect; Open checks it against the
+// driver of a *sql.DB or *sql.Conn, and finds it when none is named.
+func ExampleOpen_transaction() {
+	db, done := openSQLite()
+	defer done()
+	ctx := context.Background()
+	created, err := sqltable.Open[int](ctx, db, "orders", nil) // creates the table
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer created.Close()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback()
+	_, err = sqltable.Open[int](ctx, tx, "orders", nil)
+	fmt.Println(errors.Is(err, dialect.ErrUndetected))
+	orders, err := sqltable.Open[int](ctx, tx, "orders", &sqltable.Options{Dialect: dialect.SQLite})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := orders.Put(ctx, keymap.NewKey("(id=7)"), 3); err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = sqltable.Open[int](ctx, db, "orders", &sqltable.Options{Dialect: dialect.Postgres})
+	fmt.Println(err)
+	// Output:
+	// true
+	// sqltable orders: open: dialect postgres does not match the database's driver (github.com/mattn/go-sqlite3, dialect sqlite)
+}
+
 // Entries expire TTL after they are written. The clock is fixed here; the
 // default is time.Now.
 func ExampleOptions_ttl() {
@@ -168,9 +206,8 @@ func ExampleOptions_ttl() {
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	quotes, err := sqltable.Open[float64](ctx, db, "quotes", &sqltable.Options{
-		Dialect: dialect.SQLite,
-		TTL:     time.Minute,
-		Clock:   func() time.Time { return now },
+		TTL:   time.Minute,
+		Clock: func() time.Time { return now },
 	})
 	if err != nil {
 		log.Fatal(err)

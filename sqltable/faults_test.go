@@ -57,7 +57,7 @@ func TestFaults(t *testing.T) {
 
 	f.arm(sqltest.OpPrepare, "SELECT", 1, errors.New("prepare failed"))
 	_, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite})
-	wantErr(t, err, `sqltable: open "fib": prepare: prepare failed`)
+	wantErr(t, err, `sqltable fib: open: prepare: prepare failed`)
 
 	f.arm(sqltest.OpExec, "", 0, nil)
 	tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, Retries: 3})
@@ -187,7 +187,7 @@ func TestFaults(t *testing.T) {
 		if !errors.Is(err, sqltable.ErrTooLarge) {
 			t.Fatalf("Put = %v, want ErrTooLarge", err)
 		}
-		wantErr(t, err, `sqltable: fib: put "big": sqltable: entry too large for the database (value 5 bytes)`)
+		wantErr(t, err, `sqltable fib: put "big": entry too large for the database (value 5 bytes)`)
 		var serr sqlite3.Error
 		if !errors.As(err, &serr) || serr.Code != sqlite3.ErrTooBig {
 			t.Fatalf("the driver's error is not wrapped: %v", err)

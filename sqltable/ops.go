@@ -10,12 +10,14 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
 // ErrTooLarge is wrapped by the errors of writes refused because an entry
-// is larger than the Table or the database accepts. A refused write changes
-// nothing.
+// is larger than the Table or the database accepts, such as
+// `sqltable fib: put "k": the value is 102 bytes, over Options.MaxValueBytes (100 bytes)`.
+// A refused write changes nothing.
 var ErrTooLarge = errors.New("sqltable: entry too large")
 
 // Get returns the value stored under key. A key that is missing or expired
@@ -32,7 +34,7 @@ func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool
 // memory until then (see cache.Expirer).
 func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expiresAt time.Time, found bool, err error) {
 	if t.closed.Load() {
-		return value, expiresAt, false, ErrClosed
+		return value, expiresAt, false, t.closedf("get %.64q", key.Text)
 	}
 	var decodeErr error
 	err = t.do(ctx, true, func(ctx context.Context) error {
@@ -92,7 +94,7 @@ func (t *Table[V]) decodeError(keyText string, err error) error {
 // Has reports whether a value is stored under key and has not expired.
 func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
 	if t.closed.Load() {
-		return false, ErrClosed
+		return false, t.closedf("has %.64q", key.Text)
 	}
 	var found bool
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -134,7 +136,7 @@ func (t *Table[V]) PutArgs(ctx context.Context, key keymap.Key, args any, value 
 
 func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("put %.64q", key.Text)
 	}
 	v, size, err := t.encode(value)
 	if err != nil {
@@ -193,11 +195,11 @@ const (
 // than Options.MaxValueBytes or, on MySQL, than max_allowed_packet.
 func (t *Table[V]) checkSize(extra, size int) error {
 	if t.maxValue > 0 && size > t.maxValue {
-		return fmt.Errorf("%w: the value is %d bytes, over Options.MaxValueBytes (%d bytes)", ErrTooLarge, size, t.maxValue)
+		return errmark.Errorf(ErrTooLarge, "the value is %d bytes, over Options.MaxValueBytes (%d bytes)", size, t.maxValue)
 	}
 	if row := extra + size + rowOverhead; t.maxPacket > 0 && row > t.maxPacket-stmtOverhead {
-		return fmt.Errorf("%w: the row is about %d bytes (value %d bytes, key text and arguments %d bytes), over the server's max_allowed_packet of %d bytes",
-			ErrTooLarge, row+stmtOverhead, size, extra, t.maxPacket)
+		return errmark.Errorf(ErrTooLarge, "the row is about %d bytes (value %d bytes, key text and arguments %d bytes), over the server's max_allowed_packet of %d bytes",
+			row+stmtOverhead, size, extra, t.maxPacket)
 	}
 	return nil
 }
@@ -207,7 +209,7 @@ func (t *Table[V]) checkSize(extra, size int) error {
 func writeError(err error, size int64) error {
 	switch {
 	case dialect.IsTooLarge(err):
-		return fmt.Errorf("%w for the database (value %d bytes): %w", ErrTooLarge, size, err)
+		return errmark.Errorf(ErrTooLarge, "entry too large for the database (value %d bytes): %w", size, err)
 	case sqlState(err) == "22P05":
 		return fmt.Errorf("PostgreSQL's JSONB cannot hold the character U+0000; use the gob codec for such values: %w", err)
 	}
@@ -227,7 +229,7 @@ func sqlState(err error) string {
 // an error.
 func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("delete %.64q", key.Text)
 	}
 	err := t.change(ctx, opDelete, &key, func(ctx context.Context, q Querier) (bool, error) {
 		return affected(t.sql.del.execOn(ctx, q, key.Hash[:]))
@@ -244,7 +246,7 @@ func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 // error and, unless the Table is bound to a transaction, the entry stays.
 func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
 	if t.closed.Load() {
-		return value, false, ErrClosed
+		return value, false, t.closedf("pop %.64q", key.Text)
 	}
 	var decodeErr error
 	var recorded int64 // the id of the change recorded, if any
@@ -312,7 +314,7 @@ func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool
 // Len returns the number of entries that have not expired.
 func (t *Table[V]) Len(ctx context.Context) (int, error) {
 	if t.closed.Load() {
-		return 0, ErrClosed
+		return 0, t.closedf("len")
 	}
 	var n int
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -327,7 +329,7 @@ func (t *Table[V]) Len(ctx context.Context) (int, error) {
 // Clear removes every entry.
 func (t *Table[V]) Clear(ctx context.Context) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("clear")
 	}
 	err := t.change(ctx, opClear, nil, func(ctx context.Context, q Querier) (bool, error) {
 		return affected(q.ExecContext(ctx, t.sql.clear))
@@ -342,7 +344,7 @@ func (t *Table[V]) Clear(ctx context.Context) error {
 // it removed.
 func (t *Table[V]) DeleteExpired(ctx context.Context) (int, error) {
 	if t.closed.Load() {
-		return 0, ErrClosed
+		return 0, t.closedf("delete expired")
 	}
 	var n int64
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -366,7 +368,7 @@ func (t *Table[V]) DeleteExpired(ctx context.Context) (int, error) {
 func (t *Table[V]) Keys(ctx context.Context) iter.Seq2[keymap.Key, error] {
 	return func(yield func(keymap.Key, error) bool) {
 		if t.closed.Load() {
-			yield(keymap.Key{}, ErrClosed)
+			yield(keymap.Key{}, t.closedf("keys"))
 			return
 		}
 		rows, err := t.stream(ctx, t.sql.keys)
@@ -381,7 +383,7 @@ func (t *Table[V]) Keys(ctx context.Context) iter.Seq2[keymap.Key, error] {
 				yield(keymap.Key{}, t.errorf("keys: %w", err))
 				return
 			}
-			text, err := DecodeKeyText(stored)
+			text, err := decodeKeyText(stored)
 			if err != nil {
 				yield(keymap.Key{}, t.errorf("keys: %w", err))
 				return
@@ -403,7 +405,7 @@ func (t *Table[V]) Keys(ctx context.Context) iter.Seq2[keymap.Key, error] {
 func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 	return func(yield func(cache.Entry[V], error) bool) {
 		if t.closed.Load() {
-			yield(cache.Entry[V]{}, ErrClosed)
+			yield(cache.Entry[V]{}, t.closedf("all"))
 			return
 		}
 		rows, err := t.stream(ctx, t.sql.all)
@@ -420,7 +422,7 @@ func (t *Table[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
 				return
 			}
-			text, err := DecodeKeyText(stored)
+			text, err := decodeKeyText(stored)
 			if err != nil {
 				yield(cache.Entry[V]{}, t.errorf("all: %w", err))
 				return

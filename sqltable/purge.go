@@ -11,7 +11,7 @@ import (
 // written for a day. A zero when removes nothing.
 func (t *Table[V]) DeleteBefore(ctx context.Context, when time.Time) (int, error) {
 	if t.closed.Load() {
-		return 0, ErrClosed
+		return 0, t.closedf("delete before %v", when.UTC().Format(time.RFC3339Nano))
 	}
 	query := t.d.Rebind("DELETE FROM " + t.d.QuoteIdent(t.name) + " WHERE " + t.d.QuoteIdent("updated_at") + " < ?")
 	var n int64

@@ -69,7 +69,7 @@ func (t *Table[V]) Rows(ctx context.Context) iter.Seq2[Row[V], error] {
 // it decoded before.
 func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V], error) {
 	if t.closed.Load() {
-		return nil, ErrClosed
+		return nil, t.closedf("rows")
 	}
 	var page []Row[V]
 	var decodeErr error
@@ -99,7 +99,7 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V
 				t.d.ScanTime(&r.CreatedAt), t.d.ScanTime(&r.UpdatedAt), t.d.ScanTime(&r.ExpiresAt)); err != nil {
 				return err
 			}
-			text, err := DecodeKeyText(stored)
+			text, err := decodeKeyText(stored)
 			if err != nil {
 				return err
 			}
@@ -107,7 +107,7 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V
 			if !bytes.Equal(hash, r.Key.Hash[:]) {
 				// Written by other tools: a row keyed by some other hash
 				// would be re-keyed by PutRows, and break paging here.
-				return fmt.Errorf("key %q: key_hash %x is not the SHA-256 of key_text", text, hash)
+				return fmt.Errorf("key %.64q: key_hash %x is not the SHA-256 of key_text", text, hash)
 			}
 			if args.Valid {
 				r.Args = json.RawMessage(args.String)
@@ -144,7 +144,7 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V
 // stored, or none.
 func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("put %d rows", len(rows))
 	}
 	if len(rows) == 0 {
 		return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -23,15 +24,24 @@ type Querier = dialect.Querier
 // with a transient error when [Options].Retries is zero.
 const DefaultRetries = 4
 
-// ErrClosed is returned by the methods of a Table after [Table.Close] or
-// [Table.Drop].
+// ErrClosed is wrapped by the errors of the methods of a Table after
+// [Table.Close] or [Table.Drop].
 var ErrClosed = errors.New("sqltable: table is closed")
 
-// Options configure [Open]. The zero value of every field is a meaningful
-// default, except Dialect, which is required.
+// ErrInvalidOptions is wrapped by the errors of [Open] about its arguments:
+// [Options] that are not valid, or a nil Querier. An invalid table name is
+// an error wrapping dialect.ErrInvalidTableName instead.
+var ErrInvalidOptions = errors.New("sqltable: invalid options")
+
+// Options configure [Open]. A nil *Options and the zero value both mean:
+// the dialect found from the database's driver, JSON values that never
+// expire, time.Now, [DefaultRetries] and no size limit of the Table's own.
 type Options struct {
 	// Dialect is the database behind the Querier: dialect.SQLite,
-	// dialect.MySQL or dialect.Postgres. Required.
+	// dialect.MySQL or dialect.Postgres. Nil means the dialect that
+	// dialect.Detect finds from the driver of a *sql.DB or *sql.Conn; a
+	// Table over a *sql.Tx needs it named. A named dialect that does not
+	// match the driver is an error wrapping a *dialect.MismatchError.
 	Dialect *dialect.Dialect
 
 	// Codec encodes values: codec.JSON (the default) stores them as JSON
@@ -116,8 +126,9 @@ type Table[V any] struct {
 
 // Open returns the archive table called name in the database behind db,
 // creating the table if it does not exist. name must pass
-// [dialect.ValidateTableName]; opts.Dialect is required, and opts is not
-// modified.
+// [dialect.ValidateTableName]. opts may be nil, and is not modified; its
+// Dialect is checked against the database, or found from it, by
+// [dialect.Resolve]. Errors about opts and db wrap [ErrInvalidOptions].
 //
 // When db is a *sql.DB, the table is created under [dialect.Dialect.WithDDLLock],
 // so that processes opening one table at the same time take turns. When db
@@ -136,26 +147,33 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	if opts != nil {
 		o = *opts
 	}
-	if err := o.validate(name); err != nil {
-		return nil, err
+	if err := dialect.ValidateTableName(name); err != nil {
+		return nil, fmt.Errorf("sqltable: open: %w", err)
+	}
+	if err := o.validate(); err != nil {
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: %w", name, err)
 	}
 	if db == nil {
-		return nil, fmt.Errorf("sqltable: open %q: nil Querier", name)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: nil Querier", name)
 	}
 	if err := codec.Check[V](o.Codec); err != nil {
-		return nil, fmt.Errorf("sqltable: open %q: %w", name, err)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: %w", name, err)
 	}
 	argsKeys, err := keymap.NewEncoded(keymap.JSON, o.ArgsOptions)
 	if err != nil {
-		return nil, fmt.Errorf("sqltable: open %q: Options.ArgsOptions: %w", name, err)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.ArgsOptions: %w", name, err)
 	}
-	q, err := buildQueries(o.Dialect, name)
+	d, err := dialect.Resolve(ctx, db, o.Dialect)
 	if err != nil {
-		return nil, fmt.Errorf("sqltable: open %q: %w", name, err)
+		return nil, fmt.Errorf("sqltable %s: open: %w", name, err)
+	}
+	q, err := buildQueries(d, name)
+	if err != nil {
+		return nil, fmt.Errorf("sqltable %s: open: %w", name, err)
 	}
 	t := &Table[V]{
 		db:       db,
-		d:        o.Dialect,
+		d:        d,
 		name:     name,
 		codec:    o.Codec,
 		ttl:      o.TTL,
@@ -180,26 +198,22 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		t.retries = 0
 	}
 	if err := t.open(ctx, o.FeedWindow); err != nil {
-		return nil, errors.Join(fmt.Errorf("sqltable: open %q: %w", name, err), t.Close())
+		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	return t, nil
 }
 
-func (o *Options) validate(name string) error {
-	if err := dialect.ValidateTableName(name); err != nil {
-		return fmt.Errorf("sqltable: open: %w", err)
-	}
+// validate says what is wrong with o, if anything.
+func (o *Options) validate() error {
 	switch {
-	case o.Dialect == nil:
-		return fmt.Errorf("sqltable: open %q: Options.Dialect is required", name)
 	case !o.Codec.Valid():
-		return fmt.Errorf("sqltable: open %q: invalid codec %v", name, o.Codec)
+		return fmt.Errorf("invalid codec %v", o.Codec)
 	case o.TTL < 0:
-		return fmt.Errorf("sqltable: open %q: negative TTL %v", name, o.TTL)
+		return fmt.Errorf("negative TTL %v", o.TTL)
 	case o.FeedWindow > 0 && o.FeedWindow < minFeedWindow:
-		return fmt.Errorf("sqltable: open %q: FeedWindow %d is under %d", name, o.FeedWindow, minFeedWindow)
+		return fmt.Errorf("FeedWindow %d is under %d", o.FeedWindow, minFeedWindow)
 	case o.MaxValueBytes < 0:
-		return fmt.Errorf("sqltable: open %q: negative MaxValueBytes %d", name, o.MaxValueBytes)
+		return fmt.Errorf("negative MaxValueBytes %d", o.MaxValueBytes)
 	}
 	return nil
 }
@@ -289,7 +303,7 @@ func (t *Table[V]) checkColumns(ctx context.Context) error {
 	}
 	for _, c := range archiveColumns {
 		if _, ok := types[c]; !ok {
-			return fmt.Errorf("table %q is not an archive table: it has no %s column", t.name, c)
+			return fmt.Errorf("not an archive table: it has no %s column", c)
 		}
 	}
 	typ := types["value"]
@@ -298,7 +312,7 @@ func (t *Table[V]) checkColumns(ctx context.Context) error {
 		if t.codec.Binary() {
 			want = "a binary"
 		}
-		return fmt.Errorf("codec %v needs %s value column, and the value column of table %q is %s", t.codec, want, t.name, typ)
+		return fmt.Errorf("codec %v needs %s value column, and the table's is %s", t.codec, want, typ)
 	}
 	return nil
 }
@@ -333,8 +347,9 @@ func binaryColumn(typ string) bool {
 }
 
 // Close releases the statements the Table prepared. It does not close the
-// Querier, nor drop the table. Later calls return [ErrClosed]; calls running
-// while Close runs may fail. Closing twice is not an error.
+// Querier, nor drop the table. Later calls return errors wrapping
+// [ErrClosed]; calls running while Close runs may fail. Closing twice is not
+// an error.
 func (t *Table[V]) Close() error {
 	if t.closed.Swap(true) {
 		return nil
@@ -352,7 +367,7 @@ func (t *Table[V]) Close() error {
 	t.batch = nil
 	t.mu.Unlock()
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("sqltable: %s: close: %w", t.name, err)
+		return t.errorf("close: %w", err)
 	}
 	return nil
 }
@@ -362,7 +377,7 @@ func (t *Table[V]) Close() error {
 // is closed even when the drop fails: open the table again to retry.
 func (t *Table[V]) Drop(ctx context.Context) error {
 	if t.closed.Load() {
-		return ErrClosed
+		return t.closedf("drop")
 	}
 	if err := t.Close(); err != nil {
 		return err
@@ -394,9 +409,17 @@ func (t *Table[V]) TTL() time.Duration { return t.ttl }
 // Codec returns the codec of the table's values.
 func (t *Table[V]) Codec() codec.Codec { return t.codec }
 
-// errorf returns an error prefixed with the package and the table name.
+// errorf returns an error prefixed with the package and the table name,
+// the subject of every error of a Table: format starts with the operation,
+// and names the key if there is one (see the package documentation).
 func (t *Table[V]) errorf(format string, args ...any) error {
-	return fmt.Errorf("sqltable: "+t.name+": "+format, args...)
+	return fmt.Errorf("sqltable "+t.name+": "+format, args...)
+}
+
+// closedf returns the error of the operation format describes on a closed
+// Table: it wraps ErrClosed.
+func (t *Table[V]) closedf(format string, args ...any) error {
+	return errmark.Errorf(ErrClosed, "sqltable %s: %s: table is closed", t.name, fmt.Sprintf(format, args...))
 }
 
 // nowArg returns the current time as a bind argument.
