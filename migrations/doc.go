@@ -2,7 +2,10 @@
 // SQLite, MySQL and PostgreSQL, and runs it with golang-migrate. [Up] applies
 // it to a database, [Down], [Version], [Status] and [Force] manage it, and
 // [SQL] and [Generate] export it for teams that run migrations with their
-// own tools. Archive tables themselves are created at run time by
+// own tools. The functions that take a *sql.DB take [Options] last: nil
+// finds the dialect from the database's driver (dialect.Resolve), and a
+// dialect that does not match the driver is refused before any statement.
+// Archive tables themselves are created at run time by
 // [dialect.Dialect.CreateTable]; their layout version is kept in the
 // catalog.
 //
@@ -51,6 +54,13 @@
 // goes at the end of the next run. Every MySQL migration is a single
 // statement, because MySQL commits DDL statement by statement, so the
 // connection needs no multiStatements=true.
+//
+// Errors start with the package and the operation, and name what they are
+// about once, as in `migrations: up: dialect mysql does not match the
+// database's driver (github.com/lib/pq, dialect postgres)`; the rule is
+// written in the Errors section of package
+// [github.com/klepto-sql/klepto/sqltable]. Callers branch on [ErrNoChange],
+// [ErrLocked] and [*DirtyError].
 //
 // All functions are safe for concurrent use, from any number of processes.
 package migrations

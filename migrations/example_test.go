@@ -29,15 +29,15 @@ func Example() {
 	defer db.Close()
 	ctx := context.Background()
 
-	if err := migrations.Up(ctx, db, dialect.SQLite); err != nil {
+	if err := migrations.Up(ctx, db, nil); err != nil {
 		log.Fatal(err)
 	}
-	st, err := migrations.Status(ctx, db, dialect.SQLite)
+	st, err := migrations.Status(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Println("version", st.Version, "of", st.Latest(), "dirty", st.Dirty)
-	fmt.Println(migrations.Up(ctx, db, dialect.SQLite))
+	fmt.Println(migrations.Up(ctx, db, nil))
 	// Output:
 	// version 4 of 4 dirty false
 	// migrations: no change
@@ -92,14 +92,14 @@ func ExampleSQL() {
 // Recovering from a migration that failed part way.
 func ExampleForce() {
 	_ = func(ctx context.Context, db *sql.DB) error {
-		err := migrations.Up(ctx, db, dialect.Postgres)
+		err := migrations.Up(ctx, db, nil)
 		if dirty, ok := errors.AsType[*migrations.DirtyError](err); ok {
 			// After checking, or repairing, the schema by hand: the
 			// migration to dirty.Version did not take effect.
-			if err := migrations.Force(ctx, db, dialect.Postgres, dirty.Version-1); err != nil {
+			if err := migrations.Force(ctx, db, dirty.Version-1, nil); err != nil {
 				return err
 			}
-			return migrations.Up(ctx, db, dialect.Postgres)
+			return migrations.Up(ctx, db, nil)
 		}
 		return err
 	}

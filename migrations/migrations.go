@@ -58,6 +58,35 @@ func (e *DirtyError) Error() string {
 	return fmt.Sprintf("migrations: database is dirty at version %d: a migration failed part way; check the schema, then force the version it matches", e.Version)
 }
 
+// Options configure [Up], [Down], [Version], [Force] and [Status]. A nil
+// *Options and the zero value both mean: the dialect found from db's
+// driver.
+type Options struct {
+	// Dialect is the dialect of the database: dialect.SQLite,
+	// dialect.MySQL or dialect.Postgres. Nil means the one that
+	// dialect.Detect finds from the driver of the *sql.DB. A named dialect
+	// that does not match the driver is an error wrapping a
+	// *dialect.MismatchError, before any statement runs.
+	Dialect *dialect.Dialect
+}
+
+// resolve returns the dialect of db that opts names or that its driver
+// shows, for the operation op.
+func resolve(ctx context.Context, db *sql.DB, opts *Options, op string) (*dialect.Dialect, error) {
+	if db == nil {
+		return nil, fmt.Errorf("migrations: %s: nil *sql.DB", op)
+	}
+	var named *dialect.Dialect
+	if opts != nil {
+		named = opts.Dialect
+	}
+	d, err := dialect.Resolve(ctx, db, named)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %s: %w", op, err)
+	}
+	return d, nil
+}
+
 // Migration is one embedded migration.
 type Migration struct {
 	Version uint   // its version, from 1
@@ -130,8 +159,8 @@ func List(d *dialect.Dialect) ([]Migration, error) {
 	return list, nil
 }
 
-// Up applies every pending migration of d to db. It returns [ErrNoChange]
-// if there was none, a [*DirtyError] if an earlier migration failed part
+// Up applies every pending migration to db. opts may be nil. It returns
+// [ErrNoChange] if there was none, a [*DirtyError] if an earlier migration failed part
 // way, and an error wrapping [ErrLocked] if another migration held the lock
 // for too long. Migration errors wrap the driver's error.
 //
@@ -145,18 +174,26 @@ func List(d *dialect.Dialect) ([]Migration, error) {
 // afterwards (on SQLite, under a file lock beside the database file); it
 // never closes db. On SQLite, pass a pool that may write, not a reader
 // opened with [dialect.SQLiteReaderDSN].
-func Up(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
+func Up(ctx context.Context, db *sql.DB, opts *Options) error {
+	d, err := resolve(ctx, db, opts, "up")
+	if err != nil {
+		return err
+	}
 	return run(ctx, db, d, "up", func(m *migrate.Migrate) error { return m.Up() })
 }
 
-// Down reverts the last steps applied migrations of d on db, or all of them
-// if fewer are applied; steps must be at least 1. It returns [ErrNoChange]
-// if no migration is applied, and otherwise behaves as [Up].
+// Down reverts the last steps applied migrations on db, or all of them if
+// fewer are applied; steps must be at least 1. opts may be nil. It returns
+// [ErrNoChange] if no migration is applied, and otherwise behaves as [Up].
 //
 // WARNING: reverting a migration drops its tables with all their rows.
-func Down(ctx context.Context, db *sql.DB, d *dialect.Dialect, steps int) error {
+func Down(ctx context.Context, db *sql.DB, steps int, opts *Options) error {
 	if steps < 1 {
 		return fmt.Errorf("migrations: down: %d steps; want at least 1", steps)
+	}
+	d, err := resolve(ctx, db, opts, "down")
+	if err != nil {
+		return err
 	}
 	list, err := List(d)
 	if err != nil {
@@ -182,8 +219,17 @@ func Down(ctx context.Context, db *sql.DB, d *dialect.Dialect, steps int) error 
 }
 
 // Version returns the version of the last migration applied to db, 0 if
-// none, and whether it failed part way (see [DirtyError]).
-func Version(ctx context.Context, db *sql.DB, d *dialect.Dialect) (version uint, dirty bool, err error) {
+// none, and whether it failed part way (see [DirtyError]). opts may be nil.
+func Version(ctx context.Context, db *sql.DB, opts *Options) (version uint, dirty bool, err error) {
+	d, err := resolve(ctx, db, opts, "version")
+	if err != nil {
+		return 0, false, err
+	}
+	return versionOf(ctx, db, d)
+}
+
+// versionOf returns the version of db, whose dialect is d.
+func versionOf(ctx context.Context, db *sql.DB, d *dialect.Dialect) (version uint, dirty bool, err error) {
 	err = run(ctx, db, d, "version", func(m *migrate.Migrate) error {
 		version, dirty, err = m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) {
@@ -195,13 +241,17 @@ func Version(ctx context.Context, db *sql.DB, d *dialect.Dialect) (version uint,
 }
 
 // Status returns the migration state of db: its version and the embedded
-// migrations.
-func Status(ctx context.Context, db *sql.DB, d *dialect.Dialect) (State, error) {
+// migrations. opts may be nil.
+func Status(ctx context.Context, db *sql.DB, opts *Options) (State, error) {
+	d, err := resolve(ctx, db, opts, "status")
+	if err != nil {
+		return State{}, err
+	}
 	list, err := List(d)
 	if err != nil {
 		return State{}, err
 	}
-	v, dirty, err := Version(ctx, db, d)
+	v, dirty, err := versionOf(ctx, db, d)
 	if err != nil {
 		return State{}, err
 	}
@@ -211,8 +261,12 @@ func Status(ctx context.Context, db *sql.DB, d *dialect.Dialect) (State, error) 
 // Force records version as applied and clean, without running any SQL, to
 // recover from a [DirtyError] once the schema has been checked, or repaired,
 // by hand. Version 0 records that no migration is applied. A version that
-// is not embedded is an error.
-func Force(ctx context.Context, db *sql.DB, d *dialect.Dialect, version uint) error {
+// is not embedded is an error. opts may be nil.
+func Force(ctx context.Context, db *sql.DB, version uint, opts *Options) error {
+	d, err := resolve(ctx, db, opts, "force")
+	if err != nil {
+		return err
+	}
 	list, err := List(d)
 	if err != nil {
 		return err

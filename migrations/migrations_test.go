@@ -146,7 +146,7 @@ func TestState(t *testing.T) {
 
 func checkVersion(t *testing.T, db *sql.DB, d *dialect.Dialect, wantV uint, wantDirty bool) {
 	t.Helper()
-	v, dirty, err := migrations.Version(t.Context(), db, d)
+	v, dirty, err := migrations.Version(t.Context(), db, &migrations.Options{Dialect: d})
 	if err != nil || v != wantV || dirty != wantDirty {
 		t.Fatalf("Version = %d, %v, %v; want %d, %v", v, dirty, err, wantV, wantDirty)
 	}
@@ -164,47 +164,88 @@ func checkTables(t *testing.T, db *sql.DB, d *dialect.Dialect, archives, changes
 	}
 }
 
+// Without a dialect, the functions find it from the driver; a dialect that
+// does not match the driver fails before any statement, and nil options
+// mean the defaults.
+func TestDialectOptions(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		for _, other := range all {
+			if other == d {
+				continue
+			}
+			opts := &migrations.Options{Dialect: other}
+			calls := map[string]error{
+				"Up":    migrations.Up(ctx, db, opts),
+				"Down":  migrations.Down(ctx, db, 1, opts),
+				"Force": migrations.Force(ctx, db, 1, opts),
+			}
+			_, _, calls["Version"] = migrations.Version(ctx, db, opts)
+			_, calls["Status"] = migrations.Status(ctx, db, opts)
+			for name, err := range calls {
+				var me *dialect.MismatchError
+				if !errors.As(err, &me) || me.Dialect != other || me.Database != d {
+					t.Errorf("%s with dialect %v on %v: %v, want a *dialect.MismatchError", name, other, d, err)
+				}
+			}
+		}
+		if tables, err := d.Tables(ctx, db); len(tables) != 0 || err != nil {
+			t.Fatalf("tables after refused migrations: %q, %v", tables, err)
+		}
+		if err := migrations.Up(ctx, db, nil); err != nil {
+			t.Fatalf("Up with nil options: %v", err)
+		}
+		checkVersion(t, db, nil, want[len(want)-1].Version, false)
+		if st, err := migrations.Status(ctx, db, &migrations.Options{}); err != nil || st.Version != want[len(want)-1].Version {
+			t.Fatalf("Status with zero options = %+v, %v", st, err)
+		}
+	})
+	if err := migrations.Up(t.Context(), nil, nil); err == nil {
+		t.Error("Up(nil *sql.DB) succeeded, want an error")
+	}
+}
+
 func TestUpDown(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
-		st, err := migrations.Status(ctx, db, d)
+		st, err := migrations.Status(ctx, db, &migrations.Options{Dialect: d})
 		if err != nil || st.Version != 0 || st.Dirty || len(st.Pending()) != len(want) {
 			t.Fatalf("Status of a new database = %+v, %v; want version 0 and %d pending", st, err, len(want))
 		}
 
-		if err := migrations.Up(ctx, db, d); err != nil {
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
 		checkVersion(t, db, d, 4, false)
 		checkTables(t, db, d, true, true, true)
-		if err := migrations.Up(ctx, db, d); !errors.Is(err, migrations.ErrNoChange) {
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); !errors.Is(err, migrations.ErrNoChange) {
 			t.Errorf("second Up returned %v, want ErrNoChange", err)
 		}
 		checkCatalog(t, db, d)
 
-		if err := migrations.Down(ctx, db, d, 1); err != nil {
+		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Down(1): %v", err)
 		}
 		checkVersion(t, db, d, 3, false)
 		checkTables(t, db, d, true, true, false)
-		if err := migrations.Down(ctx, db, d, 2); err != nil {
+		if err := migrations.Down(ctx, db, 2, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Down(2): %v", err)
 		}
 		checkVersion(t, db, d, 1, false)
 		checkTables(t, db, d, true, false, false)
-		if err := migrations.Down(ctx, db, d, 5); err != nil {
+		if err := migrations.Down(ctx, db, 5, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Down(5) from version 1: %v", err)
 		}
 		checkVersion(t, db, d, 0, false)
 		checkTables(t, db, d, false, false, false)
-		if err := migrations.Down(ctx, db, d, 1); !errors.Is(err, migrations.ErrNoChange) {
+		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); !errors.Is(err, migrations.ErrNoChange) {
 			t.Errorf("Down with nothing applied returned %v, want ErrNoChange", err)
 		}
-		if err := migrations.Down(ctx, db, d, 0); err == nil {
+		if err := migrations.Down(ctx, db, 0, &migrations.Options{Dialect: d}); err == nil {
 			t.Errorf("Down(0) succeeded, want an error")
 		}
 
-		if err := migrations.Up(ctx, db, d); err != nil {
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up after Down: %v", err)
 		}
 		checkVersion(t, db, d, 4, false)
@@ -250,7 +291,7 @@ func TestDirty(t *testing.T) {
 		if _, err := db.ExecContext(ctx, `CREATE TABLE klepto_changes (x INTEGER)`); err != nil {
 			t.Fatal(err)
 		}
-		err := migrations.Up(ctx, db, d)
+		err := migrations.Up(ctx, db, &migrations.Options{Dialect: d})
 		var dirtyErr *migrations.DirtyError
 		if err == nil || errors.Is(err, migrations.ErrNoChange) || errors.As(err, &dirtyErr) {
 			t.Fatalf("Up over a conflicting table returned %v, want the failure", err)
@@ -262,8 +303,8 @@ func TestDirty(t *testing.T) {
 		checkVersion(t, db, d, 2, true)
 
 		for name, op := range map[string]func() error{
-			"Up":   func() error { return migrations.Up(ctx, db, d) },
-			"Down": func() error { return migrations.Down(ctx, db, d, 1) },
+			"Up":   func() error { return migrations.Up(ctx, db, &migrations.Options{Dialect: d}) },
+			"Down": func() error { return migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}) },
 		} {
 			err := op()
 			if !errors.As(err, &dirtyErr) || dirtyErr.Version != 2 {
@@ -274,20 +315,20 @@ func TestDirty(t *testing.T) {
 		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_changes`); err != nil {
 			t.Fatal(err)
 		}
-		if err := migrations.Force(ctx, db, d, 99); err == nil {
+		if err := migrations.Force(ctx, db, 99, &migrations.Options{Dialect: d}); err == nil {
 			t.Errorf("Force(99) succeeded, want an error")
 		}
-		if err := migrations.Force(ctx, db, d, 1); err != nil {
+		if err := migrations.Force(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Force(1): %v", err)
 		}
 		checkVersion(t, db, d, 1, false)
-		if err := migrations.Up(ctx, db, d); err != nil {
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up after Force: %v", err)
 		}
 		checkVersion(t, db, d, 4, false)
 		checkTables(t, db, d, true, true, true)
 
-		if err := migrations.Force(ctx, db, d, 0); err != nil {
+		if err := migrations.Force(ctx, db, 0, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Force(0): %v", err)
 		}
 		checkVersion(t, db, d, 0, false)
@@ -335,7 +376,7 @@ func TestConcurrentUp(t *testing.T) {
 		errs := make([]error, len(pools))
 		var wg sync.WaitGroup
 		for i, p := range pools {
-			wg.Go(func() { errs[i] = migrations.Up(t.Context(), p, d) })
+			wg.Go(func() { errs[i] = migrations.Up(t.Context(), p, &migrations.Options{Dialect: d}) })
 		}
 		wg.Wait()
 		applied := 0
@@ -358,7 +399,7 @@ func TestCanceled(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := migrations.Up(ctx, db, dialect.SQLite); !errors.Is(err, context.Canceled) {
+	if err := migrations.Up(ctx, db, &migrations.Options{Dialect: dialect.SQLite}); !errors.Is(err, context.Canceled) {
 		t.Errorf("Up with a canceled context returned %v", err)
 	}
 	checkVersion(t, db, dialect.SQLite, 0, false)
@@ -379,7 +420,7 @@ func TestLockedSQLite(t *testing.T) {
 	// Correct code waits out the deadline whatever the machine's speed.
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
-	if err := migrations.Up(ctx, db, dialect.SQLite); !errors.Is(err, context.DeadlineExceeded) {
+	if err := migrations.Up(ctx, db, &migrations.Options{Dialect: dialect.SQLite}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Up while the lock is held returned %v, want context.DeadlineExceeded", err)
 	}
 	// Version would wait for the lock too: look at the tables instead.
@@ -389,7 +430,7 @@ func TestLockedSQLite(t *testing.T) {
 	if err := held.Unlock(); err != nil {
 		t.Fatal(err)
 	}
-	if err := migrations.Up(t.Context(), db, dialect.SQLite); err != nil {
+	if err := migrations.Up(t.Context(), db, &migrations.Options{Dialect: dialect.SQLite}); err != nil {
 		t.Errorf("Up after the lock was released: %v", err)
 	}
 	// The lock file goes with the lock.
@@ -423,7 +464,7 @@ func TestLockedPostgres(t *testing.T) {
 
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	err = migrations.Up(short, db, dialect.Postgres)
+	err = migrations.Up(short, db, &migrations.Options{Dialect: dialect.Postgres})
 	if !errors.Is(err, migrations.ErrLocked) || !dialect.IsBusy(err) {
 		t.Errorf("Up while another migration holds the lock returned %v, want ErrLocked wrapping a busy error", err)
 	}
@@ -431,7 +472,7 @@ func TestLockedPostgres(t *testing.T) {
 	if _, err := holder.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, id); err != nil {
 		t.Fatal(err)
 	}
-	if err := migrations.Up(ctx, db, dialect.Postgres); err != nil {
+	if err := migrations.Up(ctx, db, &migrations.Options{Dialect: dialect.Postgres}); err != nil {
 		t.Errorf("Up after the lock was released: %v", err)
 	}
 }
@@ -462,14 +503,14 @@ func TestLockedMySQL(t *testing.T) {
 
 	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	defer cancel()
-	if err := migrations.Up(short, db, dialect.MySQL); !errors.Is(err, migrations.ErrLocked) {
+	if err := migrations.Up(short, db, &migrations.Options{Dialect: dialect.MySQL}); !errors.Is(err, migrations.ErrLocked) {
 		t.Errorf("Up while another migration holds the lock returned %v, want ErrLocked", err)
 	}
 
 	if _, err := holder.ExecContext(ctx, `SELECT RELEASE_LOCK(?)`, name); err != nil {
 		t.Fatal(err)
 	}
-	if err := migrations.Up(ctx, db, dialect.MySQL); err != nil {
+	if err := migrations.Up(ctx, db, &migrations.Options{Dialect: dialect.MySQL}); err != nil {
 		t.Errorf("Up after the lock was released: %v", err)
 	}
 }

@@ -139,7 +139,7 @@ func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*
 		} else if !exists {
 			return nil, fmt.Errorf("%w: run `klepto-sql migrate up`, or apply the migrations of package migrations", ErrNoFeed)
 		}
-	} else if err := migrations.Up(ctx, db, d); err != nil && !errors.Is(err, migrations.ErrNoChange) {
+	} else if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil && !errors.Is(err, migrations.ErrNoChange) {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
 	q, err := newCatalogSQL(d)

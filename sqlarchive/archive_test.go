@@ -646,7 +646,7 @@ func TestSkipMigrate(t *testing.T) {
 		if ok, err := d.TableExists(ctx, db, migrations.ArchivesTable); err != nil || ok {
 			t.Fatalf("catalog exists = %v, %v after Open with SkipMigrate", ok, err)
 		}
-		if err := migrations.Up(ctx, db, d); err != nil {
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatal(err)
 		}
 		a := open(t, db, d, &sqlarchive.Options{SkipMigrate: true})

@@ -21,7 +21,7 @@ func BenchmarkFeed(b *testing.B) {
 		b.Run(d.Name(), func(b *testing.B) {
 			ctx := context.Background()
 			dbs := map[string]*sql.DB{"feed": sqltest.Open(b, d), "none": sqltest.Open(b, d)}
-			if err := migrations.Up(ctx, dbs["feed"], d); err != nil {
+			if err := migrations.Up(ctx, dbs["feed"], &migrations.Options{Dialect: d}); err != nil {
 				b.Fatal(err)
 			}
 			for _, op := range []string{"new", "overwrite"} {

@@ -117,14 +117,14 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer func() { _ = pool.Close() }()
-	d := db.dialect
-	before, _, err := migrations.Version(ctx, pool, d)
+	opts := &migrations.Options{Dialect: db.dialect}
+	before, _, err := migrations.Version(ctx, pool, opts)
 	if err != nil {
 		return err
 	}
 	switch sub {
 	case "up":
-		err = migrations.Up(ctx, pool, d)
+		err = migrations.Up(ctx, pool, opts)
 	case "down":
 		steps := math.MaxInt32 // all
 		if len(rest) == 1 {
@@ -135,20 +135,20 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 		if err := c.confirm(c.yes, "revert "+plural(min(steps, int(before)), "migration", "migrations")+" of "+db.shown+", dropping klepto's tables"); err != nil {
 			return err
 		}
-		err = migrations.Down(ctx, pool, d, steps)
+		err = migrations.Down(ctx, pool, steps, opts)
 	case "force":
 		v, perr := strconv.ParseUint(rest[0], 10, 32)
 		if perr != nil {
 			return usagef("migrate force: V must be a version number, not %q", rest[0])
 		}
-		err = migrations.Force(ctx, pool, d, uint(v))
+		err = migrations.Force(ctx, pool, uint(v), opts)
 	case "status":
-		return c.status(ctx, pool, d)
+		return c.status(ctx, pool, opts)
 	}
 	if err != nil && !errors.Is(err, migrations.ErrNoChange) {
 		return err
 	}
-	after, dirty, err := migrations.Version(ctx, pool, d)
+	after, dirty, err := migrations.Version(ctx, pool, opts)
 	if err != nil {
 		return err
 	}
@@ -231,8 +231,8 @@ type migrationJSON struct {
 	Applied bool   `json:"applied"`
 }
 
-func (c *migrateCommand) status(ctx context.Context, pool *sql.DB, d *dialect.Dialect) error {
-	s, err := migrations.Status(ctx, pool, d)
+func (c *migrateCommand) status(ctx context.Context, pool *sql.DB, opts *migrations.Options) error {
+	s, err := migrations.Status(ctx, pool, opts)
 	if err != nil {
 		return err
 	}
