@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/migrations"
 )
 
@@ -38,11 +39,26 @@ var (
 	// and of memos, when the database lacks the change feed or the leases
 	// of klepto's latest migrations.
 	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's change feed or leases tables")
+
+	// ErrInvalidOptions is wrapped by the errors of [Open], [Table],
+	// [Memoize], [CreateLike], [Copy], [Dump] and [Load] about their
+	// arguments: options that are not valid, a nil *sql.DB, *Archive or
+	// function. An invalid archive name is an error wrapping
+	// [ErrInvalidName] instead.
+	ErrInvalidOptions = errors.New("sqlarchive: invalid options")
 )
 
-// Options configure [Open]. The zero value runs the migrations and uses
+// Options configure [Open]. A nil *Options and the zero value both mean:
+// the dialect found from the database's driver, migrations applied, and
 // time.Now.
 type Options struct {
+	// Dialect is the dialect of the database: dialect.SQLite,
+	// dialect.MySQL or dialect.Postgres. Nil means the one that
+	// dialect.Detect finds from the driver of the *sql.DB. A named dialect
+	// that does not match the driver is an error wrapping a
+	// *dialect.MismatchError.
+	Dialect *dialect.Dialect
+
 	// SkipMigrate leaves the schema alone, for teams that apply klepto's
 	// migrations with their own tools (see package migrations): Open then
 	// only checks that the catalog table exists, and returns an error
@@ -103,28 +119,32 @@ type Archive struct {
 	opened map[string][]io.Closer // tables returned by Table and Memoize, by archive name
 }
 
-// Open returns the Archive of the database behind db, whose dialect is d.
-// Unless opts.SkipMigrate is set, it first applies klepto's migrations
-// (migrations.Up), which create the catalog; several processes may do so at
-// once. opts may be nil.
+// Open returns the Archive of the database behind db. opts may be nil; the
+// dialect is opts.Dialect, checked against db's driver, or the one found
+// from it (see dialect.Resolve). Unless opts.SkipMigrate is set, Open first
+// applies klepto's migrations (migrations.Up), which create the catalog;
+// several processes may do so at once.
 //
 // Close the Archive when done with it. Closing it does not close db, which
 // the caller keeps and closes; db must outlive the Archive and the tables
 // it returns. On SQLite, db must be a pool that may write (see
 // dialect.SQLiteDSN).
-func Open(ctx context.Context, db *sql.DB, d *dialect.Dialect, opts *Options) (*Archive, error) {
+func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
 	}
-	if db == nil || d == nil {
-		return nil, errors.New("sqlarchive: open: nil *sql.DB or *dialect.Dialect")
-	}
 	switch {
+	case db == nil:
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: nil *sql.DB")
 	case o.PollInterval < 0:
-		return nil, fmt.Errorf("sqlarchive: open: negative PollInterval %v", o.PollInterval)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative PollInterval %v", o.PollInterval)
 	case o.FeedWindow > 0 && o.FeedWindow < 256:
-		return nil, fmt.Errorf("sqlarchive: open: FeedWindow %d is under 256", o.FeedWindow)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: FeedWindow %d is under 256", o.FeedWindow)
+	}
+	d, err := dialect.Resolve(ctx, db, o.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
 	if o.SkipMigrate {
 		exists, err := d.TableExists(ctx, db, migrations.ArchivesTable)
@@ -198,7 +218,7 @@ func (a *Archive) Info(ctx context.Context, name string) (TableInfo, error) {
 	}
 	info, found, err := lookup(ctx, a.d, a.db, a.sql.byName, name)
 	if err != nil {
-		return TableInfo{}, err
+		return TableInfo{}, fmt.Errorf("sqlarchive: info %q: %w", name, err)
 	}
 	if !found {
 		return TableInfo{}, fmt.Errorf("%w: %q", ErrNotFound, name)
@@ -252,7 +272,7 @@ func (a *Archive) Drop(ctx context.Context, name string) error {
 	err = a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
 		info, found, err := lookup(ctx, a.d, q, a.sql.byName, name)
 		if err != nil {
-			return err
+			return fmt.Errorf("sqlarchive: drop %q: %w", name, err)
 		}
 		if !found {
 			return fmt.Errorf("%w: %q", ErrNotFound, name)
@@ -313,7 +333,7 @@ func (a *Archive) Stats(ctx context.Context, name string) (Stats, error) {
 		return Stats{}, err
 	}
 	if err := dialect.ValidateTableName(info.Table); err != nil {
-		return Stats{}, fmt.Errorf("sqlarchive: stats %q: catalog: %w", name, err)
+		return Stats{}, fmt.Errorf("sqlarchive: stats: catalog row %q: %w", name, err)
 	}
 	c := a.d.QuoteIdent
 	query := a.d.Rebind("SELECT COUNT(*)" +

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"strings"
 	"sync"
@@ -42,10 +43,15 @@ func (c *clock) Now() time.Time               { return time.Unix(0, c.ns.Load())
 func (c *clock) Advance(d time.Duration)      { c.ns.Add(int64(d)) }
 func (c *clock) options() *sqlarchive.Options { return &sqlarchive.Options{Clock: c.Now} }
 
-// open returns an Archive of db, closed when the test ends.
+// open returns an Archive of db, of dialect d, closed when the test ends.
 func open(t *testing.T, db *sql.DB, d *dialect.Dialect, opts *sqlarchive.Options) *sqlarchive.Archive {
 	t.Helper()
-	a, err := sqlarchive.Open(t.Context(), db, d, opts)
+	var o sqlarchive.Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Dialect = d
+	a, err := sqlarchive.Open(t.Context(), db, &o)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -301,7 +307,7 @@ func TestConcurrentCreate(t *testing.T) {
 			wg.Go(func() {
 				// Each goroutine stands for a process: its own Archive,
 				// migrating and creating at once with the others.
-				a, err := sqlarchive.Open(t.Context(), db, d, nil)
+				a, err := sqlarchive.Open(t.Context(), db, &sqlarchive.Options{Dialect: d})
 				if err != nil {
 					errs[i] = err
 					return
@@ -431,7 +437,7 @@ func TestMemoizeAcrossRestart(t *testing.T) {
 		}
 		const n = 5
 
-		first, err := sqlarchive.Open(ctx, db, d, nil)
+		first, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -583,39 +589,61 @@ func TestOptionErrors(t *testing.T) {
 	tests := []struct {
 		name string
 		call func() error
-		want string
 	}{
 		{"negative TTL", func() error {
 			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{TTL: new(-time.Second)})
 			return err
-		}, "negative TTL"},
+		}},
 		{"invalid codec", func() error {
 			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(codec.Codec(9))})
 			return err
-		}, "invalid codec"},
+		}},
 		{"long keymap", func() error {
 			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Keymap: long})
 			return err
-		}, "longer than the catalog's 1024 bytes"},
+		}},
 		{"raw codec of ints", func() error {
 			_, err := sqlarchive.Table[int](ctx, a, "t", &sqlarchive.TableOptions{Codec: new(codec.Raw)})
 			return err
-		}, "codec: raw stores []byte values"},
+		}},
 		{"table keymap", func() error {
 			_, err := sqlarchive.Memoize(ctx, a, "m", double,
 				&sqlarchive.MemoizeOptions[int]{Table: sqlarchive.TableOptions{Keymap: hashKeymap(t)}})
 			return err
-		}, "differs from Memo.Keymap"},
+		}},
 		{"nil function", func() error {
 			_, err := sqlarchive.Memoize[int, int](ctx, a, "m", nil, nil)
 			return err
-		}, "nil function"},
+		}},
+		{"nil *Archive", func() error {
+			_, err := sqlarchive.Table[int](ctx, nil, "t", nil)
+			return err
+		}},
+		{"nil *sql.DB", func() error {
+			_, err := sqlarchive.Open(ctx, nil, nil)
+			return err
+		}},
+		{"copy from nil", func() error {
+			_, err := sqlarchive.Copy(ctx, a, nil, "t")
+			return err
+		}},
+		{"create in nil", func() error {
+			_, err := sqlarchive.CreateLike(ctx, nil, sqlarchive.TableInfo{Name: "t"})
+			return err
+		}},
+		{"dump nil", func() error {
+			_, err := sqlarchive.Dump(ctx, nil, "t", io.Discard)
+			return err
+		}},
+		{"load into nil", func() error {
+			_, err := sqlarchive.Load(ctx, nil, "t", strings.NewReader(""), nil)
+			return err
+		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := tc.call()
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("error = %v, want one containing %q", err, tc.want)
+			if err := tc.call(); !errors.Is(err, sqlarchive.ErrInvalidOptions) {
+				t.Errorf("error = %v, want ErrInvalidOptions", err)
 			}
 		})
 	}
@@ -631,15 +659,15 @@ func TestMemoArchiveMustBeNil(t *testing.T) {
 	other := table[int](t, a, "other", nil)
 	_, err := sqlarchive.Memoize(t.Context(), a, "m", func(_ context.Context, n int) (int, error) { return n, nil },
 		&sqlarchive.MemoizeOptions[int]{Memo: cache.MemoOptions[int]{Archive: other}})
-	if err == nil || !strings.Contains(err.Error(), "Archive must be nil") {
-		t.Errorf("Memoize with an archive = %v, want an error", err)
+	if !errors.Is(err, sqlarchive.ErrInvalidOptions) {
+		t.Errorf("Memoize with an archive = %v, want ErrInvalidOptions", err)
 	}
 }
 
 func TestSkipMigrate(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
-		_, err := sqlarchive.Open(ctx, db, d, &sqlarchive.Options{SkipMigrate: true})
+		_, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d, SkipMigrate: true})
 		if !errors.Is(err, sqlarchive.ErrNoCatalog) || !strings.Contains(err.Error(), "klepto-sql migrate up") {
 			t.Fatalf("Open without a catalog = %v, want ErrNoCatalog naming klepto-sql migrate up", err)
 		}
@@ -657,7 +685,7 @@ func TestSkipMigrate(t *testing.T) {
 func TestClose(t *testing.T) {
 	db := sqltest.SQLite(t)
 	ctx := t.Context()
-	a, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	a, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -710,19 +738,88 @@ func TestTableName(t *testing.T) {
 	bad := []struct {
 		name, msg string
 	}{
-		{"", `sqlarchive: invalid archive name "": dialect: invalid table name "": empty`},
-		{"Fib", `sqlarchive: invalid archive name "Fib": dialect: invalid table name "Fib": upper-case letter 'F' at byte 0; names are lower case`},
+		{"", `sqlarchive: invalid archive name "": empty`},
+		{"Fib", `sqlarchive: invalid archive name "Fib": upper-case letter 'F' at byte 0; names are lower case`},
+		{"Fib@v2", `sqlarchive: invalid archive name "Fib@v2": upper-case letter 'F' at byte 0; names are lower case`},
 		{"fib@", `sqlarchive: invalid archive name "fib@": function version "" is empty`},
 		{"fib@V2", `sqlarchive: invalid archive name "fib@V2": function version "V2" has the upper-case letter 'V' at byte 0; versions are lower case`},
 		{"fib@.2", `sqlarchive: invalid archive name "fib@.2": function version ".2" starts with '.'; versions start with a letter a-z or a digit`},
 		{"fib@v2@v3", `sqlarchive: invalid archive name "fib@v2@v3": function version "v2@v3" has the character '@' at byte 2; only a-z, 0-9, '.', '-' and '_' are allowed`},
-		{"klepto_x", `sqlarchive: invalid archive name "klepto_x": dialect: invalid table name "klepto_x": the prefix "klepto_" is reserved`},
-		{"f@" + strings.Repeat("v", 46), `sqlarchive: invalid archive name "f@` + strings.Repeat("v", 46) + `": dialect: invalid table name "f__` + strings.Repeat("v", 46) + `": 49 bytes long; the limit is 48`},
+		{"klepto_x", `sqlarchive: invalid archive name "klepto_x": the prefix "klepto_" is reserved`},
+		{"f@" + strings.Repeat("v", 46), `sqlarchive: invalid archive name "f@` + strings.Repeat("v", 46) + `": its table name "f__` + strings.Repeat("v", 46) + `": 49 bytes long; the limit is 48`},
 	}
+	// The messages are the subject here: the name once, then the problem.
 	for _, tc := range bad {
 		_, _, err := sqlarchive.TableName(tc.name)
 		if !errors.Is(err, sqlarchive.ErrInvalidName) || err.Error() != tc.msg {
 			t.Errorf("TableName(%q) error = %v\nwant %s", tc.name, err, tc.msg)
 		}
+		// A table name at fault is also a *dialect.TableNameError.
+		_, te := errors.AsType[*dialect.TableNameError](err)
+		if want := !strings.Contains(tc.msg, "function version"); te != want || errors.Is(err, dialect.ErrInvalidTableName) != want {
+			t.Errorf("TableName(%q) error = %v, a *dialect.TableNameError: %v, want %v", tc.name, err, te, want)
+		}
+	}
+}
+
+// Without Options.Dialect, Open finds the dialect from the driver; a
+// dialect that does not match it is refused before any migration runs.
+func TestOpenDialect(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		for _, other := range sqltest.Dialects() {
+			if other == d {
+				continue
+			}
+			_, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: other})
+			if me, ok := errors.AsType[*dialect.MismatchError](err); !ok || me.Dialect != other || me.Database != d {
+				t.Errorf("Open with dialect %v on %v: %v, want a *dialect.MismatchError", other, d, err)
+			}
+		}
+		if tables, err := d.Tables(ctx, db); len(tables) != 0 || err != nil {
+			t.Fatalf("tables after refused opens: %q, %v", tables, err)
+		}
+		a, err := sqlarchive.Open(ctx, db, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		if a.Dialect() != d {
+			t.Errorf("Dialect() = %v, want %v", a.Dialect(), d)
+		}
+		put(t, table[int](t, a, "fib", nil), "(n=1)", 1)
+	})
+}
+
+// An archive's errors name it once: those of its table come from package
+// sqltable, which names the table, and name the archive only when the
+// table's name is another.
+func TestErrorsNameTheArchiveOnce(t *testing.T) {
+	db := sqltest.SQLite(t)
+	a := open(t, db, dialect.SQLite, nil)
+	for _, tc := range []struct{ name, table, want string }{
+		{"fib", "fib", `sqltable fib: open: not an archive table: it has no args column`},
+		{"fib@v2", "fib__v2", `sqlarchive: archive "fib@v2": sqltable fib__v2: open: not an archive table: it has no args column`},
+	} {
+		if _, err := sqlarchive.Table[string](t.Context(), a, tc.name, nil); err != nil {
+			t.Fatal(err)
+		}
+		_, err := sqlarchive.Table[int](t.Context(), a, tc.name, &sqlarchive.TableOptions{Codec: new(codec.Gob)})
+		if _, ok := errors.AsType[*sqlarchive.MismatchError](err); !ok || strings.Count(err.Error(), tc.name) != 1 {
+			t.Errorf("Table(%s) with another codec: %v, want a *MismatchError naming it once", tc.name, err)
+		}
+		if _, err := db.ExecContext(t.Context(), `ALTER TABLE `+tc.table+` DROP COLUMN args`); err != nil {
+			t.Fatal(err)
+		}
+		_, err = sqlarchive.Table[string](t.Context(), a, tc.name, nil)
+		if err == nil || err.Error() != tc.want {
+			t.Errorf("Table(%s) of a damaged table: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := a.Info(canceled, "fib")
+	if want := `sqlarchive: info "fib": read catalog: context canceled`; err == nil || err.Error() != want {
+		t.Errorf("Info on a canceled context: %v, want %s", err, want)
 	}
 }

@@ -19,7 +19,7 @@ func BenchmarkMiss(b *testing.B) {
 			ctx := context.Background()
 			db := sqltest.Open(b, d)
 			db.SetMaxIdleConns(8)
-			a, err := sqlarchive.Open(ctx, db, d, nil)
+			a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -115,14 +115,15 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInf
 }
 
 // lookup returns the catalog row that query, catalogSQL.byName or byTable,
-// selects with arg, and whether there is one.
+// selects with arg, and whether there is one. Callers name the archive in
+// its errors.
 func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, arg string) (TableInfo, bool, error) {
 	info, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return TableInfo{}, false, nil
 	case err != nil:
-		return TableInfo{}, false, fmt.Errorf("sqlarchive: read catalog: %w", err)
+		return TableInfo{}, false, fmt.Errorf("read catalog: %w", err)
 	}
 	return info, true, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 )
 
 // Copy copies the archive called name from src into dst, usually an
@@ -29,7 +30,7 @@ import (
 // name.
 func Copy(ctx context.Context, dst, src *Archive, name string) (int, error) {
 	if dst == nil || src == nil {
-		return 0, errors.New("sqlarchive: copy: nil *Archive")
+		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: copy: nil *Archive")
 	}
 	info, err := src.Info(ctx, name)
 	if err != nil {
@@ -52,10 +53,7 @@ func Copy(ctx context.Context, dst, src *Archive, name string) (int, error) {
 		return 0, errors.Join(err, src.forget(name, from))
 	}
 	n, err := from.CopyTo(ctx, to)
-	if err != nil {
-		err = fmt.Errorf("sqlarchive: copy %q: %w", name, err)
-	}
-	return n, errors.Join(err, src.forget(name, from), dst.forget(name, to))
+	return n, errors.Join(tableError(name, info.Table, err), src.forget(name, from), dst.forget(name, to))
 }
 
 // createLike creates the archive that like, a catalog row of another

@@ -5,7 +5,6 @@ import (
 
 	_ "github.com/mattn/go-sqlite3"
 
-	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 )
 
@@ -13,11 +12,11 @@ import (
 // that copies again and again holds nothing more each time.
 func TestCopyForgetsItsTables(t *testing.T) {
 	ctx := t.Context()
-	src, err := Open(ctx, sqltest.SQLite(t), dialect.SQLite, nil)
+	src, err := Open(ctx, sqltest.SQLite(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := Open(ctx, sqltest.SQLite(t), dialect.SQLite, nil)
+	dst, err := Open(ctx, sqltest.SQLite(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

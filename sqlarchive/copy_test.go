@@ -24,7 +24,7 @@ import (
 // copyOpen returns an Archive of db, closed when the test ends.
 func copyOpen(t *testing.T, db *sql.DB, d *dialect.Dialect) *sqlarchive.Archive {
 	t.Helper()
-	a, err := sqlarchive.Open(t.Context(), db, d, nil)
+	a, err := sqlarchive.Open(t.Context(), db, &sqlarchive.Options{Dialect: d})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -233,7 +233,7 @@ func ExampleCopy() {
 			log.Fatal(err)
 		}
 		db.SetMaxOpenConns(1)
-		a, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+		a, err := sqlarchive.Open(ctx, db, nil)
 		if err != nil {
 			log.Fatal(err)
 		}

@@ -2,8 +2,9 @@ package sqlarchive
 
 import (
 	"context"
-	"errors"
 	"fmt"
+
+	"github.com/klepto-sql/klepto/internal/errmark"
 )
 
 // CreateLike creates the archive that like describes, as Copy creates its
@@ -19,7 +20,7 @@ import (
 // or TTL differ, it returns a *MismatchError. It returns the catalog row.
 func CreateLike(ctx context.Context, a *Archive, like TableInfo) (TableInfo, error) {
 	if a == nil {
-		return TableInfo{}, errors.New("sqlarchive: create: nil *Archive")
+		return TableInfo{}, errmark.Errorf(ErrInvalidOptions, "sqlarchive: create: nil *Archive")
 	}
 	if err := a.check(); err != nil {
 		return TableInfo{}, err
@@ -29,25 +30,32 @@ func CreateLike(ctx context.Context, a *Archive, like TableInfo) (TableInfo, err
 	if err != nil {
 		return TableInfo{}, err
 	}
-	switch {
-	case like.Table != "" && like.Table != table, like.FuncVersion != "" && like.FuncVersion != version:
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: table %q and version %q, want %q and %q",
-			name, like.Table, like.FuncVersion, table, version)
-	case !like.Codec.Valid():
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: invalid codec %v", name, like.Codec)
-	case like.TTL < 0:
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: negative TTL %v", name, like.TTL)
-	case like.Keymap == "":
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: no keymap", name)
-	case len(like.Keymap) > maxKeymap:
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: the keymap description %q is longer than the catalog's %d bytes",
-			name, like.Keymap, maxKeymap)
-	case like.KeymapVersion < 1:
-		return TableInfo{}, fmt.Errorf("sqlarchive: create %q: invalid keymap version %d", name, like.KeymapVersion)
+	if problem := likeProblem(like, table, version); problem != "" {
+		return TableInfo{}, errmark.Errorf(ErrInvalidOptions, "sqlarchive: create %q: %s", name, problem)
 	}
 	like.Table, like.FuncVersion = table, version
 	if err := a.createLike(ctx, like); err != nil {
 		return TableInfo{}, err
 	}
 	return a.Info(ctx, name)
+}
+
+// likeProblem says what is wrong with like, the description of the archive
+// whose table and function version are table and version, or returns "".
+func likeProblem(like TableInfo, table, version string) string {
+	switch {
+	case like.Table != "" && like.Table != table, like.FuncVersion != "" && like.FuncVersion != version:
+		return fmt.Sprintf("table %q and version %q, want %q and %q", like.Table, like.FuncVersion, table, version)
+	case !like.Codec.Valid():
+		return fmt.Sprintf("invalid codec %v", like.Codec)
+	case like.TTL < 0:
+		return fmt.Sprintf("negative TTL %v", like.TTL)
+	case like.Keymap == "":
+		return "no keymap"
+	case len(like.Keymap) > maxKeymap:
+		return fmt.Sprintf("the keymap description %q is longer than the catalog's %d bytes", like.Keymap, maxKeymap)
+	case like.KeymapVersion < 1:
+		return fmt.Sprintf("invalid keymap version %d", like.KeymapVersion)
+	}
+	return ""
 }

@@ -72,8 +72,12 @@ func TestCreateLike(t *testing.T) {
 		} {
 			bad := like
 			c.change(&bad)
-			if _, err := sqlarchive.CreateLike(ctx, a, bad); err == nil {
-				t.Errorf("CreateLike with %s: no error", c.what)
+			want := sqlarchive.ErrInvalidOptions
+			if c.what == "invalid name" {
+				want = sqlarchive.ErrInvalidName
+			}
+			if _, err := sqlarchive.CreateLike(ctx, a, bad); !errors.Is(err, want) {
+				t.Errorf("CreateLike with %s: %v, want %v", c.what, err, want)
 			}
 		}
 		if _, err := a.Info(ctx, "new"); !errors.Is(err, sqlarchive.ErrNotFound) {

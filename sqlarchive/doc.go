@@ -2,8 +2,9 @@
 // tables, with a catalog: klepto's sql_archive, made to share a database
 // with an application and with other services.
 //
-// [Open] returns the [Archive] of a *sql.DB, applying klepto's migrations
-// (package migrations) unless told not to. Each archive in it has a name,
+// [Open] returns the [Archive] of a *sql.DB, finding its dialect from the
+// driver unless [Options].Dialect names it, and applying klepto's
+// migrations (package migrations) unless told not to. Each archive in it has a name,
 // a row in the catalog table klepto_archives and a table of its own, an
 // ordinary sqltable.Table: [Table] opens or creates one, [Memoize] memoizes
 // a function into one, and [Archive.Tables], [Archive.Info], [Archive.Stats]
@@ -33,6 +34,18 @@
 // [*MismatchError] rather than a table it cannot read or keys that never hit.
 // The archives do not enforce policy and bounds yet: Table creates
 // archives without them.
+//
+// # Errors
+//
+// Errors name the archive once, after the package and the operation, as in
+// `sqlarchive: drop "fib": …` or `sqlarchive: invalid archive name "Fib": upper-case letter 'F' at byte 0; names are lower case`.
+// The errors of an archive's table come from package sqltable, which names
+// the table, and are returned as they are (`sqltable fib: get "(n=3)": …`),
+// with the archive's name added only when it is not the table's
+// (`sqlarchive: archive "fib@v2": sqltable fib__v2: …`). The rule is
+// written in the Errors section of package sqltable. Callers branch on
+// [ErrNotFound], [ErrInvalidName], [ErrInvalidOptions], [ErrNoCatalog],
+// [ErrClosed], [*MismatchError] and [*HeaderError].
 //
 // # Differences from klepto
 //

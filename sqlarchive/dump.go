@@ -16,6 +16,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -65,6 +66,15 @@ type Record struct {
 // read from different databases, which normalize JSON differently, give
 // the same Record. A zero time is nil.
 func NewRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
+	rec, err := newRecord(r, c)
+	if err != nil {
+		return Record{}, fmt.Errorf("sqlarchive: %w", err)
+	}
+	return rec, nil
+}
+
+// newRecord is NewRecord, with errors that Dump wraps.
+func newRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 	rec := Record{
 		Key:       sqltable.EncodeKeyText(r.Key.Text),
 		CreatedAt: timeOrNil(r.CreatedAt),
@@ -73,7 +83,7 @@ func NewRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 	}
 	var err error
 	if rec.Args, err = canonicalJSON(r.Args); err != nil {
-		return Record{}, fmt.Errorf("sqlarchive: key %q: args: %w", rec.Key, err)
+		return Record{}, fmt.Errorf("key %.64q: args: %w", rec.Key, err)
 	}
 	if c != codec.JSON {
 		rec.ValueBase64 = r.Value
@@ -83,7 +93,7 @@ func NewRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 		return rec, nil
 	}
 	if rec.Value, err = canonicalJSON(r.Value); err != nil {
-		return Record{}, fmt.Errorf("sqlarchive: key %q: value: %w", rec.Key, err)
+		return Record{}, fmt.Errorf("key %.64q: value: %w", rec.Key, err)
 	}
 	return rec, nil
 }
@@ -112,7 +122,7 @@ func timeOrNil(tm time.Time) *time.Time {
 // ErrNotFound if the catalog has no archive called name.
 func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err error) {
 	if a == nil {
-		return 0, errors.New("sqlarchive: dump: nil *Archive")
+		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: dump: nil *Archive")
 	}
 	if err := a.check(); err != nil {
 		return 0, err
@@ -137,32 +147,33 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 	} else {
 		n, err = dumpRows[[]byte](ctx, a, info, bw)
 	}
-	if err == nil {
-		err = bw.Flush()
-	}
 	if err != nil {
+		return n, err
+	}
+	if err := bw.Flush(); err != nil {
 		return n, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
 	return n, nil
 }
 
-// dumpRows writes the entries of the archive info describes to w.
+// dumpRows writes the entries of the archive info describes to w. Its
+// errors name the archive, or the table (see tableError).
 func dumpRows[V ~[]byte](ctx context.Context, a *Archive, info TableInfo, w io.Writer) (n int, err error) {
 	t, err := openStored[V](ctx, a, a.db, info)
 	if err != nil {
-		return 0, err
+		return 0, tableError(info.Name, info.Table, err)
 	}
-	defer func() { err = errors.Join(err, t.Close()) }()
+	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
 	for r, err := range t.Rows(ctx) {
 		if err != nil {
-			return n, err
+			return n, tableError(info.Name, info.Table, err)
 		}
-		rec, err := NewRecord(storedRow(r), info.Codec)
+		rec, err := newRecord(storedRow(r), info.Codec)
+		if err == nil {
+			err = writeJSON(w, rec)
+		}
 		if err != nil {
-			return n, err
-		}
-		if err := writeJSON(w, rec); err != nil {
-			return n, err
+			return n, fmt.Errorf("sqlarchive: dump %q: %w", info.Name, err)
 		}
 		n++
 	}
@@ -257,7 +268,7 @@ func Load(ctx context.Context, a *Archive, name string, r io.Reader, opts *LoadO
 		o.Source = "input"
 	}
 	if a == nil {
-		return 0, errors.New("sqlarchive: load: nil *Archive")
+		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: load: nil *Archive")
 	}
 	if err := a.check(); err != nil {
 		return 0, err
@@ -281,7 +292,7 @@ func Load(ctx context.Context, a *Archive, name string, r io.Reader, opts *LoadO
 		return 0, err
 	}
 	if err := a.writeRows(ctx, info, rows); err != nil {
-		return 0, fmt.Errorf("sqlarchive: load %q: %w", name, err)
+		return 0, err
 	}
 	return len(rows), nil
 }
@@ -331,26 +342,35 @@ func (a *Archive) loadTarget(ctx context.Context, name string, lines *lineReader
 }
 
 // writeRows writes rows into the archive info describes, in one
-// transaction.
+// transaction, for Load. Its errors name the archive, or the table (see
+// tableError).
 func (a *Archive) writeRows(ctx context.Context, info TableInfo, rows []sqltable.Row[[]byte]) (err error) {
+	loadError := func(err error) error {
+		if err == nil {
+			return nil
+		}
+		return fmt.Errorf("sqlarchive: load %q: %w", info.Name, err)
+	}
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return loadError(err)
 	}
 	defer func() {
 		if err == nil {
-			err = ctx.Err() // canceled: commit nothing
+			err = loadError(ctx.Err()) // canceled: commit nothing
 		}
 		if err != nil {
-			err = errors.Join(err, ignoreDone(tx.Rollback()))
+			err = errors.Join(err, loadError(ignoreDone(tx.Rollback())))
 			return
 		}
-		err = tx.Commit()
+		err = loadError(tx.Commit())
 	}()
 	if info.Codec == codec.JSON {
-		return putRows[json.RawMessage](ctx, a, tx, info, rows)
+		err = putRows[json.RawMessage](ctx, a, tx, info, rows)
+	} else {
+		err = putRows[[]byte](ctx, a, tx, info, rows)
 	}
-	return putRows[[]byte](ctx, a, tx, info, rows)
+	return tableError(info.Name, info.Table, err)
 }
 
 // putRows writes rows into the archive info describes, over tx.
@@ -528,7 +548,7 @@ func parseRecord(line []byte, c codec.Codec) (sqltable.Row[[]byte], error) {
 	}
 	decoded, err := sqltable.DecodeKeyText(*rec.Key)
 	if err != nil {
-		return sqltable.Row[[]byte]{}, fmt.Errorf("key %q: %w", *rec.Key, err)
+		return sqltable.Row[[]byte]{}, err // it names the key
 	}
 	row := sqltable.Row[[]byte]{Key: keymap.NewKey(decoded)}
 	if !bytes.Equal(rec.Args, []byte("null")) {

@@ -100,7 +100,7 @@ func TestLoadMalformed(t *testing.T) {
 		{"bytes for json", `{"key":"k","value_base64":"AA=="}`, `input line 1: "value_base64" holds the bytes`},
 		{"bad time", `{"key":"k","value":1,"created_at":"yesterday"}`, `input line 1: parsing time "yesterday"`},
 		{"two values", good(1) + " " + good(2), "input line 1: more than one JSON value on the line"},
-		{"bad key", `{"key":"base64:!!","value":1}`, `input line 1: key "base64:!!"`},
+		{"bad key", `{"key":"base64:!!","value":1}`, `input line 1: sqltable: invalid key text "base64:!!"`},
 		{"header later", good(1) + "\n" + `{"archive":{"codec":"json","keymap":"string","keymap_version":1}}`, `input line 2: json: unknown field "archive"`},
 		{"header without codec", `{"archive":{"keymap":"string","keymap_version":1}}`, `input line 1: header: no "codec"`},
 		{"negative ttl", `{"archive":{"codec":"json","keymap":"string","keymap_version":1,"ttl_ns":-1}}`, `input line 1: header: negative "ttl_ns" -1`},
@@ -184,7 +184,7 @@ func ExampleDump() {
 	ctx := context.Background()
 
 	clock := func() time.Time { return time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC) }
-	a, err := sqlarchive.Open(ctx, db, dialect.SQLite, &sqlarchive.Options{Clock: clock})
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Clock: clock})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -40,7 +40,7 @@ func ExampleOpen() {
 	ctx := context.Background()
 
 	// Open creates the catalog (klepto's migrations) on first use.
-	a, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	a, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func ExampleTable() {
 	db, cleanup := openSQLite()
 	defer cleanup()
 	ctx := context.Background()
-	a, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	a, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func ExampleMemoize() {
 	square := func(_ context.Context, a args) (int, error) { return a.N * a.N, nil }
 
 	// A first process computes, and writes each result through to its table.
-	first, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	first, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func ExampleMemoize() {
 	first.Close()
 
 	// A second process, or the first after a restart, loads them.
-	second, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	second, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func ExampleArchive_Stats() {
 	ctx := context.Background()
 	start := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	now := start
-	a, err := sqlarchive.Open(ctx, db, dialect.SQLite, &sqlarchive.Options{Clock: func() time.Time { return now }})
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Clock: func() time.Time { return now }})
 	if err != nil {
 		log.Fatal(err)
 	}

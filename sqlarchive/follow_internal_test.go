@@ -51,7 +51,7 @@ func started(t *testing.T, a *Archive) {
 // (see started), then only when a test calls read.
 func quiet(t *testing.T, db *sqltest.Database, window int) *Archive {
 	t.Helper()
-	a, err := Open(t.Context(), db.DB, db.Dialect, &Options{PollInterval: time.Hour, FeedWindow: window})
+	a, err := Open(t.Context(), db.DB, &Options{Dialect: db.Dialect, PollInterval: time.Hour, FeedWindow: window})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -293,7 +293,7 @@ func lease[R any](ctx context.Context, l *leaser, t *sqltable.Table[R], now func
 			}
 		}
 		if ctx.Err() != nil {
-			return cache.Lease[R]{}, fmt.Errorf("wait for the lease of %.64q: %w", key.Text, context.Cause(ctx))
+			return cache.Lease[R]{}, fmt.Errorf("wait: %w", context.Cause(ctx))
 		}
 		// A database that fails keeps the process waiting, as its holder
 		// may still finish, until the wait is over.
@@ -304,7 +304,7 @@ func lease[R any](ctx context.Context, l *leaser, t *sqltable.Table[R], now func
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return cache.Lease[R]{}, fmt.Errorf("wait for the lease of %.64q: %w", key.Text, context.Cause(ctx))
+			return cache.Lease[R]{}, fmt.Errorf("wait: %w", context.Cause(ctx))
 		case <-l.follower.leaseWake():
 		case <-timer.C:
 		}

@@ -9,6 +9,7 @@ import (
 	"weak"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -93,22 +94,22 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 		o = *opts
 	}
 	if fn == nil {
-		return nil, fmt.Errorf("sqlarchive: memoize %q: nil function", name)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: nil function", name)
 	}
 	switch {
 	case o.LeaseTTL == 0:
 		o.LeaseTTL = DefaultLeaseTTL
 	case o.LeaseTTL < 100*time.Millisecond:
-		return nil, fmt.Errorf("sqlarchive: memoize %q: LeaseTTL %v is under 100ms", name, o.LeaseTTL)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: LeaseTTL %v is under 100ms", name, o.LeaseTTL)
 	}
 	switch {
 	case o.LeaseWait == 0:
 		o.LeaseWait = DefaultLeaseWait
 	case o.LeaseWait < 0:
-		return nil, fmt.Errorf("sqlarchive: memoize %q: negative LeaseWait %v", name, o.LeaseWait)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: negative LeaseWait %v", name, o.LeaseWait)
 	}
 	if o.Memo.Archive != nil {
-		return nil, fmt.Errorf("sqlarchive: memoize %q: MemoizeOptions.Memo.Archive must be nil: the archive is the table", name)
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: MemoizeOptions.Memo.Archive must be nil: the archive is the table", name)
 	}
 	if o.Version != "" {
 		if strings.Contains(name, versionSeparator) {
@@ -125,7 +126,7 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 		o.Memo.Keymap = km
 	}
 	if o.Table.Keymap != nil && o.Table.Keymap.String() != km.String() {
-		return nil, fmt.Errorf("sqlarchive: memoize %q: MemoizeOptions.Table.Keymap %q differs from Memo.Keymap %q",
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: MemoizeOptions.Table.Keymap %q differs from Memo.Keymap %q",
 			name, o.Table.Keymap.String(), km.String())
 	}
 	o.Table.Keymap = km
@@ -148,7 +149,7 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	}
 	m, err := cache.Memoize(fn, &o.Memo)
 	if err != nil {
-		return nil, errors.Join(fmt.Errorf("sqlarchive: memoize %q: %w", name, err), a.forget(name, t))
+		return nil, errors.Join(errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: %w", name, err), a.forget(name, t))
 	}
 	if !o.NoFollow {
 		table, _, _ := TableName(name) // valid: Table opened it

@@ -1,10 +1,12 @@
 package sqlarchive
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 )
 
 // versionSeparator separates a function's name from its version in an
@@ -26,7 +28,9 @@ const (
 // name; version is made of lower-case letters a-z, digits, '.', '-' and '_',
 // and starts with a letter or digit; and the table name must be valid, at
 // most [dialect.MaxTableName] bytes long. Other names are an error wrapping
-// [ErrInvalidName].
+// [ErrInvalidName] that names the name once and says what is wrong, such
+// as `sqlarchive: invalid archive name "Fib": upper-case letter 'F' at byte 0; names are lower case`;
+// when the table name is at fault, it also wraps the *dialect.TableNameError.
 //
 // Two archive names may lead to one table (fib@1.2 and fib@1_2, or fib@v2
 // and the plain fib__v2); the catalog gives each table to one archive only,
@@ -34,13 +38,13 @@ const (
 func TableName(name string) (table, version string, err error) {
 	base, version, versioned := strings.Cut(name, versionSeparator)
 	if err := dialect.ValidateTableName(base); err != nil {
-		return "", "", fmt.Errorf("%w %q: %w", ErrInvalidName, name, err)
+		return "", "", nameError(name, base, err)
 	}
 	if !versioned {
 		return base, "", nil
 	}
 	if problem := versionProblem(version); problem != "" {
-		return "", "", fmt.Errorf("%w %q: function version %q %s", ErrInvalidName, name, version, problem)
+		return "", "", nameError(name, "", fmt.Errorf("function version %q %s", version, problem))
 	}
 	table = base + versionJoin + strings.Map(func(r rune) rune {
 		if r == '.' || r == '-' {
@@ -49,9 +53,25 @@ func TableName(name string) (table, version string, err error) {
 		return r
 	}, version)
 	if err := dialect.ValidateTableName(table); err != nil {
-		return "", "", fmt.Errorf("%w %q: %w", ErrInvalidName, name, err)
+		return "", "", nameError(name, table, err)
 	}
 	return table, version, nil
+}
+
+// nameError returns the error of the invalid archive name name. err says
+// what is wrong: a *dialect.TableNameError about table, a part of name or
+// the table name made of it, whose problem it tells without naming the
+// table again unless it differs from name, or another error.
+func nameError(name, table string, err error) error {
+	problem := err.Error()
+	if te, ok := errors.AsType[*dialect.TableNameError](err); ok {
+		problem = te.Problem
+		if table != name && !strings.HasPrefix(name, table+versionSeparator) {
+			problem = fmt.Sprintf("its table name %q: %s", table, problem)
+		}
+		return errmark.New(fmt.Sprintf("%v %q: %s", ErrInvalidName, name, problem), ErrInvalidName, te)
+	}
+	return errmark.New(fmt.Sprintf("%v %q: %s", ErrInvalidName, name, problem), ErrInvalidName)
 }
 
 // versionProblem says what is wrong with the function version v, or returns

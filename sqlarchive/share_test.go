@@ -241,7 +241,7 @@ func goroutines() int {
 func TestOneFollower(t *testing.T) {
 	db := sqltest.Fresh(t, sqltest.Dialects()[0])
 	ctx := t.Context()
-	a, err := sqlarchive.Open(ctx, db.DB, db.Dialect, nil)
+	a, err := sqlarchive.Open(ctx, db.DB, &sqlarchive.Options{Dialect: db.Dialect})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package sqlarchive
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -140,7 +141,11 @@ func (s *shared[R]) Lease(ctx context.Context, key keymap.Key) (cache.Lease[R], 
 		return cache.Lease[R]{}, nil
 	}
 	return use(ctx, s, func(t *sqltable.Table[R]) (cache.Lease[R], error) {
-		return lease(ctx, s.a.leases, t, s.a.now, key, *s.lease)
+		l, err := lease(ctx, s.a.leases, t, s.a.now, key, *s.lease)
+		if err != nil {
+			err = fmt.Errorf("sqlarchive: archive %q: lease %.64q: %w", s.name, key.Text, err)
+		}
+		return l, err
 	})
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -94,7 +95,7 @@ func Table[V any](ctx context.Context, a *Archive, name string, opts *TableOptio
 		o = *opts
 	}
 	if a == nil {
-		return nil, errors.New("sqlarchive: table: nil *Archive")
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: table: nil *Archive")
 	}
 	if err := a.check(); err != nil {
 		return nil, err
@@ -103,13 +104,13 @@ func Table[V any](ctx context.Context, a *Archive, name string, opts *TableOptio
 	if err != nil {
 		return nil, err
 	}
-	if err := o.validate(name); err != nil {
-		return nil, err
+	if err := o.validate(); err != nil {
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
 	}
 	if o.Codec != nil {
 		// Checked by sqltable.Open too, but only once the archive exists.
 		if err := codec.Check[V](*o.Codec); err != nil {
-			return nil, fmt.Errorf("sqlarchive: archive %q: %w", name, err)
+			return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
 		}
 	}
 	for range maxOpenAttempts {
@@ -149,9 +150,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		ArgsOptions:   o.ArgsOptions,
 		FeedWindow:    a.feedWindow,
 	})
-	if err != nil {
-		err = fmt.Errorf("sqlarchive: archive %q: %w", name, err)
-	}
+	err = tableError(name, info.Table, err)
 	// Another Archive may have dropped the archive since ensure released
 	// the lock: sqltable.Open then fails, or creates the table anew,
 	// outside the catalog.
@@ -186,7 +185,7 @@ func (a *Archive) survived(ctx context.Context, info TableInfo, failed bool) (bo
 	if !failed {
 		switch now, found, err := lookup(ctx, a.d, a.db, a.sql.byTable, info.Table); {
 		case err != nil:
-			return false, err
+			return false, fmt.Errorf("sqlarchive: archive %q: %w", info.Name, err)
 		case found && same(now):
 			return true, nil
 		}
@@ -196,9 +195,12 @@ func (a *Archive) survived(ctx context.Context, info TableInfo, failed bool) (bo
 	kept := false
 	err := a.d.WithDDLLock(ctx, a.db, info.Table, func(ctx context.Context, q dialect.Querier) error {
 		now, found, err := lookup(ctx, a.d, q, a.sql.byTable, info.Table)
-		if err != nil || found {
-			kept = found && same(now)
-			return err
+		if err != nil {
+			return fmt.Errorf("sqlarchive: archive %q: %w", info.Name, err)
+		}
+		if found {
+			kept = same(now)
+			return nil
 		}
 		drop, err := a.d.DropTable(info.Table)
 		if err != nil {
@@ -212,15 +214,35 @@ func (a *Archive) survived(ctx context.Context, info TableInfo, failed bool) (bo
 	return kept, err
 }
 
-func (o *TableOptions) validate(name string) error {
+// tableError returns err, an error of the table of the archive called
+// name, held in table. Package sqltable names the table in its errors, so
+// the archive's name is added only when it is not the table's, as for
+// base@version.
+func tableError(name, table string, err error) error {
+	if _, ok := errors.AsType[*MismatchError](err); ok || err == nil || name == table {
+		return err // a *MismatchError names the archive
+	}
+	return fmt.Errorf("sqlarchive: archive %q: %w", name, err)
+}
+
+// wrapArchive returns err, if not nil, as an error of the archive called
+// name.
+func wrapArchive(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("sqlarchive: archive %q: %w", name, err)
+}
+
+// validate says what is wrong with o, if anything.
+func (o *TableOptions) validate() error {
 	switch {
 	case o.Codec != nil && !o.Codec.Valid():
-		return fmt.Errorf("sqlarchive: archive %q: invalid codec %v", name, *o.Codec)
+		return fmt.Errorf("invalid codec %v", *o.Codec)
 	case o.TTL != nil && *o.TTL < 0:
-		return fmt.Errorf("sqlarchive: archive %q: negative TTL %v", name, *o.TTL)
+		return fmt.Errorf("negative TTL %v", *o.TTL)
 	case o.Keymap != nil && len(o.Keymap.String()) > maxKeymap:
-		return fmt.Errorf("sqlarchive: archive %q: the keymap description %q is longer than the catalog's %d bytes",
-			name, o.Keymap.String(), maxKeymap)
+		return fmt.Errorf("the keymap description %q is longer than the catalog's %d bytes", o.Keymap.String(), maxKeymap)
 	}
 	return nil
 }
@@ -250,7 +272,7 @@ func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) 
 		var found bool
 		var err error
 		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil || found {
-			return err
+			return wrapArchive(name, err)
 		}
 		// A table the catalog does not list belongs to someone else, or
 		// to the application itself: leave it alone.
@@ -259,8 +281,12 @@ func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) 
 			return fmt.Errorf("sqlarchive: archive %q: %w", name, err)
 		}
 		if exists {
-			return fmt.Errorf("sqlarchive: archive %q: the database has a table %q that the catalog does not list; "+
-				"choose another name, or drop that table", name, table)
+			what := "a table of that name"
+			if table != name {
+				what = fmt.Sprintf("its table %q", table)
+			}
+			return fmt.Errorf("sqlarchive: archive %q: the database has %s, which the catalog does not list; "+
+				"choose another name, or drop that table", name, what)
 		}
 		// The catalog row goes first: if the table does not follow (MySQL
 		// commits each statement), opening the archive again creates it.
@@ -279,7 +305,7 @@ func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) 
 			}
 		}
 		if info, found, err = lookup(ctx, a.d, q, a.sql.byTable, table); err != nil {
-			return err
+			return wrapArchive(name, err)
 		}
 		if !found {
 			// The insert did nothing: the name has a row for another table.

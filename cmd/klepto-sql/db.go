@@ -346,8 +346,8 @@ func (e *env) openArchiveWith(ctx context.Context, dsn string, create bool, opti
 		return nil, err
 	}
 	o := options(db)
-	o.SkipMigrate = !create
-	a, err := sqlarchive.Open(ctx, pool, db.dialect, &o)
+	o.Dialect, o.SkipMigrate = db.dialect, !create
+	a, err := sqlarchive.Open(ctx, pool, &o)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", db.shown, err), pool.Close())
 	}

@@ -33,7 +33,7 @@ var testArchives = []string{"blobs", "docs@v2", "fib", "points"}
 func populate(t *testing.T, db *sql.DB, d *dialect.Dialect, now time.Time) {
 	t.Helper()
 	ctx := t.Context()
-	a, err := sqlarchive.Open(ctx, db, d, &sqlarchive.Options{Clock: func() time.Time { return now }})
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d, Clock: func() time.Time { return now }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestExportImport(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		a, err := sqlarchive.Open(t.Context(), db, dialect.SQLite, nil)
+		a, err := sqlarchive.Open(t.Context(), db, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func TestImportMalformed(t *testing.T) {
 		{"bytes for json", `{"key":"k","value_base64":"AA=="}`, `line 1: "value_base64" holds the bytes of codecs raw and gob`},
 		{"bad time", `{"key":"k","value":1,"created_at":"yesterday"}`, `line 1: parsing time "yesterday"`},
 		{"two values", good(1) + " " + good(2), "line 1: more than one JSON value on the line"},
-		{"bad key", `{"key":"base64:!!","value":1}`, `line 1: key "base64:!!"`},
+		{"bad key", `{"key":"base64:!!","value":1}`, `line 1: sqltable: invalid key text "base64:!!"`},
 		{"last of many", many.String() + "nonsense\n", "line 2501: want a JSON object"},
 	}
 	eachDB(t, func(t *testing.T, dsn string) {

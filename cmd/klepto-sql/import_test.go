@@ -48,7 +48,7 @@ func TestImportHeader(t *testing.T) {
 			if got := ok(t, "export", "hashed@v3", "-db", dsn); got != file {
 				t.Errorf("export after import =\n%s\nwant\n%s", got, file)
 			}
-			a, err := sqlarchive.Open(t.Context(), fresh.DB, d, nil)
+			a, err := sqlarchive.Open(t.Context(), fresh.DB, &sqlarchive.Options{Dialect: d})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -50,7 +50,7 @@ func run(ctx context.Context, path string, out io.Writer) (cache.Info, error) {
 		return cache.Info{}, err
 	}
 	defer db.Close()
-	archive, err := sqlarchive.Open(ctx, db, dialect.SQLite, nil)
+	archive, err := sqlarchive.Open(ctx, db, nil)
 	if err != nil {
 		return cache.Info{}, err
 	}

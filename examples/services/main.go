@@ -63,34 +63,34 @@ type product struct {
 	ID int
 }
 
-// open returns a pool on the database cfg.db names, its dialect, and on
-// PostgreSQL a listener for its notifications.
-func open(dsn string) (*sql.DB, *dialect.Dialect, sqlarchive.Listener, error) {
+// open returns a pool on the database cfg.db names and, on PostgreSQL, a
+// listener for its notifications. sqlarchive.Open finds the dialect from
+// the driver.
+func open(dsn string) (*sql.DB, sqlarchive.Listener, error) {
 	var driver string
-	var d *dialect.Dialect
 	var l sqlarchive.Listener
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		driver, d, l = "postgres", dialect.Postgres, pqlisten.New(dsn)
+		driver, l = "postgres", pqlisten.New(dsn)
 	case strings.HasPrefix(dsn, "mysql:"):
-		driver, d, dsn = "mysql", dialect.MySQL, strings.TrimPrefix(dsn, "mysql:")
+		driver, dsn = "mysql", strings.TrimPrefix(dsn, "mysql:")
 	default:
-		driver, d, dsn = "sqlite3", dialect.SQLite, dialect.SQLiteDSN(strings.TrimPrefix(dsn, "sqlite:"))
+		driver, dsn = "sqlite3", dialect.SQLiteDSN(strings.TrimPrefix(dsn, "sqlite:"))
 	}
 	db, err := sql.Open(driver, dsn)
-	return db, d, l, err
+	return db, l, err
 }
 
 // run is the service: it asks for the prices of products 1..cfg.keys,
 // saying where each came from, forgets one if told to, and after
 // cfg.linger asks again. It returns how many prices it computed itself.
 func run(ctx context.Context, cfg config, out io.Writer) (computed int64, err error) {
-	db, d, listener, err := open(cfg.db)
+	db, listener, err := open(cfg.db)
 	if err != nil {
 		return 0, err
 	}
 	defer db.Close()
-	archive, err := sqlarchive.Open(ctx, db, d, &sqlarchive.Options{Listener: listener})
+	archive, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Listener: listener})
 	if err != nil {
 		return 0, err
 	}

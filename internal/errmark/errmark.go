@@ -18,3 +18,26 @@ type marked struct {
 
 func (e *marked) Error() string   { return e.err.Error() }
 func (e *marked) Unwrap() []error { return []error{e.err, e.sentinel} }
+
+// New returns an error whose text is text and which wraps every non-nil
+// error of wrapped, for errors.Is and errors.As, without showing their
+// text: for a message that says in its own words what a wrapped error
+// says, such as a problem it describes of a name it does not repeat.
+func New(text string, wrapped ...error) error {
+	var errs []error
+	for _, err := range wrapped {
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return &worded{text: text, errs: errs}
+}
+
+// worded is an error with its own text that wraps errs.
+type worded struct {
+	text string
+	errs []error
+}
+
+func (e *worded) Error() string   { return e.text }
+func (e *worded) Unwrap() []error { return e.errs }

@@ -27,3 +27,15 @@ func TestErrorf(t *testing.T) {
 		t.Error("an error without %w matches fs.ErrNotExist")
 	}
 }
+
+func TestNew(t *testing.T) {
+	cause := &fs.PathError{Op: "open", Path: "/x", Err: fs.ErrNotExist}
+	err := errmark.New("pkg: no file at /x", errSentinel, nil, cause)
+	if got, want := err.Error(), "pkg: no file at /x"; got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
+	var pe *fs.PathError
+	if !errors.Is(err, errSentinel) || !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) {
+		t.Errorf("errors.Is or errors.As misses what %v wraps", err)
+	}
+}

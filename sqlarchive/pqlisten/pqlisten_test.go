@@ -47,7 +47,7 @@ func next(t *testing.T, l *pqlisten.Listener, schema string) sqlarchive.Notifica
 func TestListener(t *testing.T) {
 	db := sqltest.Fresh(t, dialect.Postgres)
 	ctx := t.Context()
-	a, err := sqlarchive.Open(ctx, db.DB, dialect.Postgres, nil) // runs the migrations
+	a, err := sqlarchive.Open(ctx, db.DB, nil) // runs the migrations
 	if err != nil {
 		t.Fatal(err)
 	}
