@@ -46,7 +46,11 @@
 // Results go to stdout, and diagnostics and progress bars to stderr;
 // every command that prints data takes -json. Destructive commands (drop,
 // purge, migrate down) need -yes. The exit status is 0 on success, 1 on
-// failure and 2 for a usage error.
+// failure and 2 for a usage error. An error prints once, as
+// `klepto-sql: <error>`, naming the archive once, as the library's errors
+// do (see the Errors section of package sqltable): such as
+// `klepto-sql: archive "fib" has no key "(n=99)"` or
+// `klepto-sql: sqltable fib: get "(n=3)": database is locked`.
 //
 // Klepto-sql is a thin shell over packages sqlarchive, sqltable and
 // migrations: it holds no SQL of its own.

@@ -118,7 +118,7 @@ func (c *importCommand) Run(ctx context.Context, args []string) (err error) {
 		if !existed {
 			if _, ierr := a.Info(ctx, name); ierr == nil {
 				// Never dropped: other programs may have written into it since.
-				err = fmt.Errorf("%w; the archive %s created for the import is left in place", err, name)
+				err = fmt.Errorf("%w; the archive, created for the import, is left in place", err)
 			}
 		}
 		return err

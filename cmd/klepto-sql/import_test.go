@@ -102,7 +102,7 @@ func TestImportFailureKeepsArchive(t *testing.T) {
 	// JSONB cannot hold U+0000: the database refuses the entry, once the
 	// archive exists.
 	failsIn(t, `{"key":"k","value":"\u0000"}`, exitFailure,
-		[]string{"U+0000", "nothing imported; the archive fresh created for the import is left in place"},
+		[]string{"U+0000", "nothing imported; the archive, created for the import, is left in place"},
 		"import", "fresh", "-db", dsn)
 	if got := names(t, dsn); !reflect.DeepEqual(got, []string{"fresh"}) {
 		t.Fatalf("archives after the failed import: %q", got)

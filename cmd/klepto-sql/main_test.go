@@ -72,6 +72,12 @@ func failsIn(t *testing.T, stdin string, code int, parts []string, args ...strin
 			t.Fatalf("klepto-sql %q: stderr %q does not hold %q", args, r.stderr, p)
 		}
 	}
+	if name := archiveArg(args); name != "" {
+		line, _, _ := strings.Cut(r.stderr, "\n")
+		if n := countWord(line, name); n > 1 {
+			t.Fatalf("klepto-sql %q: stderr %q names the archive %q %d times, want once", args, line, name, n)
+		}
+	}
 	if code == exitUsage && (!strings.Contains(r.stderr, "\nUsage: klepto-sql") || !strings.Contains(r.stderr, "\nTry: klepto-sql ")) {
 		t.Fatalf("klepto-sql %q: stderr %q, want the usage and a Try: hint", args, r.stderr)
 	}
@@ -79,6 +85,38 @@ func failsIn(t *testing.T, stdin string, code int, parts []string, args ...strin
 		t.Fatalf("klepto-sql %q: failed and printed %q on stdout", args, r.stdout)
 	}
 	return r
+}
+
+// archiveArg returns the archive that the command line args names, or "".
+func archiveArg(args []string) string {
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+		return ""
+	}
+	switch args[0] {
+	case "create", "drop", "show", "get", "put", "rm", "export", "import", "copy", "purge", "stats":
+		return args[1]
+	}
+	return ""
+}
+
+// countWord counts the occurrences of word in s that are not part of a
+// longer name (letters, digits, _ and @ around it).
+func countWord(s, word string) int {
+	inName := func(c byte) bool {
+		return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '@'
+	}
+	n := 0
+	for i := 0; ; {
+		j := strings.Index(s[i:], word)
+		if j < 0 {
+			return n
+		}
+		start, end := i+j, i+j+len(word)
+		if (start == 0 || !inName(s[start-1])) && (end == len(s) || !inName(s[end])) {
+			n++
+		}
+		i = end
+	}
 }
 
 // decode decodes the JSON document out into a new V.

@@ -97,7 +97,7 @@ func (t storedTable[V]) PutRows(ctx context.Context, rows []sqltable.Row[[]byte]
 func parseKey(text string) (keymap.Key, error) {
 	decoded, err := sqltable.DecodeKeyText(text)
 	if err != nil {
-		return keymap.Key{}, fmt.Errorf("key %q: %w", text, err)
+		return keymap.Key{}, err // it names the key
 	}
 	return keymap.NewKey(decoded), nil
 }
