@@ -2,6 +2,7 @@ package archive
 
 import (
 	"context"
+	"fmt"
 	"iter"
 	"sync"
 
@@ -26,7 +27,7 @@ func NewDict[V any]() *Dict[V] {
 func (d *Dict[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
 	if err := ctx.Err(); err != nil {
 		var zero V
-		return zero, false, err
+		return zero, false, keyError("get", key, err)
 	}
 	d.mu.RLock()
 	e, ok := d.m[key.Hash]
@@ -37,7 +38,7 @@ func (d *Dict[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
 // Put stores value under key, replacing any value there.
 func (d *Dict[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return keyError("put", key, err)
 	}
 	d.mu.Lock()
 	d.m[key.Hash] = cache.Entry[V]{Key: key, Value: value}
@@ -49,7 +50,7 @@ func (d *Dict[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 // the same key.
 func (d *Dict[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return opError(fmt.Sprintf("put %d entries", len(entries)), err)
 	}
 	d.mu.Lock()
 	for _, e := range entries {
@@ -62,7 +63,7 @@ func (d *Dict[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 // Delete removes key. Deleting a missing key is not an error.
 func (d *Dict[V]) Delete(ctx context.Context, key keymap.Key) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return keyError("delete", key, err)
 	}
 	d.mu.Lock()
 	delete(d.m, key.Hash)
@@ -73,7 +74,7 @@ func (d *Dict[V]) Delete(ctx context.Context, key keymap.Key) error {
 // Len returns the number of entries.
 func (d *Dict[V]) Len(ctx context.Context) (int, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, err
+		return 0, opError("len", err)
 	}
 	d.mu.RLock()
 	defer d.mu.RUnlock()
@@ -83,7 +84,7 @@ func (d *Dict[V]) Len(ctx context.Context) (int, error) {
 // Clear removes every entry.
 func (d *Dict[V]) Clear(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
-		return err
+		return opError("clear", err)
 	}
 	d.mu.Lock()
 	clear(d.m)
@@ -96,7 +97,7 @@ func (d *Dict[V]) Clear(ctx context.Context) error {
 func (d *Dict[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 	return func(yield func(cache.Entry[V], error) bool) {
 		if err := ctx.Err(); err != nil {
-			yield(cache.Entry[V]{}, err)
+			yield(cache.Entry[V]{}, opError("all", err))
 			return
 		}
 		d.mu.RLock()

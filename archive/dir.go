@@ -22,6 +22,7 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -127,16 +128,16 @@ func OpenDir[V any](dir string, opts *DirOptions) (*Dir[V], error) {
 		o = *opts
 	}
 	if err := codec.Check[V](o.Codec); err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
+		return nil, invalidOptions(err)
 	}
 	if o.Compression < 0 || o.Compression > gzip.BestCompression {
-		return nil, fmt.Errorf("archive: compression level %d out of range [0, 9]", o.Compression)
+		return nil, errmark.Errorf(ErrInvalidOptions, "archive: compression level %d out of range [0, 9]", o.Compression)
 	}
 	if o.Perm == 0 {
 		o.Perm = 0o644
 	}
 	if o.Perm&^fs.ModePerm != 0 {
-		return nil, fmt.Errorf("archive: file mode %v has bits other than permissions", o.Perm)
+		return nil, errmark.Errorf(ErrInvalidOptions, "archive: file mode %v has bits other than permissions", o.Perm)
 	}
 	d := &Dir[V]{
 		dir:     dir,
@@ -163,29 +164,33 @@ func (d *Dir[V]) paths(hash [32]byte) (sub, name string) {
 func (d *Dir[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
 	var zero V
 	if err := ctx.Err(); err != nil {
-		return zero, false, err
+		return zero, false, keyError("get", key, err)
 	}
 	sub, name := d.paths(key.Hash)
 	_, v, found, err := d.read(filepath.Join(sub, name))
-	return v, found, err
+	if err != nil {
+		return zero, false, keyError("get", key, err)
+	}
+	return v, found, nil
 }
 
 // read reads and decodes the entry file at path, and returns its key text
-// and value. A missing file is not found, not an error.
+// (with the error too, when the value does not decode) and value. A
+// missing file is not found, not an error.
 func (d *Dir[V]) read(path string) (text string, v V, found bool, err error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", v, false, nil
 	}
 	if err != nil {
-		return "", v, false, fmt.Errorf("archive: %w", err)
+		return "", v, false, err // names the file
 	}
 	text, c, value, err := d.parseEntry(data)
 	if err != nil {
 		return "", v, false, &CorruptError{Path: path, Offset: -1, Err: err}
 	}
 	if err = codec.Decode(c, value, &v); err != nil {
-		return "", v, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, path, err)
+		return text, v, false, fmt.Errorf("decode the value in %s: %w", path, err)
 	}
 	return text, v, true, nil
 }
@@ -221,7 +226,7 @@ func (d *Dir[V]) parseEntry(data []byte) (text string, c codec.Codec, value []by
 // encode returns the contents of the entry file for key and value.
 func (d *Dir[V]) encode(key keymap.Key, value V) ([]byte, error) {
 	if len(key.Text) > math.MaxUint32 {
-		return nil, fmt.Errorf("archive: key of %d bytes is too long", len(key.Text))
+		return nil, fmt.Errorf("key of %d bytes is too long", len(key.Text))
 	}
 	buf := make([]byte, 0, entryHeadLen+len(key.Text)+64)
 	buf = append(buf, entryMagic...)
@@ -231,7 +236,7 @@ func (d *Dir[V]) encode(key keymap.Key, value V) ([]byte, error) {
 	start := len(buf)
 	buf, err := codec.Append(buf, d.codec, value)
 	if err != nil {
-		return nil, fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
+		return nil, fmt.Errorf("encode the value: %w", err)
 	}
 	if d.level > 0 {
 		buf[9] = compressGzip
@@ -276,6 +281,13 @@ func (d *Dir[V]) gunzip(p []byte) ([]byte, error) {
 // Put stores value under key, replacing any value there, and returns once
 // the entry is on disk.
 func (d *Dir[V]) Put(ctx context.Context, key keymap.Key, value V) error {
+	if err := d.put(ctx, key, value); err != nil {
+		return keyError("put", key, err)
+	}
+	return nil
+}
+
+func (d *Dir[V]) put(ctx context.Context, key keymap.Key, value V) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -290,7 +302,7 @@ func (d *Dir[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 	}
 	if err := os.Rename(tmp, filepath.Join(sub, name)); err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	return syncDir(sub)
 }
@@ -302,6 +314,14 @@ func (d *Dir[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 // PutMany fails or ctx is canceled part way, some of the entries may be
 // stored.
 func (d *Dir[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+	if err := d.putMany(ctx, entries); err != nil {
+		return opError(fmt.Sprintf("put %d entries", len(entries)), err)
+	}
+	return nil
+}
+
+// putMany is PutMany; an error about one entry names its key.
+func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -321,7 +341,7 @@ func (d *Dir[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 		}
 		data, err := d.encode(e.Key, e.Value)
 		if err != nil {
-			return err
+			return fmt.Errorf("key %.64q: %w", e.Key.Text, err)
 		}
 		sub, name := d.paths(e.Key.Hash)
 		todo = append(todo, pending{sub: sub, name: name, data: data})
@@ -346,7 +366,7 @@ func (d *Dir[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	for i := range todo {
 		p := &todo[i]
 		if err := os.Rename(p.tmp, filepath.Join(p.sub, p.name)); err != nil {
-			return fmt.Errorf("archive: %w", err)
+			return err
 		}
 		p.tmp = ""
 		subs[p.sub] = true
@@ -402,7 +422,7 @@ func (d *Dir[V]) writeTemp(sub, name string, data []byte) (string, error) {
 		}
 	}
 	if err != nil {
-		return "", fmt.Errorf("archive: %w", err)
+		return "", err
 	}
 	_, err = f.Write(data)
 	if err == nil {
@@ -413,25 +433,28 @@ func (d *Dir[V]) writeTemp(sub, name string, data []byte) (string, error) {
 	}
 	if err != nil {
 		os.Remove(f.Name())
-		return "", fmt.Errorf("archive: %w", err)
+		return "", err
 	}
 	return f.Name(), nil
 }
 
 // Delete removes key. Deleting a missing key is not an error.
 func (d *Dir[V]) Delete(ctx context.Context, key keymap.Key) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	sub, name := d.paths(key.Hash)
-	err := os.Remove(filepath.Join(sub, name))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+	err := ctx.Err()
+	if err == nil {
+		sub, name := d.paths(key.Hash)
+		err = os.Remove(filepath.Join(sub, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err == nil {
+			err = syncDir(sub)
+		}
 	}
 	if err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return keyError("delete", key, err)
 	}
-	return syncDir(sub)
+	return nil
 }
 
 // Len returns the number of entries. It lists the directory; it reads no
@@ -440,7 +463,7 @@ func (d *Dir[V]) Len(ctx context.Context) (int, error) {
 	n := 0
 	for _, err := range d.files(ctx) {
 		if err != nil {
-			return 0, err
+			return 0, opError("len", err)
 		}
 		n++
 	}
@@ -451,6 +474,13 @@ func (d *Dir[V]) Len(ctx context.Context) (int, error) {
 // entries stay, and so do the subdirectories. If ctx is canceled part way,
 // some entries stay too.
 func (d *Dir[V]) Clear(ctx context.Context) error {
+	if err := d.clear(ctx); err != nil {
+		return opError("clear", err)
+	}
+	return nil
+}
+
+func (d *Dir[V]) clear(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -460,7 +490,7 @@ func (d *Dir[V]) Clear(ctx context.Context) error {
 			return err
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("archive: %w", err)
+			return err
 		}
 		dirty[filepath.Dir(path)] = true
 	}
@@ -480,12 +510,12 @@ func (d *Dir[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 	return func(yield func(cache.Entry[V], error) bool) {
 		for path, err := range d.files(ctx) {
 			if err != nil {
-				yield(cache.Entry[V]{}, err)
+				yield(cache.Entry[V]{}, opError("all", err))
 				return
 			}
 			text, v, found, err := d.read(path)
 			if err != nil {
-				yield(cache.Entry[V]{}, err)
+				yield(cache.Entry[V]{}, entryError(keymap.Key{Text: text}, err))
 				return
 			}
 			if found && !yield(cache.Entry[V]{Key: keymap.NewKey(text), Value: v}, nil) {
@@ -505,7 +535,7 @@ func (d *Dir[V]) files(ctx context.Context) iter.Seq2[string, error] {
 		}
 		subs, err := os.ReadDir(d.dir)
 		if err != nil {
-			yield("", fmt.Errorf("archive: %w", err))
+			yield("", err)
 			return
 		}
 		for _, s := range subs {
@@ -543,12 +573,12 @@ func readDirNames(dir string) ([]string, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
+		return nil, err
 	}
 	names, err := f.Readdirnames(-1)
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
+		return nil, err
 	}
 	slices.Sort(names)
 	return names, nil

@@ -156,8 +156,8 @@ func TestOpenDirOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.open(filepath.Join(t.TempDir(), "memo"))
-			if err == nil || !strings.HasPrefix(err.Error(), "archive: ") {
-				t.Fatalf("OpenDir: %v, want an archive error", err)
+			if options := tc.name != "a file in the way"; err == nil || errors.Is(err, archive.ErrInvalidOptions) != options {
+				t.Fatalf("OpenDir: %v; want an error that matches ErrInvalidOptions: %v", err, options)
 			}
 		})
 	}

@@ -17,6 +17,16 @@
 // from the key's hash, never from the key's text, so every key is a valid
 // file name on every system and the keys 5 and "5" never collide.
 //
+// Errors of an operation on a key name the key once, cut to 64 bytes, and
+// the file at fault, if any, through the operating system's error or this
+// package's own, as in `archive: get "(n=3)": lock /var/cache/memo.klepto: context canceled`
+// or `archive: put "(n=3)": encode the value: json: unsupported type: chan int`,
+// so that a memo over the archive adds only its operation; the rule is
+// written in the Errors section of package
+// [github.com/klepto-sql/klepto/sqltable]. A [*CorruptError] names the
+// file and the damage. Match [ErrClosed] and [ErrInvalidOptions] with
+// errors.Is.
+//
 // Every archive in klepto-sql passes the conformance suite in
 // [github.com/klepto-sql/klepto/archive/archivetest].
 //

@@ -17,6 +17,7 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -131,7 +132,7 @@ type FileOptions struct {
 	Perm fs.FileMode
 }
 
-// ErrClosed is returned by the methods of a File after Close.
+// ErrClosed is wrapped by the errors of the methods of a File after Close.
 var ErrClosed = errors.New("archive: file is closed")
 
 // OpenFile opens the file archive at path, creating it (but not its
@@ -147,13 +148,13 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 		o = *opts
 	}
 	if err := codec.Check[V](o.Codec); err != nil {
-		return nil, fmt.Errorf("archive: %w", err)
+		return nil, invalidOptions(err)
 	}
 	if o.Perm == 0 {
 		o.Perm = 0o644
 	}
 	if o.Perm&^fs.ModePerm != 0 {
-		return nil, fmt.Errorf("archive: file mode %v has bits other than permissions", o.Perm)
+		return nil, errmark.Errorf(ErrInvalidOptions, "archive: file mode %v has bits other than permissions", o.Perm)
 	}
 	a := &File[V]{
 		path:  path,
@@ -165,13 +166,13 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	}
 	err := a.open(o.Perm)
 	if uerr := a.lock.Unlock(); uerr != nil && err == nil {
-		err = fmt.Errorf("archive: unlock %s: %w", path, uerr)
+		err = fmt.Errorf("unlock %s: %w", path, uerr)
 	}
 	if err != nil {
 		if a.f != nil {
 			a.f.Close()
 		}
-		return nil, err
+		return nil, fmt.Errorf("archive: %w", err)
 	}
 	return a, nil
 }
@@ -182,12 +183,12 @@ func (a *File[V]) open(perm fs.FileMode) error {
 	removeStaleTemps(a.path)
 	f, err := os.OpenFile(a.path, os.O_RDWR|os.O_CREATE, perm)
 	if err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	if fi.Size() < fileHeadLen {
 		// New, or created by a writer that crashed before the header was
@@ -195,7 +196,7 @@ func (a *File[V]) open(perm fs.FileMode) error {
 		head := make([]byte, fi.Size())
 		if _, err := f.ReadAt(head, 0); err != nil || string(head) != fileMagic[:len(head)] {
 			f.Close()
-			return fmt.Errorf("archive: %s is not a file archive", a.path)
+			return fmt.Errorf("%s is not a file archive", a.path)
 		}
 		if err := writeHeader(f, a.path); err != nil {
 			f.Close()
@@ -209,10 +210,10 @@ func (a *File[V]) open(perm fs.FileMode) error {
 // makes it durable, along with the file's directory entry.
 func writeHeader(f *os.File, path string) error {
 	if _, err := f.WriteAt([]byte(fileMagic), 0); err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	if err := f.Sync(); err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	return syncDir(filepath.Dir(path))
 }
@@ -224,15 +225,15 @@ func (a *File[V]) load(f *os.File) error {
 	fi, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	head := make([]byte, fileHeadLen)
 	if _, err := f.ReadAt(head, 0); err != nil || string(head) != fileMagic {
 		f.Close()
 		if err == nil && string(head[:len(head)-1]) == fileMagic[:len(fileMagic)-1] {
-			return fmt.Errorf("archive: %s has format version %d, want %d", a.path, head[len(head)-1], fileMagic[len(fileMagic)-1])
+			return fmt.Errorf("%s has format version %d, want %d", a.path, head[len(head)-1], fileMagic[len(fileMagic)-1])
 		}
-		return fmt.Errorf("archive: %s is not a file archive", a.path)
+		return fmt.Errorf("%s is not a file archive", a.path)
 	}
 	index := make(map[[32]byte]span)
 	var live int64
@@ -272,22 +273,27 @@ func applyRecord(index map[[32]byte]span, r scanned) int64 {
 // the key's record fails its checksum.
 func (a *File[V]) Get(ctx context.Context, key keymap.Key) (V, bool, error) {
 	var zero V
-	if err := ctx.Err(); err != nil {
-		return zero, false, err
+	err := ctx.Err()
+	if err == nil {
+		err = a.refresh(ctx)
 	}
-	if err := a.refresh(ctx); err != nil {
-		return zero, false, err
+	if err != nil {
+		return zero, false, keyError("get", key, err)
 	}
 	e, found, err := a.read(key.Hash)
-	return e.Value, found, err
+	if err != nil {
+		return zero, false, keyError("get", key, err)
+	}
+	return e.Value, found, nil
 }
 
-// read returns the live entry stored under hash.
+// read returns the live entry stored under hash. When its value does not
+// decode, the entry it returns with the error has the key.
 func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 	a.mu.RLock()
 	if a.closed {
 		a.mu.RUnlock()
-		return cache.Entry[V]{}, false, ErrClosed
+		return cache.Entry[V]{}, false, errFileClosed
 	}
 	s, ok := a.index[hash]
 	if !ok {
@@ -298,7 +304,7 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 	_, err := a.f.ReadAt(rec, s.off)
 	a.mu.RUnlock()
 	if err != nil {
-		return cache.Entry[V]{}, false, fmt.Errorf("archive: read %s: %w", a.path, err)
+		return cache.Entry[V]{}, false, fmt.Errorf("read %s: %w", a.path, err)
 	}
 	text, c, value, err := parsePut(rec)
 	if err != nil {
@@ -306,7 +312,7 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 	}
 	var v V
 	if err := codec.Decode(c, value, &v); err != nil {
-		return cache.Entry[V]{}, false, fmt.Errorf("archive: decode %.40q in %s: %w", text, a.path, err)
+		return cache.Entry[V]{Key: keymap.Key{Text: text, Hash: hash}}, false, fmt.Errorf("decode the value in %s: %w", a.path, err)
 	}
 	return cache.Entry[V]{Key: keymap.Key{Text: text, Hash: hash}, Value: v}, true, nil
 }
@@ -316,14 +322,14 @@ func (a *File[V]) read(hash [32]byte) (cache.Entry[V], bool, error) {
 func (a *File[V]) refresh(ctx context.Context) error {
 	fi, err := os.Stat(a.path)
 	if err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	a.mu.RLock()
 	closed := a.closed
 	fresh := fi.Size() == a.size && os.SameFile(fi, a.info)
 	a.mu.RUnlock()
 	if closed {
-		return ErrClosed
+		return errFileClosed
 	}
 	if fresh {
 		return nil
@@ -331,7 +337,7 @@ func (a *File[V]) refresh(ctx context.Context) error {
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errFileClosed
 	}
 	// The shared lock keeps writers out, so that a record being written is
 	// not mistaken for a torn one.
@@ -362,14 +368,14 @@ func (a *File[V]) lockFile(ctx context.Context, shared bool) error {
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("archive: lock %s: %w", a.path, err)
+		return fmt.Errorf("lock %s: %w", a.path, err)
 	}
 	return nil
 }
 
 func (a *File[V]) unlock() error {
 	if err := a.lock.Unlock(); err != nil {
-		return fmt.Errorf("archive: unlock %s: %w", a.path, err)
+		return fmt.Errorf("unlock %s: %w", a.path, err)
 	}
 	return nil
 }
@@ -380,7 +386,7 @@ func (a *File[V]) unlock() error {
 func (a *File[V]) catchUp() error {
 	fi, err := os.Stat(a.path)
 	if err != nil {
-		return fmt.Errorf("archive: %w", err)
+		return err
 	}
 	if fi.Size() == a.size && os.SameFile(fi, a.info) {
 		return nil
@@ -388,7 +394,7 @@ func (a *File[V]) catchUp() error {
 	if !os.SameFile(fi, a.info) || fi.Size() < a.end {
 		f, err := os.OpenFile(a.path, os.O_RDWR, 0)
 		if err != nil {
-			return fmt.Errorf("archive: %w", err)
+			return err
 		}
 		return a.load(f)
 	}
@@ -410,22 +416,27 @@ func (a *File[V]) catchUp() error {
 // Put stores value under key, replacing any value there, and returns once
 // the record is on disk.
 func (a *File[V]) Put(ctx context.Context, key keymap.Key, value V) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
 	var b batch
-	if err := appendPut(&b, key, a.codec, value); err != nil {
-		return err
+	err := ctx.Err()
+	if err == nil {
+		err = appendPut(&b, key, a.codec, value)
 	}
-	return a.update(ctx, &b, nil)
+	if err == nil {
+		err = a.update(ctx, &b, nil)
+	}
+	if err != nil {
+		return keyError("put", key, err)
+	}
+	return nil
 }
 
 // PutMany stores every entry with one write and one fsync; a later entry
 // wins over an earlier one with the same key. A crash during PutMany may
 // keep a prefix of the entries.
 func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+	op := fmt.Sprintf("put %d entries", len(entries))
 	if err := ctx.Err(); err != nil {
-		return err
+		return opError(op, err)
 	}
 	if len(entries) == 0 {
 		return nil
@@ -433,23 +444,30 @@ func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	var b batch
 	for _, e := range entries {
 		if err := appendPut(&b, e.Key, a.codec, e.Value); err != nil {
-			return err
+			return opError(op, fmt.Errorf("key %.64q: %w", e.Key.Text, err))
 		}
 	}
-	return a.update(ctx, &b, nil)
+	if err := a.update(ctx, &b, nil); err != nil {
+		return opError(op, err)
+	}
+	return nil
 }
 
 // Delete removes key. Deleting a missing key is not an error, and writes
 // nothing.
 func (a *File[V]) Delete(ctx context.Context, key keymap.Key) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	err := ctx.Err()
+	if err == nil {
+		err = a.update(ctx, &batch{}, func(b *batch) {
+			if _, ok := a.index[key.Hash]; ok {
+				appendDelete(b, key.Hash)
+			}
+		})
 	}
-	return a.update(ctx, &batch{}, func(b *batch) {
-		if _, ok := a.index[key.Hash]; ok {
-			appendDelete(b, key.Hash)
-		}
-	})
+	if err != nil {
+		return keyError("delete", key, err)
+	}
+	return nil
 }
 
 // update makes one write: under both locks, it catches up with other
@@ -460,7 +478,7 @@ func (a *File[V]) update(ctx context.Context, b *batch, build func(*batch)) erro
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errFileClosed
 	}
 	if err := a.lockFile(ctx, false); err != nil {
 		return err
@@ -485,11 +503,11 @@ func (a *File[V]) update(ctx context.Context, b *batch, build func(*batch)) erro
 func (a *File[V]) append(b *batch) error {
 	if _, err := a.f.WriteAt(b.buf, a.end); err != nil {
 		a.forceCatchUp()
-		return fmt.Errorf("archive: write %s: %w", a.path, err)
+		return err // names the file
 	}
 	if err := a.f.Sync(); err != nil {
 		a.forceCatchUp()
-		return fmt.Errorf("archive: sync %s: %w", a.path, err)
+		return err
 	}
 	a.mu.Lock()
 	for _, r := range b.recs {
@@ -512,11 +530,12 @@ func (a *File[V]) forceCatchUp() {
 
 // Len returns the number of entries.
 func (a *File[V]) Len(ctx context.Context) (int, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
+	err := ctx.Err()
+	if err == nil {
+		err = a.refresh(ctx)
 	}
-	if err := a.refresh(ctx); err != nil {
-		return 0, err
+	if err != nil {
+		return 0, opError("len", err)
 	}
 	a.mu.RLock()
 	defer a.mu.RUnlock()
@@ -525,13 +544,20 @@ func (a *File[V]) Len(ctx context.Context) (int, error) {
 
 // Clear removes every entry, replacing the file with an empty one.
 func (a *File[V]) Clear(ctx context.Context) error {
+	if err := a.clear(ctx); err != nil {
+		return opError("clear", err)
+	}
+	return nil
+}
+
+func (a *File[V]) clear(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	a.wmu.Lock()
 	defer a.wmu.Unlock()
 	if a.closed {
-		return ErrClosed
+		return errFileClosed
 	}
 	if err := a.lockFile(ctx, false); err != nil {
 		return err
@@ -549,12 +575,12 @@ func (a *File[V]) Clear(ctx context.Context) error {
 // File.
 func (a *File[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 	return func(yield func(cache.Entry[V], error) bool) {
-		if err := ctx.Err(); err != nil {
-			yield(cache.Entry[V]{}, err)
-			return
+		err := ctx.Err()
+		if err == nil {
+			err = a.refresh(ctx)
 		}
-		if err := a.refresh(ctx); err != nil {
-			yield(cache.Entry[V]{}, err)
+		if err != nil {
+			yield(cache.Entry[V]{}, opError("all", err))
 			return
 		}
 		a.mu.RLock()
@@ -570,12 +596,12 @@ func (a *File[V]) All(ctx context.Context) iter.Seq2[cache.Entry[V], error] {
 		slices.SortFunc(keys, func(x, y at) int { return cmp.Compare(x.off, y.off) })
 		for _, k := range keys {
 			if err := ctx.Err(); err != nil {
-				yield(cache.Entry[V]{}, err)
+				yield(cache.Entry[V]{}, opError("all", err))
 				return
 			}
 			e, found, err := a.read(k.hash)
 			if err != nil {
-				yield(cache.Entry[V]{}, err)
+				yield(cache.Entry[V]{}, entryError(e.Key, err))
 				return
 			}
 			if found && !yield(e, nil) {
@@ -611,15 +637,15 @@ func (a *File[V]) Close() error {
 		}
 		err = errors.Join(err, a.unlock())
 	} else {
-		err = fmt.Errorf("archive: lock %s: %w", a.path, err)
+		err = fmt.Errorf("lock %s: %w", a.path, err)
 	}
 	a.mu.Lock()
 	a.closed = true
 	f := a.f
 	a.f, a.index = nil, nil
 	a.mu.Unlock()
-	if cerr := f.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("archive: %w", cerr))
+	if err = errors.Join(err, f.Close()); err != nil {
+		return opError("close", err)
 	}
-	return err
+	return nil
 }

@@ -41,7 +41,7 @@ func (a *File[V]) compact(b *batch, keep bool) error {
 
 	tmp, err := createTemp(filepath.Dir(a.path), filepath.Base(a.path)+".compact", ".tmp", a.info.Mode().Perm())
 	if err != nil {
-		return fmt.Errorf("archive: compact %s: %w", a.path, err)
+		return fmt.Errorf("compact %s: %w", a.path, err)
 	}
 	index, live, damage, err := a.writeCompacted(tmp, spans, hashOf, b, touched)
 	if err == nil {
@@ -53,7 +53,7 @@ func (a *File[V]) compact(b *batch, keep bool) error {
 	if err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return fmt.Errorf("archive: compact %s: %w", a.path, err)
+		return fmt.Errorf("compact %s: %w", a.path, err)
 	}
 	info, statErr := tmp.Stat()
 	a.mu.Lock()

@@ -41,7 +41,7 @@ type batch struct {
 // appendPut adds a put record for key and value to b.
 func appendPut[V any](b *batch, key keymap.Key, c codec.Codec, value V) error {
 	if len(key.Text) > math.MaxUint32 {
-		return fmt.Errorf("archive: key of %d bytes is too long", len(key.Text))
+		return fmt.Errorf("key of %d bytes is too long", len(key.Text))
 	}
 	start := len(b.buf)
 	b.buf = append(b.buf, make([]byte, recHeadLen)...)
@@ -53,7 +53,7 @@ func appendPut[V any](b *batch, key keymap.Key, c codec.Codec, value V) error {
 	var err error
 	if b.buf, err = codec.Append(b.buf, c, value); err != nil {
 		b.buf = b.buf[:start]
-		return fmt.Errorf("archive: encode %.40q: %w", key.Text, err)
+		return fmt.Errorf("encode the value: %w", err)
 	}
 	return b.seal(start, kindPut, key.Hash)
 }
@@ -72,7 +72,7 @@ func (b *batch) seal(start int, kind byte, hash [32]byte) error {
 	body := b.buf[start+recHeadLen:]
 	if len(body) > math.MaxUint32 {
 		b.buf = b.buf[:start]
-		return fmt.Errorf("archive: record of %d bytes is too long", len(body))
+		return fmt.Errorf("record of %d bytes is too long", len(body))
 	}
 	h := b.buf[start : start+recHeadLen]
 	binary.LittleEndian.PutUint32(h[0:], uint32(len(body)))
@@ -162,7 +162,7 @@ func scan(f io.ReaderAt, path string, from, to int64, fn func(scanned)) (end int
 	var head [recHeadLen]byte
 	var body []byte
 	fail := func(err error) (int64, []error, error) {
-		return 0, nil, fmt.Errorf("archive: read %s: %w", path, err)
+		return 0, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	off := from
 	for to-off >= recHeadLen {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,8 +98,11 @@ func TestOpenFileOptions(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.open(filepath.Join(t.TempDir(), "memo.klepto"))
-			if err == nil || !strings.HasPrefix(err.Error(), "archive: ") {
-				t.Fatalf("OpenFile: %v, want an archive error", err)
+			if options := tc.name != "missing directory"; errors.Is(err, archive.ErrInvalidOptions) != options {
+				t.Fatalf("OpenFile: %v; want it to match ErrInvalidOptions: %v", err, options)
+			}
+			if !errors.Is(err, archive.ErrInvalidOptions) && !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("OpenFile: %v, want fs.ErrNotExist", err)
 			}
 		})
 	}

@@ -1,0 +1,53 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/keymap"
+)
+
+// ErrInvalidOptions is wrapped by the errors of [OpenFile] and [OpenDir]
+// about their options: an unknown codec, the raw codec for values that are
+// not []byte, a mode with bits other than permissions, or a compression
+// level out of range.
+var ErrInvalidOptions = errors.New("archive: invalid options")
+
+// errFileClosed is ErrClosed as the messages of a File's methods say it.
+var errFileClosed = errmark.Errorf(ErrClosed, "file is closed")
+
+// invalidOptions returns err, an error of package codec about the codec
+// of the options, as one of this package that matches ErrInvalidOptions.
+func invalidOptions(err error) error {
+	return errmark.Errorf(ErrInvalidOptions, "archive: %w", err)
+}
+
+// keyError returns the error err of the operation op, such as "get", on
+// key: `archive: get "(n=3)": <err>`, the key cut to 64 bytes. err names
+// the file when one is at fault. A *CorruptError, which names the file
+// and the damage, is returned as it is.
+func keyError(op string, key keymap.Key, err error) error {
+	if _, ok := errors.AsType[*CorruptError](err); ok {
+		return err
+	}
+	return fmt.Errorf("archive: %s %.64q: %w", op, key.Text, err)
+}
+
+// opError returns the error err of the operation op, such as "len", which
+// concerns no one key, as keyError does.
+func opError(op string, err error) error {
+	if _, ok := errors.AsType[*CorruptError](err); ok {
+		return err
+	}
+	return fmt.Errorf("archive: %s: %w", op, err)
+}
+
+// entryError returns the error err of All in reading the entry of key, of
+// which it may know nothing yet.
+func entryError(key keymap.Key, err error) error {
+	if key.Text == "" {
+		return opError("all", err)
+	}
+	return opError(fmt.Sprintf("all: read %.64q", key.Text), err)
+}
