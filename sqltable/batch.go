@@ -12,7 +12,6 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
-	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -278,7 +277,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	defer t.mu.Unlock()
 	switch {
 	case t.closed.Load():
-		return stmt{}, errors.Join(errmark.Errorf(ErrClosed, "table is closed"), ps.Close())
+		return stmt{}, errors.Join(errTableClosed, ps.Close())
 	case t.batch[key] != nil: // prepared meanwhile by another call
 		return stmt{ps: t.batch[key]}, ps.Close()
 	}
@@ -361,25 +360,31 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 // may or may not be copied. Copying is idempotent: after an interruption,
 // run it again.
 func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error) {
-	switch {
-	case dst == nil:
+	if dst == nil {
 		return 0, t.errorf("copy: nil destination table")
+	}
+	// The table named once, unless dst's name is another.
+	op := "copy"
+	if dst.name != t.name {
+		op = "copy to " + dst.name
+	}
+	switch {
 	case t.closed.Load():
-		return 0, t.closedf("copy to %s", dst.name)
+		return 0, t.closedf("%s", op)
 	case dst.closed.Load():
-		return 0, dst.closedf("copy from %s", t.name)
+		return 0, t.errorf("%s: destination: %w", op, errTableClosed)
 	}
 	var after []byte
 	for {
 		page, err := t.readPage(ctx, after, dst)
 		if err != nil {
-			return n, t.errorf("copy to %s: %w", dst.name, err)
+			return n, t.errorf("%s: %w", op, err)
 		}
 		if len(page) == 0 {
 			return n, nil
 		}
 		if err := dst.writeRows(ctx, batchCopy, page, opCopy); err != nil {
-			return n, t.errorf("copy to %s: %w", dst.name, err)
+			return n, t.errorf("%s: write: %w", op, err)
 		}
 		n += len(page)
 		if len(page) < pageRows {

@@ -416,10 +416,13 @@ func (t *Table[V]) errorf(format string, args ...any) error {
 	return fmt.Errorf("sqltable "+t.name+": "+format, args...)
 }
 
+// errTableClosed is ErrClosed as the messages of a Table's methods say it.
+var errTableClosed = errmark.Errorf(ErrClosed, "table is closed")
+
 // closedf returns the error of the operation format describes on a closed
 // Table: it wraps ErrClosed.
 func (t *Table[V]) closedf(format string, args ...any) error {
-	return errmark.Errorf(ErrClosed, "sqltable %s: %s: table is closed", t.name, fmt.Sprintf(format, args...))
+	return t.errorf("%s: %w", fmt.Sprintf(format, args...), errTableClosed)
 }
 
 // nowArg returns the current time as a bind argument.
