@@ -192,3 +192,37 @@ func ExampleIsMissingTable() {
 	fmt.Println(dialect.IsMissingTable(err), dialect.Retryable(err))
 	// Output: true false
 }
+
+// Detect tells the database of a *sql.DB or *sql.Conn from its driver;
+// Resolve checks a dialect given by the caller, and refuses one that does
+// not match, before any statement fails in the database's own words.
+func ExampleDetect() {
+	dir, err := os.MkdirTemp("", "dialect")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, err := sql.Open("sqlite3", dialect.SQLiteDSN(filepath.Join(dir, "cache.db")))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+
+	d, err := dialect.Detect(ctx, db)
+	fmt.Println(d, err)
+	_, err = dialect.Resolve(ctx, db, dialect.Postgres)
+	fmt.Println(err)
+
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback()
+	_, err = dialect.Detect(ctx, tx)
+	fmt.Println(err)
+	// Output:
+	// sqlite <nil>
+	// dialect postgres does not match the database's driver (github.com/mattn/go-sqlite3, dialect sqlite)
+	// dialect: cannot detect the database behind a *sql.Tx, which does not show its driver: name the dialect
+}
