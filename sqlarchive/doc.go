@@ -45,7 +45,7 @@
 // (`sqlarchive: archive "fib@v2": sqltable fib__v2: …`). The rule is
 // written in the Errors section of package sqltable. Callers branch on
 // [ErrNotFound], [ErrInvalidName], [ErrInvalidOptions], [ErrNoCatalog],
-// [ErrClosed], [*MismatchError] and [*HeaderError].
+// [ErrNoFeed], [ErrClosed], [*MismatchError] and [*HeaderError].
 //
 // # Differences from klepto
 //
