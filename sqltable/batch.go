@@ -352,7 +352,10 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 // CopyTo copies the entries of t that have not expired into dst, which may
 // be a table of another database, and returns how many it copied. Entries
 // keep their arguments and timestamps; an entry dst already holds is
-// overwritten. Values are re-encoded only when the codecs differ.
+// overwritten. Values are copied as stored when both tables have the same
+// codec. Otherwise each is decoded by t and encoded by dst; a Table of
+// Options.Stored decodes to, and encodes from, the stored bytes or JSON
+// text.
 //
 // CopyTo reads t in pages of 500 entries, in key hash order, and writes
 // each page in one transaction of dst, so it needs no connection of t while

@@ -1,7 +1,9 @@
 package sqltable
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -52,8 +54,12 @@ func decodeKeyText(stored string) (string, error) {
 
 // encode returns v encoded with the Table's codec, as a bind argument
 // (a string for JSON, which the JSON columns need, and []byte otherwise),
-// and its size in bytes.
+// and its size in bytes. With Options.Stored, v is the value as stored.
 func (t *Table[V]) encode(v V) (arg any, size int, err error) {
+	if t.stored {
+		b, _ := any(v).([]byte) // Open checked that V is []byte
+		return t.encodeStored(b)
+	}
 	if t.codec == codec.JSON {
 		s, err := codec.JSONString(v)
 		return s, len(s), err
@@ -68,8 +74,33 @@ func (t *Table[V]) encode(v V) (arg any, size int, err error) {
 	return b, len(b), nil
 }
 
+// encodeStored returns the bind argument and size of b, a value as stored
+// (Options.Stored): the bytes themselves for a binary column, and for a
+// JSON column the JSON text without insignificant space, as a string.
+func (t *Table[V]) encodeStored(b []byte) (arg any, size int, err error) {
+	if t.codec.Binary() {
+		if b == nil {
+			b = []byte{} // the column is NOT NULL
+		}
+		return b, len(b), nil
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		return nil, 0, fmt.Errorf("the value is not JSON: %w", err)
+	}
+	return buf.String(), buf.Len(), nil
+}
+
 // decode decodes raw, a value of the Table's codec, into *v. raw may be
-// reused once decode returns.
+// reused once decode returns. With Options.Stored, *v is a copy of raw,
+// never nil; for a JSON column, once checked to be JSON.
 func (t *Table[V]) decode(raw []byte, v *V) error {
-	return codec.Decode(t.codec, raw, v)
+	switch {
+	case !t.stored:
+		return codec.Decode(t.codec, raw, v)
+	case t.codec.Binary():
+		return codec.Decode(codec.Raw, raw, v)
+	}
+	p, _ := any(v).(*[]byte) // Open checked that V is []byte
+	return codec.Decode(codec.JSON, raw, (*json.RawMessage)(p))
 }

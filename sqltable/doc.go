@@ -60,6 +60,13 @@
 //
 // and only reads of that entry fail.
 //
+// With [Options].Stored, a Table[[]byte] takes and gives values as the
+// value column stores them, never encoded or decoded: the bytes of codecs
+// gob and raw, the JSON text of codec json (checked, and stored without
+// insignificant space). Tools use it to show, export and import the
+// values of programs whose Go types they do not know; its writes go
+// through the same statements, and the same change feed, as any Table's.
+//
 // Values larger than the database takes are refused before anything is
 // sent, with an error wrapping [ErrTooLarge]: those above
 // Options.MaxValueBytes, and on MySQL rows that would not fit in the

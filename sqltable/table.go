@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,19 @@ type Options struct {
 
 	// Codec encodes values: codec.JSON (the default) stores them as JSON
 	// in the database's JSON type, codec.Gob as encoding/gob bytes, and
-	// codec.Raw stores a []byte as it is (V must then be []byte).
+	// codec.Raw stores a []byte as it is (V must then be []byte). With
+	// Stored, it names the codec the table's values were written with.
 	Codec codec.Codec
+
+	// Stored makes the Table pass values through as the value column
+	// stores them, never encoding or decoding them, so that tools can move
+	// or show values that only the program that wrote them could decode.
+	// V must then be []byte. For codecs gob and raw a value is the stored
+	// bytes. For codec json it is JSON text: writes refuse values that are
+	// not valid JSON, and store them without insignificant space, as codec
+	// json stores a json.RawMessage; reads return the JSON as the database
+	// returns it. The default, false, encodes and decodes values with Codec.
+	Stored bool
 
 	// TTL is how long an entry lives after it is written. Zero means
 	// entries never expire. An expired entry is a miss for every method:
@@ -110,6 +122,7 @@ type Table[V any] struct {
 	d         *dialect.Dialect
 	name      string
 	codec     codec.Codec
+	stored    bool // Options.Stored: V is []byte, the values as stored
 	ttl       time.Duration
 	now       func() time.Time
 	retries   int
@@ -156,7 +169,11 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	if db == nil {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: nil Querier", name)
 	}
-	if err := codec.Check[V](o.Codec); err != nil {
+	if o.Stored {
+		if _, ok := any(new(V)).(*[]byte); !ok {
+			return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.Stored needs []byte values, not %v", name, reflect.TypeFor[V]())
+		}
+	} else if err := codec.Check[V](o.Codec); err != nil {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: %w", name, err)
 	}
 	argsKeys, err := keymap.NewEncoded(keymap.JSON, o.ArgsOptions)
@@ -176,6 +193,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		d:        d,
 		name:     name,
 		codec:    o.Codec,
+		stored:   o.Stored,
 		ttl:      o.TTL,
 		now:      o.Clock,
 		retries:  o.Retries,
