@@ -41,8 +41,8 @@ var (
 	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's change feed or leases tables")
 
 	// ErrInvalidOptions is wrapped by the errors of [Open], [Table],
-	// [Memoize], [CreateLike], [Copy], [Dump] and [Load] about their
-	// arguments: options that are not valid, a nil *sql.DB, *Archive or
+	// [Memoize], [CreateLike], [Copy], [Dump], [Load] and [Stored] about
+	// their arguments: options that are not valid, a nil *sql.DB, *Archive or
 	// function. An invalid archive name is an error wrapping
 	// [ErrInvalidName] instead.
 	ErrInvalidOptions = errors.New("sqlarchive: invalid options")
@@ -210,13 +210,19 @@ func (a *Archive) Dialect() *dialect.Dialect { return a.d }
 // error wrapping ErrNotFound if the catalog has none, and one wrapping
 // ErrInvalidName if name is not a valid archive name.
 func (a *Archive) Info(ctx context.Context, name string) (TableInfo, error) {
+	return a.infoOn(ctx, a.db, name)
+}
+
+// infoOn is Info reading the catalog over q: the Archive's *sql.DB, or a
+// transaction of it.
+func (a *Archive) infoOn(ctx context.Context, q dialect.Querier, name string) (TableInfo, error) {
 	if err := a.check(); err != nil {
 		return TableInfo{}, err
 	}
 	if _, _, err := TableName(name); err != nil {
 		return TableInfo{}, err
 	}
-	info, found, err := lookup(ctx, a.d, a.db, a.sql.byName, name)
+	info, found, err := lookup(ctx, a.d, q, a.sql.byName, name)
 	if err != nil {
 		return TableInfo{}, fmt.Errorf("sqlarchive: info %q: %w", name, err)
 	}

@@ -19,41 +19,37 @@ import (
 // counters are not copied. If dst's catalog lists it, that description
 // must be the same, or Copy returns a *MismatchError and copies nothing.
 //
-// The entries are copied by sqltable.Table.CopyTo: those that have not
-// expired, with their arguments and timestamps, values as they are
-// stored (never decoded), in pages of 500 entries each written in one
-// transaction. An entry dst holds already is overwritten, and entries
-// only dst holds are left alone. So Copy is idempotent: after an
-// interruption, run it again.
+// The entries are copied by sqltable.Table.CopyTo between the tables
+// that Stored opens: those that have not expired, with their arguments and
+// timestamps, values as they are stored (never decoded), in pages of 500
+// entries each written in one transaction. An entry dst holds already is
+// overwritten, and entries only dst holds are left alone. So Copy is
+// idempotent: after an interruption, run it again.
 //
 // Copy returns an error wrapping ErrNotFound if src has no archive called
 // name.
-func Copy(ctx context.Context, dst, src *Archive, name string) (int, error) {
+func Copy(ctx context.Context, dst, src *Archive, name string) (n int, err error) {
 	if dst == nil || src == nil {
 		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: copy: nil *Archive")
 	}
-	info, err := src.Info(ctx, name)
+	from, info, err := Stored(ctx, src, name, nil)
 	if err != nil {
 		return 0, err
 	}
+	defer func() { err = errors.Join(err, from.Close()) }()
 	if err := dst.check(); err != nil {
 		return 0, err
 	}
 	if err := dst.createLike(ctx, info); err != nil {
 		return 0, err
 	}
-	// Values are copied as stored whatever their type: []byte is only
-	// the type the Tables are declared with.
-	from, err := Table[[]byte](ctx, src, name, nil)
+	to, _, err := Stored(ctx, dst, name, nil)
 	if err != nil {
 		return 0, err
 	}
-	to, err := Table[[]byte](ctx, dst, name, nil)
-	if err != nil {
-		return 0, errors.Join(err, src.forget(name, from))
-	}
-	n, err := from.CopyTo(ctx, to)
-	return n, errors.Join(tableError(name, info.Table, err), src.forget(name, from), dst.forget(name, to))
+	defer func() { err = errors.Join(err, to.Close()) }()
+	n, err = from.CopyTo(ctx, to)
+	return n, tableError(name, info.Table, err)
 }
 
 // createLike creates the archive that like, a catalog row of another

@@ -11,6 +11,9 @@
 // and [Archive.Drop] list, describe, measure and drop them. [Dump] writes
 // an archive as JSON Lines, a header with its settings then one [Record] a
 // line, and [Load] reads a dump back, into any database, in one transaction.
+// [Stored] opens the table of an archive with its values as stored, never
+// decoded, for tools that do not know the values' Go types: Dump, Load
+// and [Copy] reach entries through it.
 //
 // The catalog row of an archive records, in these columns:
 //

@@ -11,11 +11,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/klepto-sql/klepto/codec"
-	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
@@ -124,13 +122,11 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 	if a == nil {
 		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: dump: nil *Archive")
 	}
-	if err := a.check(); err != nil {
-		return 0, err
-	}
-	info, err := a.Info(ctx, name)
+	t, info, err := Stored(ctx, a, name, nil)
 	if err != nil {
 		return 0, err
 	}
+	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := writeJSON(bw, header{headerArchive{
 		Name:          info.Name,
@@ -142,12 +138,7 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 	}}); err != nil {
 		return 0, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
-	if info.Codec == codec.JSON {
-		n, err = dumpRows[json.RawMessage](ctx, a, info, bw)
-	} else {
-		n, err = dumpRows[[]byte](ctx, a, info, bw)
-	}
-	if err != nil {
+	if n, err = dumpRows(ctx, t, info, bw); err != nil {
 		return n, err
 	}
 	if err := bw.Flush(); err != nil {
@@ -156,19 +147,15 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 	return n, nil
 }
 
-// dumpRows writes the entries of the archive info describes to w. Its
-// errors name the archive, or the table (see tableError).
-func dumpRows[V ~[]byte](ctx context.Context, a *Archive, info TableInfo, w io.Writer) (n int, err error) {
-	t, err := openStored[V](ctx, a, a.db, info)
-	if err != nil {
-		return 0, tableError(info.Name, info.Table, err)
-	}
-	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
+// dumpRows writes the entries of t, the table of the archive info
+// describes, to w. Its errors name the archive, or the table (see
+// tableError).
+func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w io.Writer) (n int, err error) {
 	for r, err := range t.Rows(ctx) {
 		if err != nil {
 			return n, tableError(info.Name, info.Table, err)
 		}
-		rec, err := newRecord(storedRow(r), info.Codec)
+		rec, err := newRecord(r, info.Codec)
 		if err == nil {
 			err = writeJSON(w, rec)
 		}
@@ -178,29 +165,6 @@ func dumpRows[V ~[]byte](ctx context.Context, a *Archive, info TableInfo, w io.W
 		n++
 	}
 	return n, nil
-}
-
-// openStored opens the table of the archive info describes, over q: the
-// Archive's *sql.DB or a transaction of it, with values as they are
-// stored. V is json.RawMessage for codec json, []byte otherwise: gob values
-// are moved as the raw codec's bytes, which share their column, and never
-// decoded, which only the program that wrote them could do.
-func openStored[V ~[]byte](ctx context.Context, a *Archive, q sqltable.Querier, info TableInfo) (*sqltable.Table[V], error) {
-	if info.Layout != dialect.Layout {
-		return nil, &MismatchError{Name: info.Name, Field: "layout",
-			Stored: strconv.Itoa(info.Layout), Requested: strconv.Itoa(dialect.Layout)}
-	}
-	c := codec.Raw
-	if info.Codec == codec.JSON {
-		c = codec.JSON
-	}
-	return sqltable.Open[V](ctx, q, info.Table, &sqltable.Options{Dialect: a.d, Codec: c, TTL: info.TTL, Clock: a.now, FeedWindow: a.feedWindow})
-}
-
-// storedRow returns r with its value as []byte.
-func storedRow[V ~[]byte](r sqltable.Row[V]) sqltable.Row[[]byte] {
-	return sqltable.Row[[]byte]{Key: r.Key, Args: r.Args, Value: []byte(r.Value),
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt}
 }
 
 // LoadOptions configures Load. The zero value is ready to use.
@@ -341,15 +305,15 @@ func (a *Archive) loadTarget(ctx context.Context, name string, lines *lineReader
 	return like, nil
 }
 
-// writeRows writes rows into the archive info describes, in one
-// transaction, for Load. Its errors name the archive, or the table (see
-// tableError).
-func (a *Archive) writeRows(ctx context.Context, info TableInfo, rows []sqltable.Row[[]byte]) (err error) {
+// writeRows writes rows, read for the archive like describes, into that
+// archive, in one transaction, for Load. Its errors name the archive, or
+// the table (see tableError).
+func (a *Archive) writeRows(ctx context.Context, like TableInfo, rows []sqltable.Row[[]byte]) (err error) {
 	loadError := func(err error) error {
 		if err == nil {
 			return nil
 		}
-		return fmt.Errorf("sqlarchive: load %q: %w", info.Name, err)
+		return fmt.Errorf("sqlarchive: load %q: %w", like.Name, err)
 	}
 	tx, err := a.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -365,30 +329,17 @@ func (a *Archive) writeRows(ctx context.Context, info TableInfo, rows []sqltable
 		}
 		err = loadError(tx.Commit())
 	}()
-	if info.Codec == codec.JSON {
-		err = putRows[json.RawMessage](ctx, a, tx, info, rows)
-	} else {
-		err = putRows[[]byte](ctx, a, tx, info, rows)
-	}
-	return tableError(info.Name, info.Table, err)
-}
-
-// putRows writes rows into the archive info describes, over tx.
-func putRows[V ~[]byte](ctx context.Context, a *Archive, tx *sql.Tx, info TableInfo, rows []sqltable.Row[[]byte]) (err error) {
-	t, err := openStored[V](ctx, a, tx, info)
+	t, info, err := Stored(ctx, a, like.Name, &StoredOptions{Tx: tx})
 	if err != nil {
 		return err
 	}
-	defer func() { err = errors.Join(err, t.Close()) }()
-	out := make([]sqltable.Row[V], 0, min(len(rows), loadBatch))
+	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
+	if info.Codec != like.Codec { // made anew since like was read
+		return &MismatchError{Name: info.Name, Field: "codec", Stored: info.Codec.String(), Requested: like.Codec.String()}
+	}
 	for batch := range slices.Chunk(rows, loadBatch) {
-		out = out[:0]
-		for _, r := range batch {
-			out = append(out, sqltable.Row[V]{Key: r.Key, Args: r.Args, Value: V(r.Value),
-				CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt})
-		}
-		if err := t.PutRows(ctx, out); err != nil {
-			return err
+		if err := t.PutRows(ctx, batch); err != nil {
+			return tableError(info.Name, info.Table, err)
 		}
 	}
 	return nil

@@ -183,3 +183,41 @@ func ExampleArchive_Stats() {
 	// Output:
 	// 3 rows, 2 expired, 30 bytes, written 8:00AM to 8:02AM
 }
+
+func ExampleStored() {
+	db, cleanup := openSQLite()
+	defer cleanup()
+	ctx := context.Background()
+	a, err := sqlarchive.Open(ctx, db, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+
+	type page struct{ Title, Body string }
+	pages, err := sqlarchive.Table[page](ctx, a, "pages", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := pages.Put(ctx, keymap.NewKey("home"), page{"Home", "<p>Hello</p>"}); err != nil {
+		log.Fatal(err)
+	}
+
+	// A tool that knows nothing of the type page reaches the values as
+	// stored: JSON text here, as the catalog's codec says.
+	stored, info, err := sqlarchive.Stored(ctx, a, "pages", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer stored.Close()
+	v, _, err := stored.Get(ctx, keymap.NewKey("home"))
+	fmt.Println(info.Codec, string(v), err)
+	if err := stored.Put(ctx, keymap.NewKey("about"), []byte(`{"Title": "About"}`)); err != nil {
+		log.Fatal(err)
+	}
+	about, _, err := pages.Get(ctx, keymap.NewKey("about"))
+	fmt.Printf("%+v %v\n", about, err)
+	// Output:
+	// json {"Title":"Home","Body":"<p>Hello</p>"} <nil>
+	// {Title:About Body:} <nil>
+}

@@ -140,7 +140,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 	if err != nil {
 		return nil, err
 	}
-	t, err := sqltable.Open[V](ctx, a.db, info.Table, &sqltable.Options{
+	return openKept[V](ctx, a, info, &sqltable.Options{
 		Dialect:       a.d,
 		Codec:         info.Codec,
 		TTL:           info.TTL,
@@ -150,9 +150,16 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		ArgsOptions:   o.ArgsOptions,
 		FeedWindow:    a.feedWindow,
 	})
-	err = tableError(name, info.Table, err)
-	// Another Archive may have dropped the archive since ensure released
-	// the lock: sqltable.Open then fails, or creates the table anew,
+}
+
+// openKept opens, over the Archive's *sql.DB, the table of the archive
+// whose catalog row is info, with opts. It returns a nil table and a nil
+// error if another Archive dropped the archive meanwhile.
+func openKept[V any](ctx context.Context, a *Archive, info TableInfo, opts *sqltable.Options) (*sqltable.Table[V], error) {
+	t, err := sqltable.Open[V](ctx, a.db, info.Table, opts)
+	err = tableError(info.Name, info.Table, err)
+	// Another Archive may have dropped the archive since its catalog row
+	// was read: sqltable.Open then fails, or creates the table anew,
 	// outside the catalog.
 	kept, kerr := a.survived(ctx, info, err != nil)
 	switch {
