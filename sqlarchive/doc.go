@@ -12,8 +12,8 @@
 // an archive as JSON Lines, a header with its settings then one [Record] a
 // line, and [Load] reads a dump back, into any database, in one transaction.
 // [Stored] opens the table of an archive with its values as stored, never
-// decoded, for tools that do not know the values' Go types: Dump, Load
-// and [Copy] reach entries through it.
+// decoded, for tools that do not know the values' Go types: Dump, Load,
+// [Copy] and the klepto-sql commands reach entries through it.
 //
 // The catalog row of an archive records, in these columns:
 //

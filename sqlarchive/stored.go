@@ -24,8 +24,8 @@ type StoredOptions struct {
 // they are stored (sqltable.Options.Stored), never decoded, which only the
 // program that wrote them could do: JSON text for codec json, bytes for
 // raw and gob. It returns the table and the archive's catalog row, whose
-// Codec says which. Dump, Load and Copy reach the entries of archives
-// this way. opts may be nil.
+// Codec says which. Dump, Load, Copy and the klepto-sql commands reach
+// the entries of archives this way. opts may be nil.
 //
 // The table has the codec and TTL of the catalog and the Archive's Clock
 // and FeedWindow; its writes are recorded in the change feed, as those of

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
 )
 
 // Every command has help with examples, printed on stdout, with exit
@@ -236,6 +240,27 @@ func TestEntries(t *testing.T) {
 			t.Errorf("left after rm: %+v", got)
 		}
 	})
+}
+
+// The commands that reach entries refuse an archive of a table layout
+// they do not know, with one message.
+func TestLayout(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "layout.db")
+	dsn := "sqlite:" + path
+	ok(t, "create", "fib", "-db", dsn)
+	db, err := sql.Open("sqlite3", dialect.SQLiteDSN(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = db.ExecContext(t.Context(), `UPDATE klepto_archives SET layout_version = 2`)
+	if err := errors.Join(err, db.Close()); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"get", "fib", "k"}, {"put", "fib", "k", "1"}, {"rm", "fib", "k"}, {"show", "fib"}, {"purge", "fib", "-all", "-yes"},
+	} {
+		fails(t, exitFailure, []string{`archive "fib" has table layout 2; this klepto-sql knows layout 1`}, append(args, "-db", dsn)...)
+	}
 }
 
 // shownJSON is an entry of show -json, as a client reads it.

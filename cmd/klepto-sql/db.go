@@ -363,8 +363,14 @@ func (a *archive) Close() error {
 // that says where to look when there is none.
 func (a *archive) info(ctx context.Context, name string) (sqlarchive.TableInfo, error) {
 	info, err := a.Info(ctx, name)
+	return info, a.explain(err, name)
+}
+
+// explain returns err, or for an error wrapping sqlarchive.ErrNotFound,
+// one that says where to look for the archive called name.
+func (a *archive) explain(err error, name string) error {
 	if errors.Is(err, sqlarchive.ErrNotFound) {
-		return info, fmt.Errorf("no archive %q in %s (klepto-sql ls lists them)", name, a.db.shown)
+		return fmt.Errorf("no archive %q in %s (klepto-sql ls lists them)", name, a.db.shown)
 	}
-	return info, err
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // purgeCommand removes entries: expired ones, old ones, or all.
@@ -71,7 +72,7 @@ func (c *purgeCommand) Run(ctx context.Context, args []string) error {
 	if c.olderThan > 0 {
 		what = append(what, "the entries last written more than "+c.olderThan.String()+" ago")
 	}
-	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
+	return c.withStored(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t *sqltable.Table[[]byte]) error {
 		action := fmt.Sprintf("remove %s of the archive %q in %s", strings.Join(what, " and "), name, a.db.shown)
 		if err := c.confirm(c.yes, action); err != nil {
 			return err

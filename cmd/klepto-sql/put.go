@@ -9,6 +9,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // putCommand stores a value under a key.
@@ -58,7 +59,7 @@ func (c *putCommand) Run(ctx context.Context, args []string) error {
 			return fmt.Errorf("read the value from stdin: %w", err)
 		}
 	}
-	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
+	return c.withStored(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t *sqltable.Table[[]byte]) error {
 		switch info.Codec {
 		case codec.Gob:
 			return fmt.Errorf("archive %q stores gob values, which only Go programs can encode; "+

@@ -9,6 +9,7 @@ import (
 
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // rmCommand removes entries by key.
@@ -46,7 +47,7 @@ func (c *rmCommand) Run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
+	return c.withStored(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t *sqltable.Table[[]byte]) error {
 		var missing []string
 		for i, key := range keys {
 			found, err := t.Has(ctx, key)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // showCommand prints a page of the entries of an archive.
@@ -56,7 +57,7 @@ func (c *showCommand) Run(ctx context.Context, args []string) error {
 		return usagef("show: -limit and -offset must not be negative")
 	}
 	name := args[0]
-	return c.withEntries(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t entries) error {
+	return c.withStored(ctx, c.db, name, func(a *archive, info sqlarchive.TableInfo, t *sqltable.Table[[]byte]) error {
 		var recs []shownRecord
 		i := 0
 		for r, err := range t.Rows(ctx) {
