@@ -323,7 +323,6 @@ type Stats struct {
 	Rows    int64     // entries in the table, expired ones included
 	Expired int64     // entries that have expired but are still stored
 	Bytes   int64     // the sum of the sizes of the encoded values, in bytes
-	Hits    int64     // the sum of the entries' hits column (sqltable.Table.Get does not count hits)
 	Oldest  time.Time // the earliest time an entry was written, in UTC; zero when empty
 	Newest  time.Time // the latest time an entry was written, in UTC; zero when empty
 }
@@ -345,12 +344,11 @@ func (a *Archive) Stats(ctx context.Context, name string) (Stats, error) {
 	query := a.d.Rebind("SELECT COUNT(*)" +
 		", COALESCE(SUM(CASE WHEN " + c("expires_at") + " <= ? THEN 1 ELSE 0 END), 0)" +
 		", COALESCE(SUM(" + c("size_bytes") + "), 0)" +
-		", COALESCE(SUM(" + c("hits") + "), 0)" +
 		", MIN(" + c("updated_at") + "), MAX(" + c("updated_at") + ")" +
 		" FROM " + c(info.Table))
 	var s Stats
 	err = a.db.QueryRowContext(ctx, query, a.d.TimeArg(a.now())).Scan(
-		&s.Rows, &s.Expired, &s.Bytes, &s.Hits, a.d.ScanTime(&s.Oldest), a.d.ScanTime(&s.Newest))
+		&s.Rows, &s.Expired, &s.Bytes, a.d.ScanTime(&s.Oldest), a.d.ScanTime(&s.Newest))
 	if err != nil {
 		return Stats{}, fmt.Errorf("sqlarchive: stats %q: %w", name, err)
 	}

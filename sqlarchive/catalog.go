@@ -23,22 +23,16 @@ type TableInfo struct {
 	KeymapVersion int           // keymap.Version of the keys
 	Codec         codec.Codec   // how values are encoded
 	TTL           time.Duration // how long entries live; 0 for ever
-	Policy        string        // the eviction policy in the database; "" for none
-	MaxEntries    int64         // the bound on entries in the database; 0 for none
-	MaxBytes      int64         // the bound on value bytes in the database; 0 for none
 	Layout        int           // the table layout, dialect.Layout when created
-	Hits          int64         // the catalog's hit counter; the tables do not update it
-	Misses        int64         // the catalog's miss counter; the tables do not update it
 	CreatedAt     time.Time     // when the archive was created, in UTC
 	UpdatedAt     time.Time     // when its catalog row last changed, in UTC
 }
 
-// infoColumns are the catalog's columns, in the order of the fields of
-// TableInfo that scanInfo fills.
+// infoColumns are the catalog's columns that TableInfo holds, in the order
+// of its fields. The others are reserved (see the package documentation).
 var infoColumns = []string{
 	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
-	"policy", "max_entries", "max_bytes", "layout_version", "hits", "misses",
-	"created_at", "updated_at",
+	"layout_version", "created_at", "updated_at",
 }
 
 // insertColumns are the catalog columns a new archive sets; the others keep
@@ -102,8 +96,7 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInf
 		ttl       int64
 	)
 	err := row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
-		&codecName, &ttl, &info.Policy, &info.MaxEntries, &info.MaxBytes, &info.Layout,
-		&info.Hits, &info.Misses, d.ScanTime(&info.CreatedAt), d.ScanTime(&info.UpdatedAt))
+		&codecName, &ttl, &info.Layout, d.ScanTime(&info.CreatedAt), d.ScanTime(&info.UpdatedAt))
 	if err != nil {
 		return TableInfo{}, err
 	}

@@ -15,9 +15,9 @@ import (
 //
 // If dst's catalog does not list the archive, Copy creates it as src's
 // catalog describes it: the same codec, keymap (and keymap version), TTL
-// and function version, so that the same programs read it alike; the
-// counters are not copied. If dst's catalog lists it, that description
-// must be the same, or Copy returns a *MismatchError and copies nothing.
+// and function version, so that the same programs read it alike. If dst's
+// catalog lists it, that description must be the same, or Copy returns a
+// *MismatchError and copies nothing.
 //
 // The entries are copied by sqltable.Table.CopyTo between the tables
 // that Stored opens: those that have not expired, with their arguments and

@@ -11,9 +11,9 @@ import (
 // target: the archive like.Name with like's codec, keymap (and keymap
 // version) and TTL, its table and function version those of TableName.
 // like usually is a catalog row of another database, or one read back from
-// a file; its other fields (Table, FuncVersion, Layout, the bounds, the
-// counters and times) are not used, but a Table or FuncVersion that is set
-// must agree with TableName.
+// a file; its other fields (Table, FuncVersion, Layout and the times) are
+// not used, but a Table or FuncVersion that is set must agree with
+// TableName.
 //
 // If the catalog lists the archive already, CreateLike creates nothing and
 // checks that it is the same archive: if its codec, keymap, keymap version

@@ -22,21 +22,19 @@
 //	keymap          the description of the keymap of its keys (keymap.Keymap.String)
 //	keymap_version  the version of the key encoding (keymap.Version)
 //	codec           how values are encoded: json, gob or raw
-//	policy          the eviction policy in the database; "" for none
-//	max_entries     the bound on entries in the database; 0 for none
-//	max_bytes       the bound on value bytes in the database; 0 for none
 //	ttl_ns          how long entries live, in nanoseconds; 0 for ever
 //	func_version    the version of the memoized function; "" for none
 //	layout_version  the layout of its table (dialect.Layout)
-//	hits, misses    counters
 //	created_at      when the archive was created
 //	updated_at      when the row last changed
 //
 // so that every process opens an archive alike: a reader needs no options,
 // and a writer whose codec, keymap or TTL contradicts the catalog gets a
 // [*MismatchError] rather than a table it cannot read or keys that never hit.
-// The archives do not enforce policy and bounds yet: Table creates
-// archives without them.
+// [TableInfo] holds these columns. The catalog's other columns, policy,
+// max_entries, max_bytes, hits and misses, are reserved for later use and
+// not maintained: an Archive leaves them at their defaults and never
+// reads them.
 //
 // # Errors
 //

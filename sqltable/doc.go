@@ -23,8 +23,10 @@
 // A write of an existing key keeps created_at and args (unless PutArgs gives
 // new arguments) and sets the rest.
 //
-// The hits and accessed_at columns are not maintained yet: reads stay
-// read-only, so Get writes nothing and costs one indexed SELECT.
+// The hits and accessed_at columns are reserved for later use and not
+// maintained: a Table leaves them at their defaults and never reads them.
+// Reads stay read-only, so Get writes nothing and costs one indexed
+// SELECT.
 //
 // # Reading a table with SQL tools
 //

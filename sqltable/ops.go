@@ -23,7 +23,8 @@ var ErrTooLarge = errors.New("sqltable: entry too large")
 // Get returns the value stored under key. A key that is missing or expired
 // is reported as found == false with a nil error.
 //
-// Get only reads: it does not count hits or update accessed_at.
+// Get only reads: it does not count hits or update accessed_at (columns
+// reserved for later use).
 func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
 	value, _, found, err = t.GetExpiry(ctx, key)
 	return value, found, err

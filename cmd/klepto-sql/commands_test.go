@@ -317,15 +317,19 @@ func TestArchives(t *testing.T) {
 		}
 		fails(t, exitFailure, []string{"stores gob values, which only Go programs can encode"}, "put", "fib@v2", "k", "1", "-db", dsn)
 
+		statsJSON := ok(t, "stats", "fib", "-json", "-db", dsn)
 		stats := decode[struct {
-			Name                       string
-			Rows, Expired, Bytes, Hits int64
-			Oldest, Newest             *time.Time
-		}](t, ok(t, "stats", "fib", "-json", "-db", dsn))
+			Name                 string
+			Rows, Expired, Bytes int64
+			Oldest, Newest       *time.Time
+		}](t, statsJSON)
 		if stats.Name != "fib" || stats.Rows != 3 || stats.Bytes != 3 || stats.Oldest == nil || stats.Newest.Before(*stats.Oldest) {
 			t.Errorf("stats -json = %+v", stats)
 		}
-		if text := ok(t, "stats", "fib", "-db", dsn); !strings.Contains(text, "rows     3\n") {
+		if fields := decode[map[string]any](t, statsJSON); len(fields) != 6 {
+			t.Errorf("stats -json has fields %v, want name, rows, expired, bytes, oldest and newest", fields)
+		}
+		if text := ok(t, "stats", "fib", "-db", dsn); !strings.Contains(text, "rows     3\n") || strings.Contains(text, "hits") {
 			t.Errorf("stats:\n%s", text)
 		}
 

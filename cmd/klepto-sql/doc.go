@@ -21,7 +21,7 @@
 //	import   NAME [-i FILE]: read entries written by export, in one transaction
 //	copy     -to DSN [NAME...]: copy archives to another database, of any kind
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
-//	stats    NAME: print the rows, expired rows, bytes, hits, oldest and newest write
+//	stats    NAME: print the rows, expired rows, bytes, oldest and newest write
 //	version  print the version of klepto-sql
 //	help     [COMMAND]: print the help, with examples, of klepto-sql or of a command
 //

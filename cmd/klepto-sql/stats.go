@@ -19,11 +19,10 @@ func (c *statsCommand) doc() *commandDoc {
 		args:    "NAME",
 		need:    []string{"NAME"},
 		max:     1,
-		summary: "print the rows, bytes, hits and age of an archive's entries",
+		summary: "print the rows, bytes and age of an archive's entries",
 		text: `Stats prints figures about the entries of the archive NAME, computed by the
 database in one scan of its table: rows (expired ones included), expired
-rows, bytes of stored values, hits, and the times of the oldest and newest
-writes.`,
+rows, bytes of stored values, and the times of the oldest and newest writes.`,
 		examples: []string{
 			"klepto-sql stats fib",
 			"klepto-sql stats fib -json | jq .expired",
@@ -56,13 +55,12 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 			Rows    int64     `json:"rows"`
 			Expired int64     `json:"expired"`
 			Bytes   int64     `json:"bytes"`
-			Hits    int64     `json:"hits"`
 			Oldest  timestamp `json:"oldest"`
 			Newest  timestamp `json:"newest"`
-		}{name, s.Rows, s.Expired, s.Bytes, s.Hits, timestamp(s.Oldest), timestamp(s.Newest)})
+		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest)})
 	}
 	w := newTable(c.stdout)
-	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\nhits\t%d\noldest\t%s\nnewest\t%s\n",
-		name, s.Rows, s.Expired, s.Bytes, s.Hits, formatTime(s.Oldest), formatTime(s.Newest))
+	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\noldest\t%s\nnewest\t%s\n",
+		name, s.Rows, s.Expired, s.Bytes, formatTime(s.Oldest), formatTime(s.Newest))
 	return w.Flush()
 }
