@@ -193,8 +193,7 @@ func (a *Archive) Close() error {
 	a.opened = nil
 	a.mu.Unlock()
 
-	errs := []error{a.follower.close()}
-	a.leases.close()
+	errs := []error{a.follower.close(), a.leases.close()}
 	for _, name := range slices.Sorted(maps.Keys(opened)) {
 		for _, t := range opened[name] {
 			errs = append(errs, t.Close())

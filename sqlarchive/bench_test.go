@@ -2,6 +2,7 @@ package sqlarchive_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/klepto-sql/klepto/dialect"
@@ -24,10 +25,13 @@ func BenchmarkMiss(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { a.Close() })
+			runs := 0
 			for _, lease := range []bool{false, true} {
 				name := map[bool]string{false: "nolease", true: "lease"}[lease]
 				b.Run(name, func(b *testing.B) {
-					m, err := sqlarchive.Memoize(ctx, a, name, func(_ context.Context, n int) (int, error) { return n, nil },
+					runs++ // each run its own archive, so that every call misses
+					m, err := sqlarchive.Memoize(ctx, a, fmt.Sprintf("%s_%d", name, runs),
+						func(_ context.Context, n int) (int, error) { return n, nil },
 						&sqlarchive.MemoizeOptions[int]{NoLease: !lease})
 					if err != nil {
 						b.Fatal(err)

@@ -3,6 +3,7 @@ package sqlarchive
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -71,16 +72,29 @@ type release struct {
 	holder string
 }
 
-// leaseSQL are the statements on the leases of one archive table.
+// leaseSQL are the statements on the leases of one archive table,
+// prepared once, so that each runs in one round trip.
 type leaseSQL struct {
 	// acquire inserts a lease unless the value exists (args: table, hash,
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
-	acquire string
+	acquire *sql.Stmt
 	// takeover takes over an expired lease on MySQL (args: holder,
-	// duration, table, hash).
-	takeover string
-	renew    string // args: duration, table, hash, holder
+	// duration, table, hash); nil elsewhere.
+	takeover *sql.Stmt
+	renew    *sql.Stmt // args: duration, table, hash, holder
+	release  *sql.Stmt // args: table, hash, holder
+}
+
+// close closes the statements.
+func (s *leaseSQL) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
 }
 
 func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
@@ -94,12 +108,18 @@ func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
 	}
 }
 
-// statements returns the statements of the leases of table.
-func (l *leaser) statements(table string) *leaseSQL {
+// statements returns the statements of the leases of table, prepared on
+// first use.
+func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	if s, ok := l.sql[table]; ok {
-		return s
+	s, ok := l.sql[table]
+	closed := l.closed
+	l.mu.Unlock()
+	switch {
+	case ok:
+		return s, nil
+	case closed:
+		return nil, ErrClosed
 	}
 	d := l.d
 	c := d.QuoteIdent
@@ -113,46 +133,73 @@ func (l *leaser) statements(table string) *leaseSQL {
 	absent := " WHERE NOT EXISTS (SELECT 1 FROM " + c(table) + " WHERE " + c("key_hash") + " = ? AND (" +
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
-	s := &leaseSQL{
-		renew: d.Rebind("UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"),
-	}
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
+	s = new(leaseSQL)
+	type prepare struct {
+		stmt  **sql.Stmt
+		query string
+	}
+	queries := []prepare{
+		{&s.renew, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
+		{&s.release, "DELETE FROM " + leases + mine + " AND " + c("holder") + " = ?"},
+	}
 	if d == dialect.MySQL {
-		s.acquire = insert + " FROM DUAL" + absent
-		s.takeover = "UPDATE " + leases + " SET " + c("holder") + " = ?, " + c("expires_at") + " = " + d.NowPlus() +
-			mine + " AND " + c("expires_at") + " < " + d.Now()
+		queries = append(queries,
+			prepare{&s.acquire, insert + " FROM DUAL" + absent},
+			prepare{&s.takeover, "UPDATE " + leases + " SET " + c("holder") + " = ?, " + c("expires_at") + " = " +
+				d.NowPlus() + mine + " AND " + c("expires_at") + " < " + d.Now()})
 	} else {
-		excluded := "excluded."
-		s.acquire = d.Rebind(insert + absent + " ON CONFLICT (" + c("table_name") + ", " + c("key_hash") + ") DO UPDATE SET " +
-			c("holder") + " = " + excluded + c("holder") + ", " + c("expires_at") + " = " + excluded + c("expires_at") +
-			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now())
+		queries = append(queries, prepare{&s.acquire, insert + absent +
+			" ON CONFLICT (" + c("table_name") + ", " + c("key_hash") + ") DO UPDATE SET " +
+			c("holder") + " = excluded." + c("holder") + ", " + c("expires_at") + " = excluded." + c("expires_at") +
+			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now()})
+	}
+	for _, q := range queries {
+		st, err := l.db.PrepareContext(ctx, d.Rebind(q.query))
+		if err != nil {
+			return nil, errors.Join(feedError(fmt.Errorf("prepare the statements of leases: %w", err)), s.close())
+		}
+		*q.stmt = st
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch prev, ok := l.sql[table]; {
+	case ok: // prepared meanwhile by another call
+		return prev, s.close()
+	case l.closed:
+		return nil, errors.Join(ErrClosed, s.close())
 	}
 	l.sql[table] = s
-	return s
+	return s, nil
 }
 
 // acquire takes the lease of key in table for holder, for ttl, unless
 // another holder has a lease that has not expired or the table has a live
-// value for key at now (the table's clock). It reports whether it took it.
-func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, holder string, ttl time.Duration, now any) (bool, error) {
-	s := l.statements(table)
-	res, err := l.db.ExecContext(ctx, s.acquire, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
-	if l.d == dialect.MySQL && dialect.IsUniqueViolation(err) {
-		res, err = l.db.ExecContext(ctx, s.takeover, holder, l.d.DurationArg(ttl), table, key.Hash[:])
+// value for key at now (the table's clock). It reports whether it took it,
+// and returns the statements of the table's leases.
+func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, holder string, ttl time.Duration, now any) (*leaseSQL, bool, error) {
+	s, err := l.statements(ctx, table)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
+	if s.takeover != nil && dialect.IsUniqueViolation(err) {
+		res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
 	}
 	if err != nil {
-		return false, feedError(err)
+		return s, false, feedError(err)
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	return s, n == 1, err
 }
 
-// hold keeps the lease of key in table renewed until the returned release
-// func is called, which then queues its release: a goroutine of the leaser
-// deletes the leases queued, many in one statement, so that releasing adds
-// nothing to the call that held the lease.
-func (l *leaser) hold(table string, key keymap.Key, holder string, ttl time.Duration) func() {
-	s := l.statements(table)
+// hold keeps the lease r renewed, with the statements s, until the
+// returned func is called, which releases it. On SQLite the func deletes
+// the lease itself: its writes take turns, so another goroutine's delete
+// would only delay the next write. Elsewhere it queues the lease, and a
+// goroutine deletes the leases queued, many in one statement, so that
+// releasing adds nothing to the call that held the lease.
+func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
 	stop := make(chan struct{})
 	renewed := make(chan struct{})
 	go func() {
@@ -168,7 +215,7 @@ func (l *leaser) hold(table string, key keymap.Key, holder string, ttl time.Dura
 				// A failed renewal leaves the lease to expire: another
 				// process may then compute too, which costs time, not
 				// correctness.
-				_, _ = l.db.ExecContext(ctx, s.renew, l.d.DurationArg(ttl), table, key.Hash[:], holder)
+				_, _ = s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
 				cancel()
 			}
 		}
@@ -178,7 +225,14 @@ func (l *leaser) hold(table string, key keymap.Key, holder string, ttl time.Dura
 		once.Do(func() {
 			close(stop)
 			<-renewed
-			l.release(release{table, key.Hash[:], holder})
+			if l.d != dialect.SQLite {
+				l.release(r)
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+			defer cancel()
+			// A failed release leaves the lease to expire.
+			_, _ = s.release.ExecContext(ctx, r.table, r.hash, r.holder)
 		})
 	}
 }
@@ -211,10 +265,15 @@ func (l *leaser) releaser() {
 			l.mu.Unlock()
 			return
 		}
+		one := l.sql[batch[0].table]
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 		// A failed release leaves the leases to expire.
-		_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), releaseArgs(batch)...)
+		if len(batch) == 1 {
+			_, _ = one.release.ExecContext(ctx, batch[0].table, batch[0].hash, batch[0].holder)
+		} else {
+			_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), releaseArgs(batch)...)
+		}
 		cancel()
 	}
 }
@@ -239,9 +298,9 @@ func releaseArgs(batch []release) []any {
 	return args
 }
 
-// close waits for the releaser to delete the leases queued; leases
-// released later are left to expire.
-func (l *leaser) close() {
+// close waits for the releaser to delete the leases queued, and closes
+// the statements; leases released later are left to expire.
+func (l *leaser) close() error {
 	l.mu.Lock()
 	l.closed = true
 	idle := l.idle
@@ -250,6 +309,14 @@ func (l *leaser) close() {
 	if releasing {
 		<-idle
 	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	for table, s := range l.sql {
+		errs = append(errs, s.close())
+		delete(l.sql, table)
+	}
+	return errors.Join(errs...)
 }
 
 // holder returns a new holder name, unique across processes and hosts.
@@ -268,11 +335,11 @@ type leaseOptions struct {
 func lease[R any](ctx context.Context, l *leaser, t *sqltable.Table[R], now func() time.Time, key keymap.Key, o leaseOptions) (cache.Lease[R], error) {
 	holder := l.holder()
 	tryLease := func() (cache.Lease[R], bool, error) {
-		got, err := l.acquire(ctx, t.Name(), key, holder, o.ttl, l.d.TimeArg(now()))
+		s, got, err := l.acquire(ctx, t.Name(), key, holder, o.ttl, l.d.TimeArg(now()))
 		if err != nil || !got {
 			return cache.Lease[R]{}, false, err
 		}
-		return cache.Lease[R]{Release: l.hold(t.Name(), key, holder, o.ttl)}, true, nil
+		return cache.Lease[R]{Release: l.hold(s, release{t.Name(), key.Hash[:], holder}, o.ttl)}, true, nil
 	}
 	if got, ok, err := tryLease(); ok || err != nil {
 		return got, err
