@@ -21,20 +21,39 @@ import (
 	"github.com/klepto-sql/klepto/sqltable"
 )
 
-// childEnv, set in a child's environment, makes TestMain run the memoizing
-// program instead of the tests: the test binary re-executes itself, so the
-// processes are real and nothing is built twice.
+// childEnv, set in a child's environment, makes TestMain run one of the
+// child programs instead of the tests: the test binary re-executes itself,
+// so the processes are real and nothing is built twice. Its value is the
+// child's configuration, as JSON; the field "mode" picks the program: ""
+// for the memoizing loop of runChild, "serve" for the memo server of
+// runServe.
 const childEnv = "KLEPTO_INTEGRATION_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		if err := runChild(); err != nil {
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		var head struct {
+			Mode string `json:"mode"`
+		}
+		err := json.Unmarshal([]byte(cfg), &head)
+		if err == nil {
+			switch head.Mode {
+			case "":
+				err = runChild()
+			case "serve":
+				err = runServe()
+			default:
+				err = fmt.Errorf("unknown mode %q", head.Mode)
+			}
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeCLI()
+	os.Exit(code)
 }
 
 // fibArgs is the memoized function's argument; its key is (N=10).
@@ -119,7 +138,10 @@ type child struct {
 	stdout *bufio.Reader
 }
 
-func startChild(t *testing.T, cfg childConfig) *child {
+// startChild starts a child program with the configuration cfg, a
+// childConfig or a serveConfig. The child is killed when the test ends, if
+// it has not exited by then.
+func startChild(t testing.TB, cfg any) *child {
 	t.Helper()
 	env, err := json.Marshal(cfg)
 	if err != nil {
@@ -146,7 +168,7 @@ func startChild(t *testing.T, cfg childConfig) *child {
 }
 
 // readLine returns the child's next line of output.
-func (c *child) readLine(t *testing.T) string {
+func (c *child) readLine(t testing.TB) string {
 	t.Helper()
 	line, err := c.stdout.ReadString('\n')
 	if err != nil {
