@@ -138,16 +138,24 @@ type child struct {
 	stdout *bufio.Reader
 }
 
+// childExit is how long a child has to exit after its stdin closes, at the
+// end of its test, before it is killed.
+const childExit = 10 * time.Second
+
 // startChild starts a child program with the configuration cfg, a
-// childConfig or a serveConfig. The child is killed when the test ends, if
-// it has not exited by then.
+// childConfig or a serveConfig. When the test ends, the child's stdin is
+// closed, which tells it to finish; if it has not exited after childExit, it
+// is killed.
 func startChild(t testing.TB, cfg any) *child {
 	t.Helper()
 	env, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	// Not t.Context(), which ends before the cleanups run: the child
+	// would be killed before it could finish (and release its leases).
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(env))
 	cmd.Stderr = os.Stderr
 	stdinR, stdinW, err := os.Pipe()
@@ -160,10 +168,23 @@ func startChild(t testing.TB, cfg any) *child {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		kill()
 		t.Fatal(err)
 	}
 	stdinR.Close()
-	t.Cleanup(func() { stdinW.Close(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		defer kill()
+		stdinW.Close()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(childExit):
+			t.Errorf("child %d did not exit %v after its stdin closed: killed", cmd.Process.Pid, childExit)
+			kill()
+			<-exited
+		}
+	})
 	return &child{cmd: cmd, stdin: stdinW, stdout: bufio.NewReader(out)}
 }
 

@@ -47,6 +47,7 @@ type serveConfig struct {
 	TTL       time.Duration `json:"ttl,omitempty"` // TableOptions.TTL, when positive
 	LeaseTTL  time.Duration `json:"lease_ttl,omitempty"`
 	LeaseWait time.Duration `json:"lease_wait,omitempty"`
+	NoLease   bool          `json:"no_lease,omitempty"`
 
 	// The function: it takes Work, or, with Block, announces itself with
 	// the event "computing" and blocks until its call's context ends (the
@@ -123,10 +124,19 @@ type reply struct {
 	IsNoFeed   bool   `json:"is_no_feed,omitempty"`  // Err wraps sqlarchive.ErrNoFeed
 
 	Runs   int64                  `json:"runs,omitempty"`   // walk, info: function runs (walk: during the walk)
+	Ranges []computation          `json:"ranges,omitempty"` // walk: the function's runs during the walk
 	Errors int                    `json:"errors,omitempty"` // walk: calls that failed
 	Wrong  int                    `json:"wrong,omitempty"`  // walk: calls that returned a wrong value
 	Info   *cache.Info            `json:"info,omitempty"`
 	Follow *sqlarchive.FollowInfo `json:"follow,omitempty"`
+}
+
+// computation is one run of the function, from start to end in Unix
+// nanoseconds.
+type computation struct {
+	N     int   `json:"n"`
+	Start int64 `json:"start"`
+	End   int64 `json:"end"`
 }
 
 // setErr records err in r.
@@ -150,8 +160,9 @@ type server struct {
 	out   *json.Encoder
 
 	runs    atomic.Int64
-	runsMu  sync.Mutex // guards runsByN
+	runsMu  sync.Mutex // guards following fields
 	runsByN map[int]int64
+	ranges  []computation
 }
 
 // runServe is the memo server's program.
@@ -232,6 +243,7 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 		Table:     s.opts,
 		LeaseTTL:  cfg.LeaseTTL,
 		LeaseWait: cfg.LeaseWait,
+		NoLease:   cfg.NoLease,
 	})
 	if err != nil {
 		return errors.Join(err, s.a.Close())
@@ -242,9 +254,15 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 // fn is the memoized function.
 func (s *server) fn(ctx context.Context, a sqArgs) (int, error) {
 	s.runs.Add(1)
+	start := time.Now().UnixNano()
 	s.runsMu.Lock()
 	s.runsByN[a.N]++
 	s.runsMu.Unlock()
+	defer func() {
+		s.runsMu.Lock()
+		s.ranges = append(s.ranges, computation{N: a.N, Start: start, End: time.Now().UnixNano()})
+		s.runsMu.Unlock()
+	}()
 	if s.cfg.Block {
 		s.write(reply{Event: "computing", N: a.N})
 		<-ctx.Done()
@@ -299,6 +317,9 @@ func (s *server) handle(ctx context.Context, req request) reply {
 		r.At = time.Now().UnixNano()
 	case "walk":
 		runs := s.runs.Load()
+		s.runsMu.Lock()
+		s.ranges = nil
+		s.runsMu.Unlock()
 		for _, n := range req.Keys {
 			v, err := s.m.Call(ctx, sqArgs{n})
 			switch {
@@ -312,6 +333,9 @@ func (s *server) handle(ctx context.Context, req request) reply {
 			}
 		}
 		r.Runs = s.runs.Load() - runs
+		s.runsMu.Lock()
+		r.Ranges = s.ranges
+		s.runsMu.Unlock()
 	case "info":
 		info, follow := s.m.Info(), s.a.FollowInfo()
 		r.Info, r.Follow, r.Runs = &info, &follow, s.runs.Load()
