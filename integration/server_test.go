@@ -340,8 +340,9 @@ func (s *server) handle(ctx context.Context, req request) reply {
 		info, follow := s.m.Info(), s.a.FollowInfo()
 		r.Info, r.Follow, r.Runs = &info, &follow, s.runs.Load()
 	case "put", "del", "clear", "create":
-		r.setErr(s.change(ctx, req))
-		r.At = time.Now().UnixNano()
+		at, err := s.change(ctx, req)
+		r.setErr(err)
+		r.At = at.UnixNano()
 	case "drop":
 		r.setErr(s.a.Drop(ctx, s.cfg.Archive))
 		r.At = time.Now().UnixNano()
@@ -377,15 +378,15 @@ func (s *server) await(req request) error {
 }
 
 // change changes the archive through a table of its own, as another
-// program would.
-func (s *server) change(ctx context.Context, req request) error {
-	t, err := sqlarchive.Table[int](ctx, s.a, s.cfg.Archive, &s.opts)
-	if err != nil {
-		return err
-	}
+// program would, and returns when the change committed.
+func (s *server) change(ctx context.Context, req request) (time.Time, error) {
 	key, err := s.m.Key(sqArgs{req.N})
 	if err != nil {
-		return err
+		return time.Time{}, err
+	}
+	t, err := sqlarchive.Table[int](ctx, s.a, s.cfg.Archive, &s.opts)
+	if err != nil {
+		return time.Now(), err
 	}
 	switch req.Op {
 	case "put":
@@ -395,7 +396,7 @@ func (s *server) change(ctx context.Context, req request) error {
 	case "clear":
 		err = t.Clear(ctx)
 	}
-	return errors.Join(err, t.Close())
+	return time.Now(), errors.Join(err, t.Close())
 }
 
 // memoServer is the parent's end of a memo server.
