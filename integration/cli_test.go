@@ -67,15 +67,28 @@ func cliDSN(db sqltest.Database) string {
 // fails, and returns its output and when it exited.
 func runCLI(t testing.TB, db sqltest.Database, args ...string) (string, time.Time) {
 	t.Helper()
+	stdout, stderr, exited, err := cliRun(t, db, args...)
+	if err != nil {
+		t.Fatalf("klepto-sql %v: %v\n%s%s", args, err, stdout, stderr)
+	}
+	return stdout, exited
+}
+
+// runCLIErr runs klepto-sql as runCLI does, and returns its output, stdout
+// then stderr, and its error.
+func runCLIErr(t testing.TB, db sqltest.Database, args ...string) (string, error) {
+	t.Helper()
+	stdout, stderr, _, err := cliRun(t, db, args...)
+	return stdout + stderr, err
+}
+
+func cliRun(t testing.TB, db sqltest.Database, args ...string) (stdout, stderr string, exited time.Time, err error) {
+	t.Helper()
 	// Flags go before the command's arguments: klepto-sql put -db DSN NAME KEY VALUE.
 	full := append([]string{args[0], "-db", cliDSN(db)}, args[1:]...)
 	cmd := exec.CommandContext(t.Context(), kleptoSQL(t), full...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	exited := time.Now()
-	if err != nil {
-		t.Fatalf("klepto-sql %v: %v\n%s%s", args, err, stdout.Bytes(), stderr.Bytes())
-	}
-	return stdout.String(), exited
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), time.Now(), err
 }

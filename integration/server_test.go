@@ -291,8 +291,7 @@ func (s *server) write(r reply) {
 }
 
 // handle runs one request.
-func (s *server) handle(ctx context.Context, req request) reply {
-	var r reply
+func (s *server) handle(ctx context.Context, req request) (r reply) {
 	start := time.Now()
 	defer func() { r.Elapsed = time.Since(start) }()
 	switch req.Op {
