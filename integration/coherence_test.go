@@ -90,14 +90,15 @@ func TestCoherence(t *testing.T) {
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
 			db := sqltest.Fresh(t, d)
-			b := startServer(t, serveConfigOf(db, "sq"))
+			servers := startServers(t, serveConfigOf(db, "sq"), serveConfigOf(db, "sq"))
+			b := servers[0]
 			const n = 7
 			stored := 0 // the values A stores: -1, -2, ...
 			for _, a := range []struct {
 				name string
 				c    changer
 			}{
-				{"library", libChanger{startServer(t, serveConfigOf(db, "sq"))}},
+				{"library", libChanger{servers[1]}},
 				{"klepto-sql", cliChanger{t, db}},
 			} {
 				stored--

@@ -22,6 +22,7 @@ const runMigrations = "migrate up"
 func TestMissingFeedTables(t *testing.T) {
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			for _, tc := range []struct {
 				name  string
@@ -81,10 +82,11 @@ func TestMissingFeedTables(t *testing.T) {
 func TestFeedTablesDropped(t *testing.T) {
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel()
 			ctx := t.Context()
 			db := sqltest.Fresh(t, d)
-			b := startServer(t, serveConfigOf(db, "sq"))
-			a := startServer(t, serveConfigOf(db, "sq"))
+			servers := startServers(t, serveConfigOf(db, "sq"), serveConfigOf(db, "sq"))
+			b, a := servers[0], servers[1]
 			b.call(1)
 			a.call(3)
 
@@ -154,20 +156,19 @@ func TestLeaseWaitFaults(t *testing.T) {
 			ctx := t.Context()
 			leaderCfg := serveConfigOf(db, "sq")
 			leaderCfg.Block = true
-			leader := startServer(t, leaderCfg)
-			// The leader computes keys 1, 3 and 4, and blocks.
-			for _, n := range []int{1, 3, 4} {
-				leader.send(request{Op: "call", N: n})
-				leader.event(10 * time.Second)
-			}
-
 			waiterCfg := serveConfigOf(db, "sq")
 			waiterCfg.LeaseWait = leaseWait
 			app := "klepto_waiter_" + db.Name
 			if d == dialect.Postgres {
 				waiterCfg.DSN = withParam(t, db.DSN, "application_name", app)
 			}
-			waiter := startServer(t, waiterCfg)
+			servers := startServers(t, leaderCfg, waiterCfg)
+			leader, waiter := servers[0], servers[1]
+			// The leader computes keys 1, 3 and 4, and blocks.
+			for _, n := range []int{1, 3, 4} {
+				leader.send(request{Op: "call", N: n})
+				leader.event(10 * time.Second)
+			}
 
 			expectDeadline := func(what string, n int) {
 				t.Helper()

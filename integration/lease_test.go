@@ -13,23 +13,27 @@ import (
 
 // Four processes call the same 1,000 keys, in the same order and then each
 // in an order of its own: with leases, the function (2 ms) runs at most
-// 1,010 times in all, with no error and no wrong value.
+// 1,010 times in all, with no error and no wrong value. With -short, 250
+// keys and at most 252 runs.
 func TestDuplicateComputations(t *testing.T) {
-	const (
-		procs = 4
-		keys  = 1000
-		limit = 1010
-	)
+	const procs = 4
+	keys := 1000
+	if testing.Short() {
+		keys = 250
+	}
+	limit := int64(keys + keys/100)
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel() // counts, not times
 			db := sqltest.Fresh(t, d)
 			for _, order := range []string{"same", "shuffled"} {
 				cfg := serveConfigOf(db, "dup_"+order)
 				cfg.Work = 2 * time.Millisecond
-				servers := make([]*memoServer, procs)
-				for i := range servers {
-					servers[i] = startServer(t, cfg)
+				cfgs := make([]serveConfig, procs)
+				for i := range cfgs {
+					cfgs[i] = cfg
 				}
+				servers := startServers(t, cfgs...)
 				walks := make([]*pendingReply, procs)
 				start := time.Now()
 				for i, s := range servers {
@@ -99,7 +103,8 @@ func leaderKilled(t *testing.T, db sqltest.Database, leaderClock, waiterClock ti
 	leaderCfg, waiterCfg := cfg, cfg
 	leaderCfg.Block, leaderCfg.ClockOffset = true, leaderClock
 	waiterCfg.ClockOffset = waiterClock
-	leader, waiter := startServer(t, leaderCfg), startServer(t, waiterCfg)
+	servers := startServers(t, leaderCfg, waiterCfg)
+	leader, waiter := servers[0], servers[1]
 
 	// The leader computes keys 1 to 4, and blocks.
 	keys := []int{1, 2, 3, 4}
@@ -214,9 +219,10 @@ func TestLeaseClocks(t *testing.T) {
 				const keys = 100
 				cfg := serveConfigOf(db, "clocks")
 				cfg.Work = 5 * time.Millisecond
-				normal := startServer(t, cfg)
-				cfg.ClockOffset = skew
-				ahead := startServer(t, cfg)
+				aheadCfg := cfg
+				aheadCfg.ClockOffset = skew
+				servers := startServers(t, cfg, aheadCfg)
+				normal, ahead := servers[0], servers[1]
 				ks := make([]int, keys)
 				for i := range ks {
 					ks[i] = i

@@ -15,13 +15,13 @@ import (
 )
 
 // On PostgreSQL with a Listener, a change reaches the memory of another
-// process as it commits, well under the poll interval (2 s here, so that
+// process as it commits, well under the poll interval (1 s here, so that
 // polling cannot be what does it). When the listening connection is killed
 // (pg_terminate_backend), invalidation goes on and LISTEN comes back; while
 // the listener cannot connect at all, the follower polls.
 func TestListenInvalidation(t *testing.T) {
 	const (
-		pollInterval = 2 * time.Second
+		pollInterval = time.Second
 		notified     = pollInterval / 4 // a bound that polling cannot meet
 		polled       = pollInterval + time.Second
 	)
@@ -43,8 +43,8 @@ func TestListenInvalidation(t *testing.T) {
 
 	cfg := serveConfigOf(db, "sq")
 	cfg.PollInterval, cfg.ListenDSN = pollInterval, lu.String()
-	b := startServer(t, cfg)
-	a := libChanger{startServer(t, serveConfigOf(db, "sq"))}
+	servers := startServers(t, cfg, serveConfigOf(db, "sq"))
+	b, a := servers[0], libChanger{servers[1]}
 	listening := func(what string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)

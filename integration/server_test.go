@@ -416,19 +416,38 @@ type memoServer struct {
 // startServer starts a memo server and waits until it is ready.
 func startServer(tb testing.TB, cfg serveConfig) *memoServer {
 	tb.Helper()
-	s, r := startServerErr(tb, cfg)
-	if r.Err != "" {
-		tb.Fatalf("memo server: %s", r.Err)
+	return startServers(tb, cfg)[0]
+}
+
+// startServers starts memo servers, all at once, and waits until they are
+// ready.
+func startServers(tb testing.TB, cfgs ...serveConfig) []*memoServer {
+	tb.Helper()
+	servers := make([]*memoServer, len(cfgs))
+	for i, cfg := range cfgs {
+		servers[i] = launchServer(tb, cfg)
 	}
-	return s
+	for _, s := range servers {
+		if r := s.ready(); r.Err != "" {
+			tb.Fatalf("memo server %d: %s", s.pid, r.Err)
+		}
+	}
+	return servers
 }
 
 // startServerErr starts a memo server and returns it with its first reply,
 // whose Err says why the server failed to start, if it did.
 func startServerErr(tb testing.TB, cfg serveConfig) (*memoServer, reply) {
 	tb.Helper()
+	s := launchServer(tb, cfg)
+	return s, s.ready()
+}
+
+// launchServer starts a memo server.
+func launchServer(tb testing.TB, cfg serveConfig) *memoServer {
+	tb.Helper()
 	c := startChild(tb, cfg)
-	s := &memoServer{
+	return &memoServer{
 		tb:      tb,
 		c:       c,
 		pid:     c.cmd.Process.Pid,
@@ -437,13 +456,19 @@ func startServerErr(tb testing.TB, cfg serveConfig) (*memoServer, reply) {
 		events:  make(chan reply, 100),
 		done:    make(chan struct{}),
 	}
+}
+
+// ready waits for the server's first line, which says whether it started,
+// and returns it.
+func (s *memoServer) ready() reply {
+	s.tb.Helper()
 	var first reply
-	line := c.readLine(tb)
+	line := s.c.readLine(s.tb)
 	if err := json.Unmarshal([]byte(line), &first); err != nil || first.Event != "ready" {
-		tb.Fatalf("memo server %d said %q, want ready (%v)", s.pid, line, err)
+		s.tb.Fatalf("memo server %d said %q, want ready (%v)", s.pid, line, err)
 	}
 	go s.read()
-	return s, first
+	return first
 }
 
 // read dispatches the child's output.
@@ -509,8 +534,9 @@ func (s *memoServer) send(req request) *pendingReply {
 }
 
 // replyTimeout bounds every wait for an answer: far longer than any
-// operation of the tests takes.
-const replyTimeout = time.Minute
+// operation of the tests takes, walks of 1,000 keys by four processes on a
+// busy machine included.
+const replyTimeout = 5 * time.Minute
 
 // wait returns the answer to the request.
 func (p *pendingReply) wait() reply {
@@ -524,9 +550,9 @@ func (p *pendingReply) wait() reply {
 			return r
 		default:
 		}
-		p.s.tb.Fatalf("memo server %d ended without answering %+v (its errors are above)", p.s.pid, p.req)
+		p.s.tb.Fatalf("memo server %d ended without answering %s %d (its errors are above)", p.s.pid, p.req.Op, p.req.N)
 	case <-time.After(replyTimeout):
-		p.s.tb.Fatalf("memo server %d did not answer %+v in %v", p.s.pid, p.req, replyTimeout)
+		p.s.tb.Fatalf("memo server %d did not answer %s %d in %v", p.s.pid, p.req.Op, p.req.N, replyTimeout)
 	}
 	return reply{}
 }
@@ -549,9 +575,9 @@ func (p *pendingReply) waitArmed() {
 	select {
 	case <-p.armed:
 	case r := <-p.ch:
-		p.s.tb.Fatalf("memo server %d: %+v: %s", p.s.pid, p.req, r.Err)
+		p.s.tb.Fatalf("memo server %d: %s %d: %s", p.s.pid, p.req.Op, p.req.N, r.Err)
 	case <-time.After(replyTimeout):
-		p.s.tb.Fatalf("memo server %d did not arm %+v", p.s.pid, p.req)
+		p.s.tb.Fatalf("memo server %d did not arm %s %d", p.s.pid, p.req.Op, p.req.N)
 	}
 }
 

@@ -19,16 +19,18 @@ func TestTTLInMemory(t *testing.T) {
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
 			db := sqltest.Fresh(t, d)
-			servers := make([]*memoServer, len(policies))
-			for i, p := range policies {
+			var cfgs []serveConfig
+			for _, p := range policies {
 				cfg := serveConfigOf(db, "ttl_"+p.String())
 				cfg.Policy, cfg.TTL = p.String(), ttl
-				servers[i] = startServer(t, cfg)
+				cfgs = append(cfgs, cfg)
 			}
-			// A process that loads the entry that the LRU process computed.
+			// And a process that loads the entry that the LRU process
+			// computed.
 			loaderCfg := serveConfigOf(db, "ttl_lru")
 			loaderCfg.TTL = ttl
-			loader := startServer(t, loaderCfg)
+			servers := startServers(t, append(cfgs, loaderCfg)...)
+			servers, loader := servers[:len(policies)], servers[len(policies)]
 
 			const n = 3
 			first := make([]time.Time, len(policies))
