@@ -18,6 +18,7 @@ func TestTTLInMemory(t *testing.T) {
 	policies := []cache.Policy{cache.PolicyLRU, cache.PolicyLFU, cache.PolicyMRU, cache.PolicyRR, cache.PolicyInf, cache.PolicyNo}
 	for _, d := range sqltest.Dialects() {
 		t.Run(d.Name(), func(t *testing.T) {
+			t.Parallel() // the bounds are lower bounds, and the TTL's margin is half a second
 			db := sqltest.Fresh(t, d)
 			var cfgs []serveConfig
 			for _, p := range policies {
