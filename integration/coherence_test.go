@@ -147,8 +147,13 @@ func coherent(t *testing.T, b *memoServer, n int, what string, change func() tim
 	served := unixTime(r.At).Sub(committed)
 	// A key that leaves memory before the last commit left it at an
 	// earlier change (the drop before a create and a put).
-	t.Logf("%s: the key left B's memory at commit%+v; B served the new state at commit+%v",
-		what, unixTime(g.At).Sub(committed).Round(time.Millisecond), served.Round(time.Millisecond))
+	left := unixTime(g.At).Sub(committed).Round(time.Millisecond)
+	sign := "+"
+	if left < 0 {
+		sign = ""
+	}
+	t.Logf("%s: the key left B's memory at commit%s%v; B served the new state at commit+%v",
+		what, sign, left, served.Round(time.Millisecond))
 	if r.Value != want || r.Ran != ran || r.Memory {
 		t.Errorf("%s: B's call = %+v, want value %d, ran %v, not from memory", what, r, want, ran)
 	}

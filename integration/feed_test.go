@@ -114,8 +114,8 @@ func TestFeedBounded(t *testing.T) {
 			if err := db.DB.QueryRowContext(ctx, q).Scan(&rows, &first, &last); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("%d new keys in %v, then %d deletes in transactions of %d in %v: the feed holds %d changes (ids %d to %d; at most %d after a transaction), window %d",
-				changes, filled.Round(time.Millisecond), changes, chunk, changed.Round(time.Millisecond), rows, first, last, most, window)
+			t.Logf("%s: %d new keys in %v, then %d deletes in transactions of %d in %v: the feed holds %d changes (ids %d to %d; at most %d after a transaction), window %d",
+				d.Name(), changes, filled.Round(time.Millisecond), changes, chunk, changed.Round(time.Millisecond), rows, first, last, most, window)
 			if rows > window || rows == 0 {
 				t.Errorf("the feed holds %d changes after %d, want 1 to %d", rows, changes, window)
 			}

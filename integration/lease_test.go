@@ -62,8 +62,8 @@ func TestDuplicateComputations(t *testing.T) {
 						t.Errorf("%s order, process %d: %d errors (first: %s), %d wrong values", order, i, r.Errors, r.Err, r.Wrong)
 					}
 				}
-				t.Logf("%s order: %d processes × %d keys ran the function %d times (%v each) in %v",
-					order, procs, keys, runs, each, time.Since(start).Round(time.Millisecond))
+				t.Logf("%s, %s order: %d processes × %d keys ran the function %d times (%v each) in %v",
+					d.Name(), order, procs, keys, runs, each, time.Since(start).Round(time.Millisecond))
 				if runs > limit {
 					t.Errorf("%s order: the function ran %d times, want at most %d", order, runs, limit)
 					shown := 0
