@@ -83,7 +83,7 @@ func BenchmarkInvalidationLatency(b *testing.B) {
 			}
 			server := startServer(b, cfg)
 			ctx := b.Context()
-			a, err := sqlarchive.Open(ctx, db.DB, s.d, nil)
+			a, err := sqlarchive.Open(ctx, db.DB, &sqlarchive.Options{Dialect: s.d})
 			if err != nil {
 				b.Fatal(err)
 			}

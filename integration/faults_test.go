@@ -30,10 +30,10 @@ func TestMissingFeedTables(t *testing.T) {
 				cli   bool // try klepto-sql put on the archive sq too
 			}{
 				{name: "no leases (version 3)", setup: func(t *testing.T, db sqltest.Database) error {
-					return migrations.Down(ctx, db.DB, d, 1)
+					return migrations.Down(ctx, db.DB, 1, &migrations.Options{Dialect: d})
 				}},
 				{name: "no leases, feed without keys (version 2)", setup: func(t *testing.T, db sqltest.Database) error {
-					return migrations.Down(ctx, db.DB, d, 2)
+					return migrations.Down(ctx, db.DB, 2, &migrations.Options{Dialect: d})
 				}},
 				{name: "no feed", cli: true, setup: func(t *testing.T, db sqltest.Database) error {
 					runCLI(t, db, "create", "sq")
@@ -44,7 +44,7 @@ func TestMissingFeedTables(t *testing.T) {
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					db := sqltest.Fresh(t, d)
-					if err := migrations.Up(ctx, db.DB, d); err != nil {
+					if err := migrations.Up(ctx, db.DB, &migrations.Options{Dialect: d}); err != nil {
 						t.Fatal(err)
 					}
 					if err := tc.setup(t, db); err != nil {
@@ -105,10 +105,10 @@ func TestFeedTablesDropped(t *testing.T) {
 				t.Errorf("the call of a key in the archive = %+v, want a load", r)
 			}
 			// The operator runs the migrations again.
-			if err := migrations.Force(ctx, db.DB, d, 3); err != nil {
+			if err := migrations.Force(ctx, db.DB, 3, &migrations.Options{Dialect: d}); err != nil {
 				t.Fatal(err)
 			}
-			if err := migrations.Up(ctx, db.DB, d); err != nil {
+			if err := migrations.Up(ctx, db.DB, &migrations.Options{Dialect: d}); err != nil {
 				t.Fatal(err)
 			}
 			if r := b.call(2); !r.Ran || r.Value != square(2) {

@@ -19,13 +19,13 @@ import (
 
 // The change feed stays bounded: after 100,000 changes that record
 // themselves (deletes of present keys), klepto_changes holds no more than
-// the table's sqltable.Options.FeedWindow. sqlarchive has no option for the
-// window (its tables keep sqltable.DefaultFeedWindow), so the test uses
-// sqltable directly. One writer makes the changes, in transactions of
-// 10,000 through a Table over each *sql.Tx, which records and prunes in its
-// transaction: a change costs two statements and no commit. The feed holds
-// no more than the window after each transaction. With -short, 10,000
-// changes.
+// the table's sqltable.Options.FeedWindow (sqlarchive.Options.FeedWindow
+// sets it for the tables of an Archive). The test uses sqltable directly,
+// whose Table can work inside a transaction: one writer makes the changes,
+// in transactions of 10,000 through a Table over each *sql.Tx, which
+// records and prunes in its transaction, so that a change costs two
+// statements and no commit. The feed holds no more than the window after
+// each transaction. With -short, 10,000 changes.
 func TestFeedBounded(t *testing.T) {
 	const (
 		window = 1000
@@ -40,7 +40,7 @@ func TestFeedBounded(t *testing.T) {
 			t.Parallel() // the databases take turns otherwise, for no reason
 			db := sqltest.Fresh(t, d)
 			ctx := t.Context()
-			if err := migrations.Up(ctx, db.DB, d); err != nil {
+			if err := migrations.Up(ctx, db.DB, &migrations.Options{Dialect: d}); err != nil {
 				t.Fatal(err)
 			}
 			opts := &sqltable.Options{Dialect: d, FeedWindow: window}

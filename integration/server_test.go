@@ -218,11 +218,11 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 	if cfg.ClockOffset != 0 {
 		clock = func() time.Time { return time.Now().Add(cfg.ClockOffset) }
 	}
-	opts := &sqlarchive.Options{SkipMigrate: cfg.SkipMigrate, PollInterval: cfg.PollInterval, Clock: clock}
+	opts := &sqlarchive.Options{Dialect: d, SkipMigrate: cfg.SkipMigrate, PollInterval: cfg.PollInterval, Clock: clock}
 	if cfg.ListenDSN != "" {
 		opts.Listener = pqlisten.New(cfg.ListenDSN)
 	}
-	if s.a, err = sqlarchive.Open(ctx, db, d, opts); err != nil {
+	if s.a, err = sqlarchive.Open(ctx, db, opts); err != nil {
 		if opts.Listener != nil {
 			err = errors.Join(err, opts.Listener.Close())
 		}
