@@ -66,12 +66,22 @@ func TestDuplicateComputations(t *testing.T) {
 					d.Name(), order, procs, keys, runs, each, time.Since(start).Round(time.Millisecond))
 				if runs > limit {
 					t.Errorf("%s order: the function ran %d times, want at most %d", order, runs, limit)
-					shown := 0
-					for n := range keys {
-						if len(ranges[n]) > 1 && shown < 5 {
-							t.Logf("key %d ran %d times: %s", n, len(ranges[n]), strings.Join(ranges[n], "; "))
-							shown++
-						}
+				}
+				// The issue allows 1%, but here no key may run twice: the
+				// function takes 2 ms, far from LeaseWait (30 s) and
+				// LeaseTTL (5 s, renewed), the only reasons for a waiter to
+				// compute. So a duplicate is a lease that failed, and this
+				// check fails every time rather than when 1% is crossed.
+				var twice []int
+				for n := range keys {
+					if len(ranges[n]) > 1 {
+						twice = append(twice, n)
+					}
+				}
+				if len(twice) > 0 {
+					t.Errorf("%s order: %d keys ran more than once, with leases that should allow none", order, len(twice))
+					for _, n := range twice[:min(len(twice), 5)] {
+						t.Logf("key %d ran %d times: %s", n, len(ranges[n]), strings.Join(ranges[n], "; "))
 					}
 				}
 			}
@@ -234,7 +244,11 @@ func TestLeaseClocks(t *testing.T) {
 				if ra.Errors+rb.Errors+ra.Wrong+rb.Wrong > 0 {
 					t.Errorf("errors: %s %s; wrong values: %d, %d", ra.Err, rb.Err, ra.Wrong, rb.Wrong)
 				}
-				if runs := ra.Runs + rb.Runs; runs > keys+keys/100 {
+				// Leases on the processes' clocks would have the one
+				// ahead take over every lease of the other: nearly twice
+				// the runs. The bound leaves room for the duplicates of
+				// TestDuplicateComputations, which have another cause.
+				if runs := ra.Runs + rb.Runs; runs > keys+keys/10 {
 					t.Errorf("the function ran %d times for %d keys", runs, keys)
 				}
 			})
