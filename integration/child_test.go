@@ -21,20 +21,39 @@ import (
 	"github.com/klepto-sql/klepto/sqltable"
 )
 
-// childEnv, set in a child's environment, makes TestMain run the memoizing
-// program instead of the tests: the test binary re-executes itself, so the
-// processes are real and nothing is built twice.
+// childEnv, set in a child's environment, makes TestMain run one of the
+// child programs instead of the tests: the test binary re-executes itself,
+// so the processes are real and nothing is built twice. Its value is the
+// child's configuration, as JSON; the field "mode" picks the program: ""
+// for the memoizing loop of runChild, "serve" for the memo server of
+// runServe.
 const childEnv = "KLEPTO_INTEGRATION_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) != "" {
-		if err := runChild(); err != nil {
+	if cfg := os.Getenv(childEnv); cfg != "" {
+		var head struct {
+			Mode string `json:"mode"`
+		}
+		err := json.Unmarshal([]byte(cfg), &head)
+		if err == nil {
+			switch head.Mode {
+			case "":
+				err = runChild()
+			case "serve":
+				err = runServe()
+			default:
+				err = fmt.Errorf("unknown mode %q", head.Mode)
+			}
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "child:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeCLI()
+	os.Exit(code)
 }
 
 // fibArgs is the memoized function's argument; its key is (N=10).
@@ -119,13 +138,24 @@ type child struct {
 	stdout *bufio.Reader
 }
 
-func startChild(t *testing.T, cfg childConfig) *child {
+// childExit is how long a child has to exit after its stdin closes, at the
+// end of its test, before it is killed.
+const childExit = 10 * time.Second
+
+// startChild starts a child program with the configuration cfg, a
+// childConfig or a serveConfig. When the test ends, the child's stdin is
+// closed, which tells it to finish; if it has not exited after childExit, it
+// is killed.
+func startChild(t testing.TB, cfg any) *child {
 	t.Helper()
 	env, err := json.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^$")
+	// Not t.Context(), which ends before the cleanups run: the child
+	// would be killed before it could finish (and release its leases).
+	ctx, kill := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+string(env))
 	cmd.Stderr = os.Stderr
 	stdinR, stdinW, err := os.Pipe()
@@ -138,15 +168,28 @@ func startChild(t *testing.T, cfg childConfig) *child {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		kill()
 		t.Fatal(err)
 	}
 	stdinR.Close()
-	t.Cleanup(func() { stdinW.Close(); _ = cmd.Wait() })
+	t.Cleanup(func() {
+		defer kill()
+		stdinW.Close()
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		select {
+		case <-exited:
+		case <-time.After(childExit):
+			t.Errorf("child %d did not exit %v after its stdin closed: killed", cmd.Process.Pid, childExit)
+			kill()
+			<-exited
+		}
+	})
 	return &child{cmd: cmd, stdin: stdinW, stdout: bufio.NewReader(out)}
 }
 
 // readLine returns the child's next line of output.
-func (c *child) readLine(t *testing.T) string {
+func (c *child) readLine(t testing.TB) string {
 	t.Helper()
 	line, err := c.stdout.ReadString('\n')
 	if err != nil {

@@ -4,7 +4,17 @@
 // same time (each reuses the other's results), and the cached rows read back
 // with the databases' own command-line clients.
 //
+// The tests of sharing between services run memo servers, child processes
+// that memoize a function with sqlarchive.Memoize and answer requests on
+// stdin, beside the klepto-sql command: a change made in one process, through
+// the library or the command, reaches the memory of the others; entries
+// expire in memory with their rows; leases make one process compute a key
+// while the others wait, and free the key when its leader is killed or its
+// clock is off; the change feed stays bounded; missing tables and failing
+// connections give clear errors.
+//
 // The server tests need KLEPTO_TEST_POSTGRES_DSN and KLEPTO_TEST_MYSQL_DSN
 // (see package internal/sqltest); without them they skip, naming the
-// variable, unless KLEPTO_TEST_REQUIRE_DBS=1 makes them fail.
+// variable, unless KLEPTO_TEST_REQUIRE_DBS=1 makes them fail. With -short,
+// the largest tests run on fewer keys and changes.
 package integration
