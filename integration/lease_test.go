@@ -164,10 +164,11 @@ func leaderKilled(t *testing.T, db sqltest.Database, leaderClock, waiterClock ti
 			t.Errorf("a third process's call of %d = %+v, want a load", n, r)
 		}
 	}
-	// No lease is left: those of the leader were taken over, and released.
+	// No lease holds any key: those of the leader were taken over, and
+	// released (a released lease expires at once, and is swept later).
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		n := countRows(t, db, migrations.LeasesTable)
+		n := liveLeases(t, db)
 		if n == 0 {
 			break
 		}
@@ -201,6 +202,18 @@ func leaseRows(t testing.TB, db sqltest.Database) string {
 		t.Fatal(err)
 	}
 	return strings.Join(out, "; ")
+}
+
+// liveLeases returns the number of leases that have not expired.
+func liveLeases(t testing.TB, db sqltest.Database) int64 {
+	t.Helper()
+	var n int64
+	c := db.Dialect.QuoteIdent
+	q := "SELECT COUNT(*) FROM " + c(migrations.LeasesTable) + " WHERE " + c("expires_at") + " > " + db.Dialect.Now()
+	if err := db.DB.QueryRowContext(t.Context(), q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
 }
 
 // countRows returns the number of rows of table.

@@ -30,8 +30,9 @@
 //     process computes a key while the others wait: table_name and key_hash
 //     (the primary key), holder, and expires_at on the database's clock. On
 //     PostgreSQL it is UNLOGGED (emptied after a crash, absent from
-//     standbys), as leases live seconds, and a statement that deletes
-//     leases notifies the channel klepto_leases;
+//     standbys), as leases live seconds, and a statement that updates or
+//     deletes leases notifies the channel klepto_leases. A released lease
+//     expires 100 ms later, and is deleted a minute or two after that;
 //   - klepto_schema_migrations, the version record (version, dirty), in
 //     golang-migrate's shape, named so that it never collides with an
 //     application's own schema_migrations.

@@ -74,11 +74,11 @@ type Options struct {
 	// clock instead.
 	Clock func() time.Time
 
-	// PollInterval is how often the follower reads the change feed, and
+	// PollInterval is how often the follower reads the change feed, and so
 	// the longest a change takes to reach the memory of the memos of other
-	// processes, when no Listener is connected. Zero means
-	// DefaultPollInterval (100 ms). While a Listener is connected, the
-	// follower reads the feed when notified, and every ten intervals.
+	// processes. Zero means DefaultPollInterval (100 ms). With a Listener,
+	// the follower also reads the feed as soon as it is notified, and keeps
+	// polling in case the listening connection is lost unnoticed.
 	PollInterval time.Duration
 
 	// FeedWindow is how many changes the change feed keeps: the tables of
@@ -154,10 +154,13 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		if !exists {
 			return nil, ErrNoCatalog
 		}
-		if exists, err = d.TableExists(ctx, db, migrations.LeasesTable); err != nil {
-			return nil, fmt.Errorf("sqlarchive: open: %w", err)
-		} else if !exists {
-			return nil, fmt.Errorf("%w: run `klepto-sql migrate up`, or apply the migrations of package migrations", ErrNoFeed)
+		for _, table := range []string{migrations.ChangesTable, migrations.LeasesTable} {
+			if exists, err = d.TableExists(ctx, db, table); err != nil {
+				return nil, fmt.Errorf("sqlarchive: open: %w", err)
+			} else if !exists {
+				return nil, fmt.Errorf("%w: it has no %s table; run `klepto-sql migrate up`, or apply the migrations of package migrations",
+					ErrNoFeed, table)
+			}
 		}
 	} else if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil && !errors.Is(err, migrations.ErrNoChange) {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/migrations"
 	"github.com/klepto-sql/klepto/sqltable"
@@ -23,9 +24,6 @@ const (
 	// connected.
 	DefaultPollInterval = 100 * time.Millisecond
 
-	// listeningPolls is how many poll intervals the follower waits between
-	// polls while a Listener is connected: notifications wake it sooner.
-	listeningPolls = 10
 
 	// pageRows is the most changes one poll reads.
 	pageRows = 1000
@@ -182,9 +180,13 @@ func (f *follower) start(ctx context.Context) error {
 }
 
 // feedError explains an error of a database whose feed or lease table is
-// missing.
+// missing, and marks an error of a table that found the feed missing
+// (sqltable.ErrNoFeed) with ErrNoFeed.
 func feedError(err error) error {
-	if dialect.IsMissingTable(err) {
+	switch {
+	case errors.Is(err, sqltable.ErrNoFeed):
+		return errmark.Errorf(ErrNoFeed, "%w", err)
+	case dialect.IsMissingTable(err):
 		return fmt.Errorf("%w (run `klepto-sql migrate up`, or apply the migrations of package migrations): %w", ErrNoFeed, err)
 	}
 	return err
@@ -258,11 +260,9 @@ func (f *follower) run(ctx context.Context) {
 		}
 		f.listening.Store(f.listener != nil && f.listener.Connected())
 		f.read(ctx)
-		next := f.interval
-		if f.listening.Load() {
-			next *= listeningPolls
-		}
-		timer.Reset(next)
+		// The follower polls at every interval, even while a Listener is
+		// connected: a listening connection can be lost unnoticed.
+		timer.Reset(f.interval)
 	}
 }
 

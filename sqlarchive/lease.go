@@ -45,16 +45,33 @@ const releaseTimeout = 10 * time.Second
 // maxReleases is the most leases one statement releases.
 const maxReleases = 100
 
+// releaseGrace is how long a released lease lasts. Released at once, it
+// could be taken by a process whose acquiring statement had read the table
+// before the value was stored, and waited for the release: PostgreSQL
+// checks that the value is absent on the statement's snapshot. With the
+// grace, that statement finds the lease held instead, and its process
+// reads the value.
+const releaseGrace = 100 * time.Millisecond
+
+// sweepEvery is how often a leaser deletes the leases that expired more
+// than sweepAge ago: released leases stay as rows until then.
+const (
+	sweepEvery = time.Minute
+	sweepAge   = time.Minute
+)
+
 // leaser takes, renews and releases the leases of one database, in the
 // table klepto_leases. A lease is a row, inserted if absent or expired,
 // whose expiry is on the database's clock: it needs no session state, so
-// each statement may run on any connection of a pool.
+// each statement may run on any connection of a pool. Releasing a lease
+// expires it soon (releaseGrace), and sweep deletes old expired leases.
 type leaser struct {
 	db       *sql.DB
 	d        *dialect.Dialect
 	follower *follower
 	prefix   string // of every holder: host, pid and a random number
 	n        atomic.Uint64
+	swept    atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
 	mu        sync.Mutex // guards following fields
 	sql       map[string]*leaseSQL
@@ -83,7 +100,7 @@ type leaseSQL struct {
 	// duration, table, hash); nil elsewhere.
 	takeover *sql.Stmt
 	renew    *sql.Stmt // args: duration, table, hash, holder
-	release  *sql.Stmt // args: table, hash, holder
+	release  *sql.Stmt // args: grace, table, hash, holder
 }
 
 // close closes the statements.
@@ -141,7 +158,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	}
 	queries := []prepare{
 		{&s.renew, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
-		{&s.release, "DELETE FROM " + leases + mine + " AND " + c("holder") + " = ?"},
+		{&s.release, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
 	}
 	if d == dialect.MySQL {
 		queries = append(queries,
@@ -182,22 +199,51 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 	if err != nil {
 		return nil, false, err
 	}
-	res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
-	if s.takeover != nil && dialect.IsUniqueViolation(err) {
-		res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
+	take := func() (bool, error) {
+		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
+		if s.takeover != nil && dialect.IsUniqueViolation(err) {
+			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
+		}
+		if err != nil {
+			return false, feedError(err)
+		}
+		n, err := res.RowsAffected()
+		return n == 1, err
 	}
-	if err != nil {
-		return s, false, feedError(err)
+	if l.d != dialect.SQLite {
+		got, err := take()
+		return s, got, err
 	}
-	n, err := res.RowsAffected()
-	return s, n == 1, err
+	// SQLite waits for another process's write lock in its busy handler,
+	// which a canceled context does not interrupt: wait for the statement
+	// only as long as ctx lasts, and release a lease it took after that.
+	type result struct {
+		got bool
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		got, err := take()
+		done <- result{got, err}
+	}()
+	select {
+	case r := <-done:
+		return s, r.got, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.got {
+				l.hold(s, release{table, key.Hash[:], holder}, ttl)()
+			}
+		}()
+		return s, false, context.Cause(ctx)
+	}
 }
 
 // hold keeps the lease r renewed, with the statements s, until the
-// returned func is called, which releases it. On SQLite the func deletes
-// the lease itself: its writes take turns, so another goroutine's delete
-// would only delay the next write. Elsewhere it queues the lease, and a
-// goroutine deletes the leases queued, many in one statement, so that
+// returned func is called, which releases it. On SQLite the func releases
+// the lease itself: its writes take turns, so another goroutine's write
+// would only delay the next one. Elsewhere it queues the lease, and a
+// goroutine releases the leases queued, many in one statement, so that
 // releasing adds nothing to the call that held the lease.
 func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
 	stop := make(chan struct{})
@@ -232,7 +278,8 @@ func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
 			ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 			defer cancel()
 			// A failed release leaves the lease to expire.
-			_, _ = s.release.ExecContext(ctx, r.table, r.hash, r.holder)
+			_, _ = s.release.ExecContext(ctx, l.d.DurationArg(releaseGrace), r.table, r.hash, r.holder)
+			l.sweep(ctx)
 		})
 	}
 }
@@ -253,7 +300,7 @@ func (l *leaser) release(r release) {
 	}
 }
 
-// releaser deletes the leases queued, until none are left.
+// releaser releases the leases queued, until none are left.
 func (l *leaser) releaser() {
 	for {
 		l.mu.Lock()
@@ -270,32 +317,47 @@ func (l *leaser) releaser() {
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 		// A failed release leaves the leases to expire.
 		if len(batch) == 1 {
-			_, _ = one.release.ExecContext(ctx, batch[0].table, batch[0].hash, batch[0].holder)
+			_, _ = one.release.ExecContext(ctx, l.d.DurationArg(releaseGrace), batch[0].table, batch[0].hash, batch[0].holder)
 		} else {
-			_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), releaseArgs(batch)...)
+			_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), l.releaseArgs(batch)...)
 		}
+		l.sweep(ctx)
 		cancel()
 	}
 }
 
-// releaseSQL returns the statement that deletes n leases, given by
-// releaseArgs.
+// releaseSQL returns the statement that releases n leases, given by
+// releaseArgs: they expire after releaseGrace.
 func (l *leaser) releaseSQL(n int) string {
 	c := l.d.QuoteIdent
 	rows := make([]string, n)
 	for i := range rows {
 		rows[i] = "(?, ?, ?)"
 	}
-	return l.d.Rebind("DELETE FROM " + c(migrations.LeasesTable) + " WHERE (" + c("table_name") + ", " + c("key_hash") + ", " +
-		c("holder") + ") IN (" + strings.Join(rows, ", ") + ")")
+	return l.d.Rebind("UPDATE " + c(migrations.LeasesTable) + " SET " + c("expires_at") + " = " + l.d.NowPlus() +
+		" WHERE (" + c("table_name") + ", " + c("key_hash") + ", " + c("holder") + ") IN (" + strings.Join(rows, ", ") + ")")
 }
 
-func releaseArgs(batch []release) []any {
-	args := make([]any, 0, 3*len(batch))
+func (l *leaser) releaseArgs(batch []release) []any {
+	args := make([]any, 0, 1+3*len(batch))
+	args = append(args, l.d.DurationArg(releaseGrace))
 	for _, r := range batch {
 		args = append(args, r.table, r.hash, r.holder)
 	}
 	return args
+}
+
+// sweep deletes the leases that expired more than sweepAge ago, unless it
+// did so less than sweepEvery ago. It is best effort.
+func (l *leaser) sweep(ctx context.Context) {
+	now := time.Now().UnixNano()
+	last := l.swept.Load()
+	if now-last < int64(sweepEvery) || !l.swept.CompareAndSwap(last, now) {
+		return
+	}
+	c := l.d.QuoteIdent
+	query := l.d.Rebind("DELETE FROM " + c(migrations.LeasesTable) + " WHERE " + c("expires_at") + " < " + l.d.NowPlus())
+	_, _ = l.db.ExecContext(ctx, query, l.d.DurationArg(-sweepAge))
 }
 
 // close waits for the releaser to delete the leases queued, and closes

@@ -6,8 +6,8 @@ package sqlarchive
 // package migrations). Given one in Options.Listener, the follower of an
 // Archive reads the change feed as soon as a change commits, and processes
 // waiting for a lease wake as soon as it is released, instead of at their
-// next poll; while the listener is not connected, they poll at
-// Options.PollInterval.
+// next poll. They keep polling too, at Options.PollInterval, so that a lost
+// listening connection delays changes no more than that.
 //
 // Package sqlarchive/pqlisten makes a Listener with lib/pq. The listening
 // connection must reach PostgreSQL itself, not a pooler in transaction mode

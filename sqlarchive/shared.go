@@ -61,8 +61,12 @@ func (s *shared[R]) table(ctx context.Context) (*sqltable.Table[R], error) {
 }
 
 // gone reports whether err says that the table is no longer there: dropped
-// by another process, or closed by Archive.Drop in this one.
+// by another process, or closed by Archive.Drop in this one. A missing
+// change feed or lease table is not that: the migrations are missing.
 func gone(err error) bool {
+	if errors.Is(err, sqltable.ErrNoFeed) || errors.Is(err, ErrNoFeed) {
+		return false
+	}
 	return errors.Is(err, sqltable.ErrClosed) || dialect.IsMissingTable(err)
 }
 

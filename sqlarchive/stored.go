@@ -57,7 +57,7 @@ func Stored(ctx context.Context, a *Archive, name string, opts *StoredOptions) (
 		return nil, TableInfo{}, err
 	}
 	topts := &sqltable.Options{Dialect: a.d, Codec: info.Codec, Stored: true, TTL: info.TTL,
-		Clock: a.now, FeedWindow: a.feedWindow}
+		Clock: a.now, FeedWindow: a.feedWindow, RequireFeed: true}
 	if o.Tx != nil {
 		t, err := sqltable.Open[[]byte](ctx, o.Tx, info.Table, topts)
 		if err != nil {

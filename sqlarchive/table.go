@@ -149,6 +149,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		MaxValueBytes: o.MaxValueBytes,
 		ArgsOptions:   o.ArgsOptions,
 		FeedWindow:    a.feedWindow,
+		RequireFeed:   true,
 	})
 }
 

@@ -3,6 +3,7 @@ package sqltable
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/klepto-sql/klepto/dialect"
@@ -12,6 +13,12 @@ import (
 // changesTable is the change feed, created by package migrations
 // (migrations.ChangesTable).
 const changesTable = "klepto_changes"
+
+// ErrNoFeed is wrapped by the errors of a Table whose database lacks the
+// change feed it needs: of Open with Options.RequireFeed when there is
+// none, or one older than klepto's migration 3, and of writes whose record
+// finds the feed's table gone. The error says to run the migrations.
+var ErrNoFeed = errors.New("sqltable: the database lacks klepto's change feed")
 
 // DefaultFeedWindow is how many changes the change feed keeps when
 // Options.FeedWindow is zero.
@@ -37,35 +44,43 @@ const (
 	opDrop   = "drop"   // the table dropped
 )
 
+// migrate says how to create the feed's tables.
+const migrate = "run `klepto-sql migrate up`, or apply the migrations of package migrations"
+
 // feed records the changes of a Table in the change feed.
 type feed struct {
-	record string // table_name, op, key_hash, key_text; RETURNING id on PostgreSQL
+	record stmt   // table_name, op, key_hash, key_text; RETURNING id on PostgreSQL
 	prune  string // the last id to delete
 	window int64
 }
 
 // openFeed returns the feed of a Table whose database has one (see
-// package migrations), or nil. A feed that predates the key_text column of
-// migration 3 is an error that says to migrate.
-func (t *Table[V]) openFeed(ctx context.Context, window int) (*feed, error) {
+// package migrations), or nil, or with require an error wrapping
+// ErrNoFeed. A feed that predates the key_text column of migration 3 is
+// such an error too. Open prepares the record statement.
+func (t *Table[V]) openFeed(ctx context.Context, window int, require bool) (*feed, error) {
 	cols, err := t.columnTypes(ctx, changesTable)
-	if err != nil || len(cols) == 0 {
+	switch {
+	case err != nil:
 		return nil, err
+	case len(cols) == 0 && require:
+		return nil, fmt.Errorf("%w: it has no %s table; %s", ErrNoFeed, changesTable, migrate)
+	case len(cols) == 0:
+		return nil, nil
 	}
 	if _, ok := cols["key_text"]; !ok {
-		return nil, fmt.Errorf("the change feed %s predates klepto's migration 3: run `klepto-sql migrate up`, "+
-			"or apply the migrations of package migrations", changesTable)
+		return nil, fmt.Errorf("%w: its %s table predates klepto's migration 3; %s", ErrNoFeed, changesTable, migrate)
 	}
 	d := t.d
 	c := d.QuoteIdent
 	f := &feed{
-		record: d.Rebind("INSERT INTO " + c(changesTable) + " (" + c("table_name") + ", " + c("op") + ", " +
-			c("key_hash") + ", " + c("key_text") + ") VALUES (?, ?, ?, ?)"),
 		prune:  d.Rebind("DELETE FROM " + c(changesTable) + " WHERE " + c("id") + " <= ?"),
 		window: int64(window),
 	}
+	f.record.query = d.Rebind("INSERT INTO " + c(changesTable) + " (" + c("table_name") + ", " + c("op") + ", " +
+		c("key_hash") + ", " + c("key_text") + ") VALUES (?, ?, ?, ?)")
 	if d == dialect.Postgres {
-		f.record += " RETURNING " + c("id")
+		f.record.query += " RETURNING " + c("id")
 	}
 	if f.window == 0 {
 		f.window = DefaultFeedWindow
@@ -83,20 +98,20 @@ func (t *Table[V]) recordChange(ctx context.Context, q Querier, op string, key *
 	}
 	if t.d == dialect.Postgres {
 		var id int64
-		err := q.QueryRowContext(ctx, t.feed.record, t.name, op, hash, text).Scan(&id)
+		err := t.feed.record.queryRowOn(ctx, q, t.name, op, hash, text).Scan(&id)
 		return id, feedError(err)
 	}
-	res, err := q.ExecContext(ctx, t.feed.record, t.name, op, hash, text)
+	res, err := t.feed.record.execOn(ctx, q, t.name, op, hash, text)
 	if err != nil {
 		return 0, feedError(err)
 	}
 	return res.LastInsertId()
 }
 
-// feedError explains the error of a feed whose table is missing.
+// feedError explains the error of a record whose feed table is missing.
 func feedError(err error) error {
 	if err != nil && dialect.IsMissingTable(err) {
-		return fmt.Errorf("record the change in %s, which is missing (run `klepto-sql migrate up`): %w", changesTable, err)
+		return fmt.Errorf("%w: record the change: %s; %w", ErrNoFeed, migrate, err)
 	}
 	return err
 }

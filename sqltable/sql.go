@@ -10,10 +10,13 @@ import (
 )
 
 // stmt is one statement of a Table: its SQL, and the statement prepared from
-// it when the Table's Querier can prepare statements that outlive a call.
+// it when the Table's Querier can prepare statements that outlive a call:
+// on the pool or connection, or on the transaction the Table is bound to
+// (then inTx is true).
 type stmt struct {
 	query string
 	ps    *sql.Stmt
+	inTx  bool
 }
 
 func (s *stmt) exec(ctx context.Context, q Querier, args ...any) (sql.Result, error) {
@@ -23,12 +26,21 @@ func (s *stmt) exec(ctx context.Context, q Querier, args ...any) (sql.Result, er
 	return q.ExecContext(ctx, s.query, args...)
 }
 
-// execOn runs s on q, which may be a transaction: s runs inside it.
+// execOn runs s on q, which may be a transaction the Table began: s runs
+// inside it.
 func (s *stmt) execOn(ctx context.Context, q Querier, args ...any) (sql.Result, error) {
-	if tx, ok := q.(*sql.Tx); ok && s.ps != nil {
+	if tx, ok := q.(*sql.Tx); ok && s.ps != nil && !s.inTx {
 		return tx.StmtContext(ctx, s.ps).ExecContext(ctx, args...)
 	}
 	return s.exec(ctx, q, args...)
+}
+
+// queryRowOn runs s on q, which may be a transaction, as execOn does.
+func (s *stmt) queryRowOn(ctx context.Context, q Querier, args ...any) *sql.Row {
+	if tx, ok := q.(*sql.Tx); ok && s.ps != nil && !s.inTx {
+		return tx.StmtContext(ctx, s.ps).QueryRowContext(ctx, args...)
+	}
+	return s.queryRow(ctx, q, args...)
 }
 
 func (s *stmt) queryRows(ctx context.Context, q Querier, args ...any) (*sql.Rows, error) {

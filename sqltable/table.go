@@ -94,6 +94,13 @@ type Options struct {
 	// process the same window.
 	FeedWindow int
 
+	// RequireFeed makes Open fail, with an error wrapping ErrNoFeed, when
+	// the database has no change feed (klepto_changes, of package
+	// migrations, at migration 3 or later). Without it, a Table over such a
+	// database records no changes. Package sqlarchive sets it, as its memos
+	// depend on the feed.
+	RequireFeed bool
+
 	// ArgsOptions are the keymap options of the JSON that PutArgs stores in
 	// the args column (see keymap.NewEncoded). Give them the Ignore and
 	// IgnorePositions of the memo's keymap, so that arguments it leaves out
@@ -215,7 +222,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	} else {
 		t.retries = 0
 	}
-	if err := t.open(ctx, o.FeedWindow); err != nil {
+	if err := t.open(ctx, o.FeedWindow, o.RequireFeed); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	return t, nil
@@ -239,7 +246,7 @@ func (o *Options) validate() error {
 // open creates the table if needed, checks its columns, finds the change
 // feed, learns the server's packet limit and prepares the single-key
 // statements.
-func (t *Table[V]) open(ctx context.Context, feedWindow int) error {
+func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool) error {
 	if err := t.do(ctx, true, t.create); err != nil {
 		return err
 	}
@@ -248,7 +255,7 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int) error {
 	}
 	err := t.do(ctx, true, func(ctx context.Context) error {
 		var err error
-		t.feed, err = t.openFeed(ctx, feedWindow)
+		t.feed, err = t.openFeed(ctx, feedWindow, requireFeed)
 		return err
 	})
 	if err != nil {
@@ -262,17 +269,38 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int) error {
 			return fmt.Errorf("read max_allowed_packet: %w", err)
 		}
 	}
+	// Over a transaction, the statements are prepared on it, and last as
+	// long as it does.
+	var p preparer = t.conn
 	if t.conn == nil {
-		return nil
+		if p, _ = t.db.(preparer); p == nil {
+			return nil
+		}
 	}
-	for _, s := range t.sql.prepared() {
-		ps, err := t.conn.PrepareContext(ctx, s.query)
+	for _, s := range t.prepared() {
+		ps, err := p.PrepareContext(ctx, s.query)
 		if err != nil {
 			return fmt.Errorf("prepare: %w", err)
 		}
-		s.ps = ps
+		s.ps, s.inTx = ps, t.conn == nil
 	}
 	return nil
+}
+
+// preparer is what a Querier has when it prepares statements: *sql.DB,
+// *sql.Conn and *sql.Tx, and the types that embed them.
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+// prepared returns the statements that are prepared once per Table: those
+// of single keys, and the record of changes.
+func (t *Table[V]) prepared() []*stmt {
+	stmts := t.sql.prepared()
+	if t.feed != nil {
+		stmts = append(stmts, &t.feed.record)
+	}
+	return stmts
 }
 
 // create creates the table unless it exists.
@@ -373,7 +401,7 @@ func (t *Table[V]) Close() error {
 		return nil
 	}
 	var errs []error
-	for _, s := range t.sql.prepared() {
+	for _, s := range t.prepared() {
 		if s.ps != nil {
 			errs = append(errs, s.ps.Close())
 		}

@@ -8,5 +8,7 @@ CREATE UNLOGGED TABLE klepto_leases (
   expires_at TIMESTAMPTZ NOT NULL,
   PRIMARY KEY (table_name, key_hash)
 );
-CREATE TRIGGER klepto_leases_notify AFTER DELETE ON klepto_leases
+CREATE INDEX klepto_leases_expires ON klepto_leases (expires_at);
+-- A lease is released by expiring it (an update), and swept later.
+CREATE TRIGGER klepto_leases_notify AFTER UPDATE OR DELETE ON klepto_leases
   FOR EACH STATEMENT EXECUTE FUNCTION klepto_notify();

@@ -5,3 +5,4 @@ CREATE TABLE klepto_leases (
   expires_at TEXT NOT NULL,
   PRIMARY KEY (table_name, key_hash)
 ) WITHOUT ROWID;
+CREATE INDEX klepto_leases_expires ON klepto_leases (expires_at);
