@@ -24,7 +24,6 @@ const (
 	// connected.
 	DefaultPollInterval = 100 * time.Millisecond
 
-
 	// pageRows is the most changes one poll reads.
 	pageRows = 1000
 
