@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -215,7 +214,7 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 		n, err := res.RowsAffected()
 		return n == 1, err
 	}
-	if l.d != dialect.SQLite {
+	if l.d != dialect.SQLite || ctx.Done() == nil {
 		got, err := take()
 		return s, got, err
 	}
@@ -250,31 +249,31 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 // to the call that held the lease. Processes waiting for the lease read the
 // value the holder stored before it released the lease.
 func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
-	stop := make(chan struct{})
-	renewed := make(chan struct{})
-	go func() {
-		defer close(renewed)
-		ticker := time.NewTicker(ttl / 3)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-ticker.C:
-				ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-				// A failed renewal leaves the lease to expire: another
-				// process may then compute too, which costs time, not
-				// correctness.
-				_, _ = s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
-				cancel()
-			}
+	var mu sync.Mutex // held while renewing, so that release waits for a renewal
+	stopped := false
+	var timer *time.Timer
+	mu.Lock() // until timer is set
+	defer mu.Unlock()
+	timer = time.AfterFunc(ttl/3, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
+			return
 		}
-	}()
+		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
+		defer cancel()
+		// A failed renewal leaves the lease to expire: another process may
+		// then compute too, which costs time, not correctness.
+		_, _ = s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
+		timer.Reset(ttl / 3)
+	})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			close(stop)
-			<-renewed
+			mu.Lock()
+			stopped = true
+			timer.Stop()
+			mu.Unlock()
 			l.release(r)
 		})
 	}
@@ -309,39 +308,37 @@ func (l *leaser) releaser() {
 			l.mu.Unlock()
 			return
 		}
-		one := l.sql[batch[0].table]
+		stmts := make([]*sql.Stmt, len(batch))
+		for i, r := range batch {
+			stmts[i] = l.sql[r.table].release
+		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
 		// A failed release leaves the leases to expire.
-		if len(batch) == 1 {
-			_, _ = one.release.ExecContext(ctx, l.d.DurationArg(releaseGrace), batch[0].table, batch[0].hash, batch[0].holder)
-		} else {
-			_, _ = l.db.ExecContext(ctx, l.releaseSQL(len(batch)), l.releaseArgs(batch)...)
-		}
+		_ = l.releaseAll(ctx, batch, stmts)
 		l.sweep(ctx)
 		cancel()
 	}
 }
 
-// releaseSQL returns the statement that releases n leases, given by
-// releaseArgs: they expire after releaseGrace.
-func (l *leaser) releaseSQL(n int) string {
-	c := l.d.QuoteIdent
-	rows := make([]string, n)
-	for i := range rows {
-		rows[i] = "(?, ?, ?)"
+// releaseAll releases the leases of batch, each with its statement of
+// stmts (an update by primary key), in one transaction.
+func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
+	grace := l.d.DurationArg(releaseGrace)
+	if len(batch) == 1 {
+		_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
+		return err
 	}
-	return l.d.Rebind("UPDATE " + c(migrations.LeasesTable) + " SET " + c("expires_at") + " = " + l.d.NowPlus() +
-		" WHERE (" + c("table_name") + ", " + c("key_hash") + ", " + c("holder") + ") IN (" + strings.Join(rows, ", ") + ")")
-}
-
-func (l *leaser) releaseArgs(batch []release) []any {
-	args := make([]any, 0, 1+3*len(batch))
-	args = append(args, l.d.DurationArg(releaseGrace))
-	for _, r := range batch {
-		args = append(args, r.table, r.hash, r.holder)
+	tx, err := l.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
-	return args
+	for i, r := range batch {
+		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
+			return errors.Join(err, tx.Rollback())
+		}
+	}
+	return tx.Commit()
 }
 
 // sweep deletes the leases that expired more than sweepAge ago, unless it

@@ -278,3 +278,43 @@ func TestOneFollower(t *testing.T) {
 	}
 	runtime.KeepAlive(memos)
 }
+
+// A lease is renewed while its function runs: a computation longer than
+// the lease keeps the others waiting, and the key is computed once.
+func TestLeaseRenewed(t *testing.T) {
+	for _, dl := range sqltest.Dialects() {
+		t.Run(dl.Name(), func(t *testing.T) {
+			db := sqltest.Fresh(t, dl)
+			a, b := twoPools(t, db, nil)
+			ctx := t.Context()
+			var calls atomic.Int64
+			slow := func(_ context.Context, x nArgs) (int, error) {
+				calls.Add(1)
+				time.Sleep(time.Second) // over three lease times
+				return x.N, nil
+			}
+			opts := &sqlarchive.MemoizeOptions[int]{LeaseTTL: 300 * time.Millisecond}
+			ma, err := sqlarchive.Memoize(ctx, a, "slow", slow, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mb, err := sqlarchive.Memoize(ctx, b, "slow", slow, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for i, m := range []*cache.Memo[nArgs, int]{ma, mb} {
+				wg.Go(func() {
+					time.Sleep(time.Duration(i) * 100 * time.Millisecond) // a leads
+					if _, err := m.Call(ctx, nArgs{1}); err != nil {
+						t.Error(err)
+					}
+				})
+			}
+			wg.Wait()
+			if n := calls.Load(); n != 1 {
+				t.Fatalf("the function ran %d times, want 1: the lease was not renewed", n)
+			}
+		})
+	}
+}
