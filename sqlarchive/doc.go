@@ -68,12 +68,14 @@
 // reports a commit, and drops from its memos' memory what other processes
 // changed; [Archive.FollowInfo] reports on it. Ids that the follower finds
 // missing in the feed (transactions still open, or rolled back) are read
-// when they appear, for up to a minute; a follower that fell further
-// behind than the feed's window (Options.FeedWindow) drops all memory. Of
-// the processes that miss a key at once, one computes it under a lease, a
-// row of klepto_leases whose expiry is on the database's clock, renewed
-// while the function runs; the others poll for the result, or wake on a
-// PostgreSQL notification when the lease is released. Neither needs
+// when they appear, for up to a minute; a follower that fell behind by
+// half the feed's window (Options.FeedWindow) drops all memory. Of the
+// processes that miss a key at once, one computes it under a lease, a row
+// of klepto_leases whose expiry is on the database's clock, renewed while
+// the function runs; the others poll for the result, or wake on a
+// PostgreSQL notification when the lease is released. A released lease
+// expires 100 ms later, so that a process whose statement read the table
+// just before the result was stored finds the lease still held. Neither needs
 // session state, such as advisory locks or MySQL's GET_LOCK: each of their
 // statements stands alone, on any connection of the pool.
 //
