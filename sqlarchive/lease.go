@@ -260,12 +260,18 @@ func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
 		if stopped {
 			return
 		}
+		start := time.Now()
 		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
 		defer cancel()
-		// A failed renewal leaves the lease to expire: another process may
-		// then compute too, which costs time, not correctness.
-		_, _ = s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
-		timer.Reset(ttl / 3)
+		// After a failure, such as a database busy for a while, renew again
+		// soon: a lease not renewed expires, and another process may then
+		// compute too, which costs time, not correctness.
+		_, err := s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
+		next := ttl/3 - time.Since(start)
+		if err != nil {
+			next = 0
+		}
+		timer.Reset(max(next, ttl/30))
 	})
 	var once sync.Once
 	return func() {
