@@ -36,6 +36,17 @@ type connDriver struct {
 	wait   time.Duration // how long Lock waits on MySQL
 	locked atomic.Bool   // whether Lock holds the lock; Lock runs in a goroutine of golang-migrate
 	target atomic.Int64  // the version last recorded dirty, for errors
+
+	// golang-migrate runs a migration as SetVersion(v, true), Run,
+	// SetVersion(v, false), one after the other. On PostgreSQL and SQLite
+	// the three share tx, committed by the last, so a migration and its
+	// version record take effect together or not at all. On MySQL, which
+	// commits each DDL statement, a migration is one statement, applied
+	// whole or not at all; prev is the version record before it, written
+	// back if the statement fails.
+	tx        *sql.Tx
+	prev      int
+	prevDirty bool
 }
 
 // openDriver takes a connection from db and readies it for golang-migrate:
@@ -121,8 +132,9 @@ func (drv *connDriver) Open(string) (database.Driver, error) {
 // and PostgreSQL the connection may still hold the lock or lock_timeout, so
 // it is discarded rather than returned to the pool.
 func (drv *connDriver) Close() error {
+	rerr := drv.rollback()
 	if drv.d == dialect.SQLite {
-		return drv.conn.Close()
+		return errors.Join(rerr, drv.conn.Close())
 	}
 	_ = drv.conn.Raw(func(any) error { return driver.ErrBadConn })
 	_ = drv.conn.Close()
@@ -189,26 +201,29 @@ func (drv *connDriver) Unlock() error {
 	return nil
 }
 
-// Run runs the SQL of one migration, in a transaction on SQLite. Every
-// MySQL migration is a single statement; PostgreSQL runs a script of
-// several in one implicit transaction.
+// Run runs the SQL of one migration: on PostgreSQL and SQLite in the
+// transaction that [connDriver.SetVersion] began, rolled back if it fails,
+// so that the version record stays at the previous version. Every MySQL
+// migration is a single statement, which MySQL applies whole or not at all:
+// if it fails, Run writes back the previous version record.
 func (drv *connDriver) Run(migration io.Reader) error {
 	body, err := io.ReadAll(migration)
 	if err != nil {
-		return err
+		return errors.Join(err, drv.rollback())
 	}
 	query := string(body)
 	if strings.TrimSpace(query) == "" {
 		return nil
 	}
 	ctx := context.WithoutCancel(drv.ctx)
-	if drv.d == dialect.SQLite {
-		err = drv.inTx(ctx, func(tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, query)
-			return err
-		})
-	} else {
-		_, err = drv.conn.ExecContext(ctx, query)
+	if drv.tx != nil {
+		if _, err = drv.tx.ExecContext(ctx, query); err != nil {
+			err = errors.Join(err, drv.rollback())
+		}
+	} else if _, err = drv.conn.ExecContext(ctx, query); err != nil && drv.d == dialect.MySQL {
+		if rerr := drv.record(ctx, drv.prev, drv.prevDirty); rerr != nil {
+			err = errors.Join(err, fmt.Errorf("record version %d again: %w", drv.prev, rerr))
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("migration to version %d failed: %w", drv.target.Load(), err)
@@ -216,30 +231,88 @@ func (drv *connDriver) Run(migration io.Reader) error {
 	return nil
 }
 
-// SetVersion records version, and whether its migration is under way or
-// failed, replacing the previous record in one transaction.
-// database.NilVersion, clean, records that no migration is applied.
-func (drv *connDriver) SetVersion(version int, dirty bool) error {
-	if dirty {
-		drv.target.Store(int64(version))
+// transactional reports whether the database runs DDL in transactions.
+func (drv *connDriver) transactional() bool { return drv.d != dialect.MySQL }
+
+// rollback ends the transaction of the migration under way, if any.
+func (drv *connDriver) rollback() error {
+	if drv.tx == nil {
+		return nil
 	}
-	ctx := context.WithoutCancel(drv.ctx)
-	err := drv.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+drv.table); err != nil {
-			return err
-		}
-		// A dirty NilVersion is kept too: a failed down migration of the
-		// first version.
-		if version < 0 && !dirty {
-			return nil
-		}
-		_, err := tx.ExecContext(ctx, drv.d.Rebind(`INSERT INTO `+drv.table+` (version, dirty) VALUES (?, ?)`), version, dirty)
+	tx := drv.tx
+	drv.tx = nil
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
 		return err
-	})
+	}
+	return nil
+}
+
+// SetVersion records version, and whether its migration is under way or
+// failed, replacing the previous record. database.NilVersion, clean,
+// records that no migration is applied.
+//
+// golang-migrate calls SetVersion(v, true) before it runs a migration and
+// SetVersion(v, false) after: on PostgreSQL and SQLite the first begins the
+// migration's transaction, and the second commits it, so others never see
+// the dirty record. On MySQL the first remembers the record it replaces,
+// for Run.
+func (drv *connDriver) SetVersion(version int, dirty bool) error {
+	ctx := context.WithoutCancel(drv.ctx)
+	var err error
+	switch {
+	case dirty && drv.transactional():
+		drv.target.Store(int64(version))
+		if err = drv.rollback(); err == nil {
+			drv.tx, err = drv.conn.BeginTx(ctx, nil)
+		}
+		if err == nil {
+			if err = writeVersion(ctx, drv.tx, drv.d, drv.table, version, true); err != nil {
+				err = errors.Join(err, drv.rollback())
+			}
+		}
+	case !dirty && drv.tx != nil:
+		tx := drv.tx
+		drv.tx = nil
+		if err = writeVersion(ctx, tx, drv.d, drv.table, version, false); err != nil {
+			err = errors.Join(err, tx.Rollback())
+		} else {
+			err = tx.Commit()
+		}
+	default:
+		if dirty {
+			drv.target.Store(int64(version))
+			drv.prev, drv.prevDirty, err = drv.Version()
+		}
+		if err == nil {
+			err = drv.record(ctx, version, dirty)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("record version %d: %w", version, err)
 	}
 	return nil
+}
+
+// record replaces the version record in a transaction of its own.
+func (drv *connDriver) record(ctx context.Context, version int, dirty bool) error {
+	return drv.inTx(ctx, func(tx *sql.Tx) error {
+		return writeVersion(ctx, tx, drv.d, drv.table, version, dirty)
+	})
+}
+
+// writeVersion replaces the version record of the version table table
+// over tx.
+func writeVersion(ctx context.Context, tx *sql.Tx, d *dialect.Dialect, table string, version int, dirty bool) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM `+table); err != nil {
+		return err
+	}
+	// A dirty NilVersion is kept too: a failed down migration of the
+	// first version.
+	if version < 0 && !dirty {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, d.Rebind(`INSERT INTO `+table+` (version, dirty) VALUES (?, ?)`), version, dirty)
+	return err
 }
 
 // inTx runs fn in a transaction on the driver's connection.
@@ -277,3 +350,40 @@ type lockError struct{ err error }
 
 func (e *lockError) Error() string   { return "take the migration lock: " + e.err.Error() }
 func (e *lockError) Unwrap() []error { return []error{e.err, ErrLocked} }
+
+// check compares, under the lock, the version record with klepto's
+// tables before [Up] migrates. It returns a [*SchemaError] if they
+// disagree, and a [*DirtyError] if the record is dirty, except on MySQL
+// when the tables match one version: each MySQL migration is one
+// statement, applied whole or not at all, so check records that version,
+// clean, and Up goes on from there.
+func (drv *connDriver) check() (err error) {
+	if err := drv.Lock(); err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, drv.Unlock()) }()
+	v, dirty, err := drv.Version()
+	if err != nil {
+		return err
+	}
+	found, err := detect(drv.ctx, drv.conn, drv.d)
+	if err != nil {
+		return err
+	}
+	recorded := uint(max(v, 0))
+	switch {
+	case dirty && drv.d == dialect.MySQL && !found.Mixed:
+		version := int(found.Version)
+		if found.Version == 0 {
+			version = database.NilVersion
+		}
+		if err := drv.record(context.WithoutCancel(drv.ctx), version, false); err != nil {
+			return fmt.Errorf("record version %d, which the tables match: %w", found.Version, err)
+		}
+	case dirty:
+		return &DirtyError{Version: recorded, Found: found}
+	case found.Mixed || found.Version != recorded:
+		return &SchemaError{Recorded: recorded, Found: found}
+	}
+	return nil
+}

@@ -46,16 +46,52 @@ var ErrNoChange = errors.New("migrations: no change")
 // migration lock in time, because another migration held it.
 var ErrLocked = errors.New("migrations: database is locked by another migration")
 
-// DirtyError reports that a migration failed part way, leaving the database
-// marked dirty at Version. Nothing more migrates until the schema is checked
-// by hand and [Force] records the version it matches.
+// DirtyError reports that the version record is marked dirty at Version:
+// a migration failed part way under golang-migrate's own drivers, or an
+// earlier release of this package, or a MySQL migration was cut off between
+// its statement and its version record. Nothing more migrates until the
+// schema is checked and [Force] records the version it matches, which
+// Found tells; on MySQL, [Up] does so itself when the tables match one
+// version.
 type DirtyError struct {
-	Version uint // the version whose migration failed
+	Version uint  // the version whose migration failed
+	Found   Found // the version that klepto's tables match
+}
+
+// Error implements the error interface. It says what to run, as in
+// `migrations: database is dirty at version 3 (a migration failed part
+// way); klepto's tables match version 2: check them, then run "klepto-sql
+// migrate force 2"`.
+func (e *DirtyError) Error() string {
+	return fmt.Sprintf("migrations: database is dirty at version %d (a migration failed part way); %s", e.Version, e.Found.advice())
+}
+
+// SchemaError reports that klepto's tables are not those of the recorded
+// version: another tool, such as golang-migrate's own command with the
+// files of [Generate], applied or reverted klepto's migrations, or someone
+// created or dropped klepto's tables by hand. [Up] returns it, before any
+// statement, rather than fail part way on a table that exists already.
+type SchemaError struct {
+	Recorded uint  // the version that klepto_schema_migrations records; 0 if none
+	Found    Found // the version that klepto's tables match
 }
 
 // Error implements the error interface.
-func (e *DirtyError) Error() string {
-	return fmt.Sprintf("migrations: database is dirty at version %d: a migration failed part way; check the schema, then force the version it matches", e.Version)
+func (e *SchemaError) Error() string {
+	msg := fmt.Sprintf("migrations: %s records version %d, but klepto's tables match %s; ", MigrationsTable, e.Recorded, e.Found)
+	if !e.Found.Mixed && e.Found.Version > e.Recorded {
+		msg += "if another tool applies klepto's migrations, leave them to it (sqlarchive.Options.SkipMigrate, " +
+			"klepto-sql -skip-migrate), or "
+	}
+	return msg + e.Found.advice()
+}
+
+// advice says what to run about the tables that f describes.
+func (f Found) advice() string {
+	if f.Mixed {
+		return "klepto's tables match no single version: repair them by hand, then run \"klepto-sql migrate force V\" with the version they match"
+	}
+	return fmt.Sprintf("klepto's tables match version %d: check them, then run \"klepto-sql migrate force %d\"", f.Version, f.Version)
 }
 
 // Options configure [Up], [Down], [Version], [Force] and [Status]. A nil
@@ -95,9 +131,15 @@ type Migration struct {
 
 // State is the migration state of a database. See [Status].
 type State struct {
-	Version    uint        // the applied version; 0 if none
+	Version    uint        // the applied version, as klepto_schema_migrations records it; 0 if none
 	Dirty      bool        // whether the migration to Version failed part way
+	Found      Found       // the version that klepto's tables match, found by looking at them
 	Migrations []Migration // every embedded migration, in order
+}
+
+// Agrees reports whether the tables match the recorded version, clean.
+func (s State) Agrees() bool {
+	return !s.Dirty && !s.Found.Mixed && s.Found.Version == s.Version
 }
 
 // Latest returns the version of the last embedded migration.
@@ -179,7 +221,12 @@ func Up(ctx context.Context, db *sql.DB, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return run(ctx, db, d, "up", func(m *migrate.Migrate) error { return m.Up() })
+	return run(ctx, db, d, "up", func(m *migrate.Migrate, drv *connDriver) error {
+		if err := drv.check(); err != nil {
+			return err
+		}
+		return m.Up()
+	})
 }
 
 // Down reverts the last steps applied migrations on db, or all of them if
@@ -199,7 +246,7 @@ func Down(ctx context.Context, db *sql.DB, steps int, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return run(ctx, db, d, "down", func(m *migrate.Migrate) error {
+	return run(ctx, db, d, "down", func(m *migrate.Migrate, _ *connDriver) error {
 		v, dirty, err := m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) {
 			return migrate.ErrNoChange
@@ -230,7 +277,7 @@ func Version(ctx context.Context, db *sql.DB, opts *Options) (version uint, dirt
 
 // versionOf returns the version of db, whose dialect is d.
 func versionOf(ctx context.Context, db *sql.DB, d *dialect.Dialect) (version uint, dirty bool, err error) {
-	err = run(ctx, db, d, "version", func(m *migrate.Migrate) error {
+	err = run(ctx, db, d, "version", func(m *migrate.Migrate, _ *connDriver) error {
 		version, dirty, err = m.Version()
 		if errors.Is(err, migrate.ErrNilVersion) {
 			return nil
@@ -255,7 +302,11 @@ func Status(ctx context.Context, db *sql.DB, opts *Options) (State, error) {
 	if err != nil {
 		return State{}, err
 	}
-	return State{Version: v, Dirty: dirty, Migrations: list}, nil
+	found, err := detect(ctx, db, d)
+	if err != nil {
+		return State{}, fmt.Errorf("migrations: status: %w", err)
+	}
+	return State{Version: v, Dirty: dirty, Found: found, Migrations: list}, nil
 }
 
 // Force records version as applied and clean, without running any SQL, to
@@ -278,7 +329,7 @@ func Force(ctx context.Context, db *sql.DB, version uint, opts *Options) error {
 		}
 		v = int(version)
 	}
-	return run(ctx, db, d, "force", func(m *migrate.Migrate) error { return m.Force(v) })
+	return run(ctx, db, d, "force", func(m *migrate.Migrate, _ *connDriver) error { return m.Force(v) })
 }
 
 // SQL returns the DDL of every up migration of d, in order, as one script,
@@ -365,7 +416,7 @@ const lockWait = time.Minute
 
 // run runs fn on a golang-migrate instance for db, with the lock that d
 // needs, and translates its errors.
-func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func(*migrate.Migrate) error) (err error) {
+func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func(*migrate.Migrate, *connDriver) error) (err error) {
 	dir, err := dir(d)
 	if err != nil {
 		return err
@@ -405,8 +456,16 @@ func run(ctx context.Context, db *sql.DB, d *dialect.Dialect, op string, fn func
 	// the waiting statement, fire first.
 	m.LockTimeout = wait + 15*time.Second
 	stop := context.AfterFunc(ctx, func() { m.GracefulStop <- true })
-	err = fn(m)
+	err = fn(m, drv)
 	stop()
+	if dirty, ok := errors.AsType[migrate.ErrDirty](err); ok {
+		// Say what the tables match.
+		found, derr := detect(context.WithoutCancel(ctx), drv.conn, d)
+		err = &DirtyError{Version: uint(max(dirty.Version, 0)), Found: found}
+		if derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
 	// Close closes the driver's connection, never db.
 	_, closeErr := m.Close()
 	if err != nil {
@@ -450,9 +509,11 @@ func translate(op string, err error) error {
 	if errors.Is(err, migrate.ErrNoChange) {
 		return ErrNoChange
 	}
-	var dirty migrate.ErrDirty
-	if errors.As(err, &dirty) {
-		return &DirtyError{Version: uint(dirty.Version)}
+	if _, ok := errors.AsType[*DirtyError](err); ok {
+		return err
+	}
+	if _, ok := errors.AsType[*SchemaError](err); ok {
+		return err
 	}
 	if errors.Is(err, migrate.ErrLockTimeout) {
 		err = &lockError{err}

@@ -152,8 +152,13 @@ func checkVersion(t *testing.T, db *sql.DB, d *dialect.Dialect, wantV uint, want
 	}
 }
 
+// checkTables checks which of klepto's tables db holds, and, when they
+// are those of a version, that Status finds it so.
 func checkTables(t *testing.T, db *sql.DB, d *dialect.Dialect, archives, changes, leases bool) {
 	t.Helper()
+	if st, err := migrations.Status(t.Context(), db, &migrations.Options{Dialect: d}); err != nil || !st.Agrees() {
+		t.Errorf("Status = %+v, %v; want the tables to match the version", st, err)
+	}
 	for name, want := range map[string]bool{
 		migrations.ArchivesTable: archives, migrations.ChangesTable: changes, migrations.LeasesTable: leases,
 		migrations.MigrationsTable: true,
@@ -284,55 +289,160 @@ func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 	}
 }
 
-func TestDirty(t *testing.T) {
+// TestSchemaMismatch puts a table of klepto's in the way of the
+// migrations: Up refuses before any statement, saying what it found.
+func TestSchemaMismatch(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
-		// A table in the way makes migration 2 fail.
 		if _, err := db.ExecContext(ctx, `CREATE TABLE klepto_changes (x INTEGER)`); err != nil {
 			t.Fatal(err)
 		}
 		err := migrations.Up(ctx, db, &migrations.Options{Dialect: d})
-		var dirtyErr *migrations.DirtyError
-		if err == nil || errors.Is(err, migrations.ErrNoChange) || errors.As(err, &dirtyErr) {
-			t.Fatalf("Up over a conflicting table returned %v, want the failure", err)
+		se, ok := errors.AsType[*migrations.SchemaError](err)
+		if !ok || se.Recorded != 0 || !se.Found.Mixed {
+			t.Fatalf("Up over a table in the way returned %v, want a *SchemaError of mixed tables", err)
 		}
-		if !strings.HasPrefix(err.Error(), "migrations: up: ") {
-			t.Errorf("error %q lacks the prefix \"migrations: up: \"", err)
+		if !strings.Contains(err.Error(), "klepto's tables match a mix of versions") {
+			t.Errorf("error %q does not say what it found", err)
 		}
-		checkDriverError(t, err, d)
-		checkVersion(t, db, d, 2, true)
+		checkVersion(t, db, d, 0, false)
+		if ok, err := d.TableExists(ctx, db, migrations.ArchivesTable); ok || err != nil {
+			t.Errorf("TableExists(%s) = %v, %v after the refused Up; want false", migrations.ArchivesTable, ok, err)
+		}
 
+		// Once the tables agree, Up goes on.
+		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_changes`); err != nil {
+			t.Fatal(err)
+		}
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Up: %v", err)
+		}
+		// A table dropped by hand: the record says 4, the tables 3.
+		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_leases`); err != nil {
+			t.Fatal(err)
+		}
+		err = migrations.Up(ctx, db, &migrations.Options{Dialect: d})
+		if se, ok := errors.AsType[*migrations.SchemaError](err); !ok || se.Recorded != 4 || se.Found != (migrations.Found{Version: 3}) {
+			t.Fatalf("Up with klepto_leases dropped returned %v, want a *SchemaError of version 4 and tables of 3", err)
+		}
+		if want := `run "klepto-sql migrate force 3"`; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %s", err, want)
+		}
+		if err := migrations.Force(ctx, db, 3, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatal(err)
+		}
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Up after Force(3): %v", err)
+		}
+		checkTables(t, db, d, true, true, true)
+	})
+}
+
+// markDirty records version, dirty, as golang-migrate does before a
+// migration; a process that fails or dies then leaves it so.
+func markDirty(t *testing.T, db *sql.DB, d *dialect.Dialect, version int) {
+	t.Helper()
+	for _, s := range []string{`DELETE FROM klepto_schema_migrations`, d.Rebind(`INSERT INTO klepto_schema_migrations (version, dirty) VALUES (?, ?)`)} {
+		args := []any{version, true}
+		if strings.HasPrefix(s, "DELETE") {
+			args = nil
+		}
+		if _, err := db.ExecContext(t.Context(), s, args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDirty: a version record left dirty, by golang-migrate's own drivers
+// or an earlier release, after a down migration from 4 that did not take
+// effect. On PostgreSQL and SQLite, Up and Down refuse, saying what to run;
+// Force recovers.
+func TestDirty(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		if d == dialect.MySQL {
+			t.Skip("MySQL heals: see TestMySQLHeals")
+		}
+		ctx := t.Context()
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatal(err)
+		}
+		markDirty(t, db, d, 3)
 		for name, op := range map[string]func() error{
 			"Up":   func() error { return migrations.Up(ctx, db, &migrations.Options{Dialect: d}) },
 			"Down": func() error { return migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}) },
 		} {
 			err := op()
-			if !errors.As(err, &dirtyErr) || dirtyErr.Version != 2 {
-				t.Errorf("%s on a dirty database returned %v, want *DirtyError{Version: 2}", name, err)
+			dirtyErr, ok := errors.AsType[*migrations.DirtyError](err)
+			if !ok || dirtyErr.Version != 3 || dirtyErr.Found != (migrations.Found{Version: 4}) {
+				t.Errorf("%s on a dirty database returned %v, want *DirtyError{Version: 3, Found: version 4}", name, err)
+				continue
+			}
+			want := `migrations: database is dirty at version 3 (a migration failed part way); ` +
+				`klepto's tables match version 4: check them, then run "klepto-sql migrate force 4"`
+			if err.Error() != want {
+				t.Errorf("%s: error\n%s\nwant\n%s", name, err, want)
 			}
 		}
-
-		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_changes`); err != nil {
-			t.Fatal(err)
+		st, err := migrations.Status(ctx, db, &migrations.Options{Dialect: d})
+		if err != nil || st.Version != 3 || !st.Dirty || st.Found.Version != 4 || st.Agrees() {
+			t.Errorf("Status = %+v, %v; want dirty 3, tables of 4", st, err)
 		}
+
 		if err := migrations.Force(ctx, db, 99, &migrations.Options{Dialect: d}); err == nil {
 			t.Errorf("Force(99) succeeded, want an error")
 		}
-		if err := migrations.Force(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
-			t.Fatalf("Force(1): %v", err)
-		}
-		checkVersion(t, db, d, 1, false)
-		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
-			t.Fatalf("Up after Force: %v", err)
+		if err := migrations.Force(ctx, db, 4, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Force(4): %v", err)
 		}
 		checkVersion(t, db, d, 4, false)
-		checkTables(t, db, d, true, true, true)
-
+		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); !errors.Is(err, migrations.ErrNoChange) {
+			t.Fatalf("Up after Force: %v", err)
+		}
+		if err := migrations.Down(ctx, db, 4, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Down(4): %v", err)
+		}
 		if err := migrations.Force(ctx, db, 0, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Force(0): %v", err)
 		}
 		checkVersion(t, db, d, 0, false)
 	})
+}
+
+// TestMySQLHeals: on MySQL, a migration cut off between its statement and
+// its version record leaves the record dirty, with the statement applied
+// or not; Up finds which version the tables match and goes on from there.
+func TestMySQLHeals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		schema int // the version the tables are at
+		dirty  int // the dirty version recorded
+	}{
+		{"up statement applied", 3, 3},
+		{"up statement not applied", 2, 3},
+		{"down statement applied", 3, 3},
+		{"down statement not applied", 4, 3},
+		{"first down applied", 0, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := sqltest.MySQL(t)
+			ctx := t.Context()
+			opts := &migrations.Options{Dialect: dialect.MySQL}
+			if err := migrations.Up(ctx, db, opts); err != nil {
+				t.Fatal(err)
+			}
+			if tc.schema < 4 {
+				if err := migrations.Down(ctx, db, 4-tc.schema, opts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			markDirty(t, db, dialect.MySQL, tc.dirty)
+			if err := migrations.Up(ctx, db, opts); err != nil && !errors.Is(err, migrations.ErrNoChange) {
+				t.Fatalf("Up on a dirty database: %v", err)
+			}
+			checkVersion(t, db, dialect.MySQL, 4, false)
+			checkTables(t, db, dialect.MySQL, true, true, true)
+		})
+	}
 }
 
 // checkDriverError checks that the error of a failed migration unwraps to
