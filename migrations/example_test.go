@@ -43,14 +43,21 @@ func Example() {
 	// migrations: no change
 }
 
+// Generate numbers klepto's files after the application's own migrations.
 func ExampleGenerate() {
 	dir, err := os.MkdirTemp("", "migrations")
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
+	// The application's own first migration.
+	for _, name := range []string{"0001_users.up.sql", "0001_users.down.sql"} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("-- users\n"), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
 
-	paths, err := migrations.Generate(dialect.Postgres, filepath.Join(dir, "db", "migrations"))
+	paths, err := migrations.Generate(dialect.Postgres, dir, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,14 +65,14 @@ func ExampleGenerate() {
 		fmt.Println(filepath.Base(p))
 	}
 	// Output:
-	// 0001_klepto_archives.up.sql
-	// 0001_klepto_archives.down.sql
-	// 0002_klepto_changes.up.sql
-	// 0002_klepto_changes.down.sql
-	// 0003_klepto_changes_keys.up.sql
-	// 0003_klepto_changes_keys.down.sql
-	// 0004_klepto_leases.up.sql
-	// 0004_klepto_leases.down.sql
+	// 0002_klepto_archives.up.sql
+	// 0002_klepto_archives.down.sql
+	// 0003_klepto_changes.up.sql
+	// 0003_klepto_changes.down.sql
+	// 0004_klepto_changes_keys.up.sql
+	// 0004_klepto_changes_keys.down.sql
+	// 0005_klepto_leases.up.sql
+	// 0005_klepto_leases.down.sql
 }
 
 func ExampleSQL() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -352,29 +353,61 @@ func SQL(d *dialect.Dialect) (string, error) {
 	return b.String(), nil
 }
 
+// GenerateOptions configure [Generate]. A nil *GenerateOptions and the
+// zero value both mean: numbered after the folder's other migrations.
+type GenerateOptions struct {
+	// Start is the version of the first file; the others follow it one by
+	// one. Write a number after the folder's own migrations, such as 100, or
+	// a timestamp such as 20261205103000 in a folder numbered by
+	// `migrate create -format 20060102150405`. Zero means: the numbers of
+	// klepto's files if the folder has them already, and otherwise one more
+	// than the highest version of its other migration files (1 in an empty
+	// folder).
+	Start uint64
+}
+
 // Generate writes the migration files of d, up and down, into the folder
-// dir, created if missing, for a project's own migration pipeline. It
-// returns the paths of the files. A file that already exists with the same
+// dir, created if missing, for a project's own migration pipeline, in
+// golang-migrate's naming (VERSION_NAME.up.sql and .down.sql, the version
+// at least four digits). opts may be nil. It returns the paths of the
+// files.
+//
+// The files take versions that no other migration file of dir has, after
+// them unless opts.Start says otherwise, so that golang-migrate applies
+// them after the project's own and never finds two files of one version.
+// A version taken by another file of dir is an error wrapping
+// fs.ErrExist, and so is a Start that does not match the numbers of
+// klepto's files already in dir. A file that already exists with the same
 // content is left alone; one with other content is an error wrapping
-// fs.ErrExist, and nothing is overwritten. The files are numbered from 0001
-// in golang-migrate's naming; renumber them to fit another sequence.
-func Generate(d *dialect.Dialect, dir string) ([]string, error) {
+// fs.ErrExist, and nothing is overwritten.
+//
+// klepto_schema_migrations does not record migrations that another tool
+// applies: sqlarchive.Open finds klepto's tables and uses them as they are
+// (see [SchemaError]).
+func Generate(d *dialect.Dialect, dir string, opts *GenerateOptions) ([]string, error) {
 	list, err := List(d)
 	if err != nil {
 		return nil, err
+	}
+	var o GenerateOptions
+	if opts != nil {
+		o = *opts
+	}
+	start, err := startOf(dir, list, o.Start)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: generate: %w", err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("migrations: generate: %w", err)
 	}
 	var paths []string
-	for _, m := range list {
+	for i, m := range list {
 		for _, kind := range []string{"up", "down"} {
-			name := fileNameOf(m, kind)
-			body, err := fs.ReadFile(files, d.Name()+"/"+name)
+			body, err := fs.ReadFile(files, d.Name()+"/"+fileNameOf(m, kind))
 			if err != nil {
 				return paths, fmt.Errorf("migrations: generate: %w", err)
 			}
-			path := filepath.Join(dir, name)
+			path := filepath.Join(dir, fmt.Sprintf("%04d_%s.%s.sql", start+uint64(i), m.Name, kind))
 			if err := writeNew(path, body); err != nil {
 				return paths, fmt.Errorf("migrations: generate: %w", err)
 			}
@@ -382,6 +415,63 @@ func Generate(d *dialect.Dialect, dir string) ([]string, error) {
 		}
 	}
 	return paths, nil
+}
+
+// startOf returns the version of the first of the migrations list when
+// written into dir, whose migration files it reads: start if not 0.
+func startOf(dir string, list []Migration, start uint64) (uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return 0, err
+	}
+	index := make(map[string]int, len(list)) // klepto's migrations by name
+	for i, m := range list {
+		index[m.Name] = i
+	}
+	type file struct {
+		name    string
+		version uint64
+	}
+	var others []file
+	kleptoStart, kleptoFile := uint64(0), ""
+	for _, e := range entries {
+		m := fileName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		v, err := strconv.ParseUint(m[1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%s: %w", filepath.Join(dir, e.Name()), err)
+		}
+		if i, ok := index[m[2]]; ok && v >= uint64(i) {
+			if s := v - uint64(i); kleptoFile == "" || s == kleptoStart {
+				kleptoStart, kleptoFile = s, e.Name()
+				continue
+			}
+		}
+		others = append(others, file{e.Name(), v})
+	}
+	switch {
+	case start == 0 && kleptoFile != "":
+		start = kleptoStart
+	case start == 0:
+		start = 1
+		for _, f := range others {
+			start = max(start, f.version+1)
+		}
+	case kleptoFile != "" && start != kleptoStart:
+		return 0, fmt.Errorf("%s holds klepto's migrations numbered from %d already (%s), not from %d: %w",
+			dir, kleptoStart, kleptoFile, start, fs.ErrExist)
+	}
+	if start > math.MaxUint64-uint64(len(list)) {
+		return 0, fmt.Errorf("start version %d is too large", start)
+	}
+	for _, f := range others {
+		if f.version >= start && f.version < start+uint64(len(list)) {
+			return 0, fmt.Errorf("version %d is taken by %s: %w", f.version, filepath.Join(dir, f.name), fs.ErrExist)
+		}
+	}
+	return start, nil
 }
 
 // writeNew writes body to a new file at path, or checks that the file at

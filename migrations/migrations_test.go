@@ -49,7 +49,7 @@ func TestList(t *testing.T) {
 // migration connection does not allow multiple statements.
 func TestOneStatementPerMySQLFile(t *testing.T) {
 	dir := t.TempDir()
-	paths, err := migrations.Generate(dialect.MySQL, dir)
+	paths, err := migrations.Generate(dialect.MySQL, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestSQL(t *testing.T) {
 
 func TestGenerate(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "db", "migrations")
-	paths, err := migrations.Generate(dialect.Postgres, dir)
+	paths, err := migrations.Generate(dialect.Postgres, dir, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func TestGenerate(t *testing.T) {
 	}
 
 	// Again into the same folder: identical files are fine.
-	if _, err := migrations.Generate(dialect.Postgres, dir); err != nil {
+	if _, err := migrations.Generate(dialect.Postgres, dir, nil); err != nil {
 		t.Errorf("second Generate into the same folder: %v", err)
 	}
 	// A file with other content is never overwritten.
@@ -122,11 +122,74 @@ func TestGenerate(t *testing.T) {
 	if err := os.WriteFile(edited, []byte("-- mine\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := migrations.Generate(dialect.Postgres, dir); !errors.Is(err, fs.ErrExist) {
+	if _, err := migrations.Generate(dialect.Postgres, dir, nil); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("Generate over an edited file returned %v, want fs.ErrExist", err)
 	}
 	if body, _ := os.ReadFile(edited); string(body) != "-- mine\n" {
 		t.Errorf("Generate overwrote an edited file")
+	}
+}
+
+// TestGenerateNumbering: Generate numbers klepto's files after the
+// folder's own migrations, or from Start, and never gives them a version
+// that another file has.
+func TestGenerateNumbering(t *testing.T) {
+	own := func(t *testing.T, dir string, names ...string) {
+		t.Helper()
+		for _, n := range names {
+			if err := os.WriteFile(filepath.Join(dir, n), []byte("-- mine\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	first := func(paths []string) string {
+		if len(paths) == 0 {
+			return ""
+		}
+		return filepath.Base(paths[0])
+	}
+	for _, tc := range []struct {
+		name  string
+		files []string
+		start uint64
+		first string // the first file written; "" for an error wrapping fs.ErrExist
+	}{
+		{"empty folder", nil, 0, "0001_klepto_archives.up.sql"},
+		{"after the app's 0001", []string{"0001_app.up.sql", "0001_app.down.sql"}, 0, "0002_klepto_archives.up.sql"},
+		{"after timestamps", []string{"20240101120000_app.up.sql"}, 0, "20240101120001_klepto_archives.up.sql"},
+		{"from Start", []string{"0001_app.up.sql"}, 100, "0100_klepto_archives.up.sql"},
+		{"timestamp Start", nil, 20261205103000, "20261205103000_klepto_archives.up.sql"},
+		{"Start on the app's version", []string{"0001_app.up.sql"}, 1, ""},
+		{"Start below the app's later version", []string{"0001_app.up.sql", "0003_more.up.sql"}, 2, ""},
+		{"other files ignored", []string{"README.md", "0001_app.sql"}, 0, "0001_klepto_archives.up.sql"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			own(t, dir, tc.files...)
+			paths, err := migrations.Generate(dialect.SQLite, dir, &migrations.GenerateOptions{Start: tc.start})
+			if tc.first == "" {
+				if !errors.Is(err, fs.ErrExist) || len(paths) != 0 {
+					t.Fatalf("Generate = %q, %v; want an error wrapping fs.ErrExist and no file", paths, err)
+				}
+				if !strings.Contains(err.Error(), "is taken by") {
+					t.Errorf("error %q does not name the file in the way", err)
+				}
+				return
+			}
+			if err != nil || first(paths) != tc.first || len(paths) != 2*len(want) {
+				t.Fatalf("Generate = %q, %v; want %d files from %s", paths, err, 2*len(want), tc.first)
+			}
+			// Again: the same numbers, nothing rewritten.
+			again, err := migrations.Generate(dialect.SQLite, dir, nil)
+			if err != nil || !slices.Equal(again, paths) {
+				t.Errorf("Generate again = %q, %v; want %q", again, err, paths)
+			}
+			// Another Start than the files': refused.
+			if _, err := migrations.Generate(dialect.SQLite, dir, &migrations.GenerateOptions{Start: 7777}); !errors.Is(err, fs.ErrExist) ||
+				!strings.Contains(err.Error(), "numbered from") {
+				t.Errorf("Generate with another Start = %v, want an error wrapping fs.ErrExist", err)
+			}
+		})
 	}
 }
 

@@ -64,7 +64,9 @@ type Options struct {
 	// only checks that the catalog table exists, and returns an error
 	// wrapping ErrNoCatalog if it does not, or ErrNoFeed if the later
 	// migrations (the change feed and the leases) are missing. By default
-	// Open applies any pending migration with migrations.Up.
+	// Open applies any pending migration with migrations.Up; it also leaves
+	// the schema alone, without SkipMigrate, when another tool applied every
+	// migration (see Open).
 	SkipMigrate bool
 
 	// Clock returns the current time; the default is time.Now. The
@@ -123,7 +125,14 @@ type Archive struct {
 // dialect is opts.Dialect, checked against db's driver, or the one found
 // from it (see dialect.Resolve). Unless opts.SkipMigrate is set, Open first
 // applies klepto's migrations (migrations.Up), which create the catalog;
-// several processes may do so at once.
+// several processes may do so at once. If klepto's tables are those of the
+// latest migration but its version table records none, or another version,
+// another tool applied them (such as golang-migrate's command, with the
+// files of migrations.Generate): Open then uses them as they are, as with
+// SkipMigrate. Open fails, saying what to run, if the tables match an
+// older version than the record says, or none, or if a migration failed
+// part way: the error wraps a *migrations.SchemaError or a
+// *migrations.DirtyError.
 //
 // Close the Archive when done with it. Closing it does not close db, which
 // the caller keeps and closes; db must outlive the Archive and the tables
@@ -146,7 +155,13 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
-	if o.SkipMigrate {
+	skip := o.SkipMigrate
+	if !skip {
+		if skip, err = migrate(ctx, db, d); err != nil {
+			return nil, fmt.Errorf("sqlarchive: open: %w", err)
+		}
+	}
+	if skip {
 		exists, err := d.TableExists(ctx, db, migrations.ArchivesTable)
 		if err != nil {
 			return nil, fmt.Errorf("sqlarchive: open: %w", err)
@@ -162,8 +177,6 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 					ErrNoFeed, table)
 			}
 		}
-	} else if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil && !errors.Is(err, migrations.ErrNoChange) {
-		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
 	q, err := newCatalogSQL(d)
 	if err != nil {
@@ -176,6 +189,28 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.leases = newLeaser(db, d, a.follower)
 	return a, nil
+}
+
+// migrate applies klepto's pending migrations to db, whose dialect is d.
+// It reports skip if klepto's tables are those of the latest migration but
+// klepto_schema_migrations does not record it: another tool applies them
+// (see migrations.SchemaError), and Open uses them as they are, as with
+// Options.SkipMigrate.
+func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, err error) {
+	err = migrations.Up(ctx, db, &migrations.Options{Dialect: d})
+	if se, ok := errors.AsType[*migrations.SchemaError](err); ok && !se.Found.Mixed {
+		list, lerr := migrations.List(d)
+		if lerr != nil {
+			return false, errors.Join(err, lerr)
+		}
+		if se.Found.Version == list[len(list)-1].Version {
+			return true, nil
+		}
+	}
+	if err != nil && !errors.Is(err, migrations.ErrNoChange) {
+		return false, err
+	}
+	return false, nil
 }
 
 // Close stops the follower of the change feed, waits for the releases of

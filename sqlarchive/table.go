@@ -294,7 +294,8 @@ func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) 
 				what = fmt.Sprintf("its table %q", table)
 			}
 			return fmt.Errorf("sqlarchive: archive %q: the database has %s, which the catalog does not list; "+
-				"choose another name, or drop that table", name, what)
+				"choose another name, list it in the catalog with Adopt (klepto-sql create -adopt), "+
+				"or drop it with Archive.DropOrphan (klepto-sql drop -orphan)", name, what)
 		}
 		// The catalog row goes first: if the table does not follow (MySQL
 		// commits each statement), opening the archive again creates it.

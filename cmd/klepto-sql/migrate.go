@@ -21,6 +21,7 @@ type migrateCommand struct {
 	yes     bool
 	dir     string
 	dialect string
+	start   uint64
 }
 
 func (c *migrateCommand) doc() *commandDoc {
@@ -39,19 +40,35 @@ klepto_schema_migrations):
              klepto's tables: the catalog of the archives among them (-yes)
   version    print the applied version, and whether it is dirty
   force V    record version V as applied and clean, after repairing by hand
-  status     print the applied version and every migration
+  status     print the recorded version, the version that klepto's tables
+             match, and every migration
   sql        print the DDL of every migration, for your own tools
   generate   write the migration files into -dir, for your own migration
-             pipeline (golang-migrate naming, numbered from 0001)
+             pipeline (golang-migrate naming), numbered after the folder's
+             own migrations, or from -start
+
+A migration that fails leaves the version it started from: on PostgreSQL and
+SQLite it runs in one transaction with its version record; on MySQL each
+migration is one statement, applied whole or not at all, and up finds the
+version that klepto's tables match if a run was cut off.
+
+down leaves the tables of the archives where they are, with their rows: only
+the catalog that listed them goes. Once up has made the catalog again, create
+-adopt NAME lists such a table again as the archive NAME, if its layout is
+klepto's, and drop -orphan NAME -yes drops it.
 
 sql and generate need no database: they use the dialect of -db, or -dialect.
-create, import and copy apply pending migrations themselves.`,
+When your own tool applies the generated files, klepto_schema_migrations
+records nothing: create, import and copy, which apply pending migrations
+themselves, find klepto's tables and use them as they are, and status says
+so; -skip-migrate on create leaves the schema alone whatever it is.`,
 		examples: []string{
 			"klepto-sql migrate up -db postgres://app@db.internal/app",
 			"klepto-sql migrate status",
 			"klepto-sql migrate down 1 -yes",
 			"klepto-sql migrate sql -dialect mysql > klepto.sql",
 			"klepto-sql migrate generate -dialect postgres -dir db/migrations",
+			"klepto-sql migrate generate -dialect mysql -dir db/migrations -start 20261205103000",
 		},
 	}
 }
@@ -61,6 +78,7 @@ func (c *migrateCommand) flags(fs *flag.FlagSet) {
 	jsonFlag(fs, &c.json)
 	yesFlag(fs, &c.yes, "migrate down drops klepto's tables")
 	fs.StringVar(&c.dir, "dir", "", "the `folder` generate writes into")
+	fs.Uint64Var(&c.start, "start", 0, "the `version` of the first file generate writes; default after the folder's own migrations")
 	fs.StringVar(&c.dialect, "dialect", "", "the `dialect` of sql and generate: sqlite, postgres or mysql; default the dialect of -db")
 }
 
@@ -207,7 +225,7 @@ func (c *migrateCommand) generate(d *dialect.Dialect) error {
 	if c.dir == "" {
 		return usagef("migrate generate: missing -dir, the folder to write into")
 	}
-	files, err := migrations.Generate(d, c.dir)
+	files, err := migrations.Generate(d, c.dir, &migrations.GenerateOptions{Start: c.start})
 	if err != nil {
 		return err
 	}
@@ -228,7 +246,8 @@ func (c *migrateCommand) generate(d *dialect.Dialect) error {
 type migrationJSON struct {
 	Version uint   `json:"version"`
 	Name    string `json:"name"`
-	Applied bool   `json:"applied"`
+	Applied bool   `json:"applied"` // recorded in klepto_schema_migrations
+	Present bool   `json:"present"` // its tables are there
 }
 
 func (c *migrateCommand) status(ctx context.Context, pool *sql.DB, opts *migrations.Options) error {
@@ -238,27 +257,48 @@ func (c *migrateCommand) status(ctx context.Context, pool *sql.DB, opts *migrati
 	}
 	list := make([]migrationJSON, len(s.Migrations))
 	for i, m := range s.Migrations {
-		list[i] = migrationJSON{m.Version, m.Name, m.Version <= s.Version}
+		list[i] = migrationJSON{m.Version, m.Name, m.Version <= s.Version, !s.Found.Mixed && m.Version <= s.Found.Version}
 	}
 	if c.json {
 		return writeJSON(c.stdout, struct {
 			Version    uint            `json:"version"`
 			Dirty      bool            `json:"dirty"`
 			Latest     uint            `json:"latest"`
+			Found      uint            `json:"found"`
+			FoundMixed bool            `json:"found_mixed"`
+			Agrees     bool            `json:"agrees"`
 			Migrations []migrationJSON `json:"migrations"`
-		}{s.Version, s.Dirty, s.Latest(), list})
+		}{s.Version, s.Dirty, s.Latest(), s.Found.Version, s.Found.Mixed, s.Agrees(), list})
 	}
 	state := ""
 	if s.Dirty {
-		state = " (dirty: repair by hand, then migrate force)"
+		state = " (dirty: a migration failed part way)"
 	}
-	fmt.Fprintf(c.stdout, "version %d of %d%s\n\n", s.Version, s.Latest(), state)
+	fmt.Fprintf(c.stdout, "version %d of %d recorded in %s%s\n", s.Version, s.Latest(), migrations.MigrationsTable, state)
+	switch {
+	case s.Agrees():
+	case s.Found.Mixed:
+		fmt.Fprintf(c.stdout, "klepto's tables match no single version: repair them by hand, then run migrate force V with the version they match\n")
+	case !s.Dirty && s.Found.Version == s.Latest():
+		fmt.Fprintf(c.stdout, "klepto's tables match version %d: another tool applied the migrations, and klepto uses the tables as they are;\n"+
+			"run migrate force %d to let klepto apply the later ones itself\n", s.Found.Version, s.Found.Version)
+	default:
+		fmt.Fprintf(c.stdout, "klepto's tables match version %d: check them, then run migrate force %d\n", s.Found.Version, s.Found.Version)
+	}
+	fmt.Fprintln(c.stdout)
 	w := newTable(c.stdout)
 	fmt.Fprintln(w, "VERSION\tNAME\tSTATE")
 	for _, m := range list {
-		state := "pending"
-		if m.Applied {
+		var state string
+		switch {
+		case m.Applied && m.Present:
 			state = "applied"
+		case m.Applied:
+			state = "recorded, tables missing"
+		case m.Present:
+			state = "present, not recorded"
+		default:
+			state = "pending"
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\n", m.Version, m.Name, state)
 	}
