@@ -393,11 +393,13 @@ func TestMigrate(t *testing.T) {
 		}
 		up := ok(t, "migrate", "up", "-db", dsn)
 		status := decode[struct {
-			Version, Latest uint
-			Dirty           bool
-			Migrations      []migrationJSON
+			Version, Latest, Found uint
+			Dirty, Agrees          bool
+			FoundMixed             bool `json:"found_mixed"`
+			Migrations             []migrationJSON
 		}](t, ok(t, "migrate", "status", "-json", "-db", dsn))
-		if status.Version == 0 || status.Version != status.Latest || status.Dirty || len(status.Migrations) != int(status.Latest) {
+		if status.Version == 0 || status.Version != status.Latest || status.Dirty || len(status.Migrations) != int(status.Latest) ||
+			!status.Agrees || status.Found != status.Latest {
 			t.Fatalf("status after up = %+v", status)
 		}
 		for _, m := range status.Migrations {

@@ -14,9 +14,11 @@ import (
 // createCommand creates an archive.
 type createCommand struct {
 	*env
-	db    string
-	codec string
-	ttl   time.Duration
+	db          string
+	codec       string
+	ttl         time.Duration
+	adopt       bool
+	skipMigrate bool
 }
 
 func (c *createCommand) doc() *commandDoc {
@@ -30,13 +32,22 @@ func (c *createCommand) doc() *commandDoc {
 with the default string keymap. NAME is a table name (lower-case letters,
 digits and _, starting with a letter) or NAME@VERSION, the archive of one
 version of a memoized function. It applies klepto's migrations first if the
-database needs them. An archive that exists already is an error.
+database needs them, unless -skip-migrate is given, for databases whose
+schema another tool applies: klepto's tables must then exist. If another tool
+applied every migration, create finds the tables and uses them as they are,
+-skip-migrate or not. An archive that exists already is an error.
+
+With -adopt, create lists in the catalog the table NAME that the database has
+but the catalog does not, such as one left behind by migrate down, keeping its
+rows; its layout must be klepto's, and -codec and -ttl must be those its
+entries were written with.
 
 Codecs: json (the default: values are JSON that SQL tools can query), gob (Go
 values in encoding/gob, written by Go programs), raw (bytes as they are).`,
 		examples: []string{
 			"klepto-sql create fib",
 			"klepto-sql create thumbnails -codec raw -ttl 24h -db sqlite:cache.db",
+			"klepto-sql create -adopt -codec raw thumbnails",
 		},
 	}
 }
@@ -44,6 +55,8 @@ values in encoding/gob, written by Go programs), raw (bytes as they are).`,
 func (c *createCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
 	fs.StringVar(&c.codec, "codec", "json", "the `codec` of the values: json, gob or raw")
+	fs.BoolVar(&c.adopt, "adopt", false, "list the existing table NAME, which the catalog does not list, as the archive NAME")
+	fs.BoolVar(&c.skipMigrate, "skip-migrate", false, "apply no migration: another tool keeps klepto's schema")
 	fs.DurationVar(&c.ttl, "ttl", 0, "how long entries live after they are written: a duration `D` such as 1h30m; 0 for ever")
 }
 
@@ -59,11 +72,15 @@ func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	if _, _, err := sqlarchive.TableName(name); err != nil {
 		return err
 	}
-	a, err := c.openArchive(ctx, c.db, true)
+	a, err := c.openArchive(ctx, c.db, !c.skipMigrate)
 	if err != nil {
 		return err
 	}
 	defer func() { err = joinClose(err, a) }()
+	if c.adopt {
+		_, err := sqlarchive.Adopt(ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &vc, TTL: &c.ttl})
+		return err
+	}
 	switch info, err := a.Info(ctx, name); {
 	case err == nil:
 		return fmt.Errorf("archive %q exists already in %s (codec %v, TTL %s)", name, a.db.shown, info.Codec, formatTTL(info.TTL))

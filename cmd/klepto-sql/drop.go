@@ -4,13 +4,16 @@ import (
 	"context"
 	"flag"
 	"fmt"
+
+	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
 // dropCommand drops an archive.
 type dropCommand struct {
 	*env
-	db  string
-	yes bool
+	db     string
+	yes    bool
+	orphan bool
 }
 
 func (c *dropCommand) doc() *commandDoc {
@@ -21,9 +24,13 @@ func (c *dropCommand) doc() *commandDoc {
 		max:     1,
 		summary: "drop an archive with all its entries (-yes)",
 		text: `Drop drops the table of the archive NAME, with all its entries, and removes it
-from the catalog. It needs -yes, or an answer at a terminal.`,
+from the catalog. It needs -yes, or an answer at a terminal.
+
+With -orphan, drop drops the table NAME that the catalog does not list, such
+as one left behind by migrate down, if its layout is klepto's.`,
 		examples: []string{
 			"klepto-sql drop fib@v1 -yes",
+			"klepto-sql drop -orphan -yes thumbnails",
 		},
 	}
 }
@@ -31,6 +38,7 @@ from the catalog. It needs -yes, or an answer at a terminal.`,
 func (c *dropCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
 	yesFlag(fs, &c.yes, "drop the archive and its entries")
+	fs.BoolVar(&c.orphan, "orphan", false, "drop the table NAME, which the catalog does not list")
 }
 
 func (c *dropCommand) Run(ctx context.Context, args []string) (err error) {
@@ -40,6 +48,16 @@ func (c *dropCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer func() { err = joinClose(err, a) }()
+	if c.orphan {
+		table, _, err := sqlarchive.TableName(name)
+		if err != nil {
+			return err
+		}
+		if err := c.confirm(c.yes, fmt.Sprintf("drop the table %q, which the catalog does not list, with all its rows, from %s", table, a.db.shown)); err != nil {
+			return err
+		}
+		return a.DropOrphan(ctx, name)
+	}
 	if _, err := a.info(ctx, name); err != nil {
 		return err
 	}
