@@ -2,7 +2,7 @@
 // SQLite, MySQL and PostgreSQL, and runs it with golang-migrate. [Up] applies
 // it to a database, [Down], [Version], [Status] and [Force] manage it, and
 // [SQL] and [Generate] export it for teams that run migrations with their
-// own tools. The functions that take a *sql.DB take [Options] last: nil
+// own tools (see below). The functions that take a *sql.DB take [Options] last: nil
 // finds the dialect from the database's driver (dialect.Resolve), and a
 // dialect that does not match the driver is refused before any statement.
 // Archive tables themselves are created at run time by
@@ -37,6 +37,48 @@
 //     golang-migrate's shape, named so that it never collides with an
 //     application's own schema_migrations.
 //
+// # Failures
+//
+// A migration that fails leaves the database at the version it started
+// from, clean. On PostgreSQL and SQLite, a migration and its version
+// record commit together in one transaction, so a failure (a user without
+// the right to drop a table, a name in the way) rolls both back. On MySQL,
+// which commits each DDL statement on its own, every migration is a single
+// statement, applied whole or not at all, and a failed one writes back the
+// previous version record. A process that dies between a MySQL statement
+// and its version record leaves the record dirty: [Up] then finds the
+// version that klepto's tables match and goes on from there.
+//
+// Before it migrates, Up compares the version record with klepto's tables,
+// each migration being known by the table or column it adds. If they
+// disagree, because another tool applied or reverted migrations, or
+// someone created or dropped a table by hand, Up runs nothing and returns a
+// [*SchemaError] that says what the tables match and what to run. A dirty
+// record left by golang-migrate's own drivers, or by earlier releases, is a
+// [*DirtyError], which says the same. [Status] reports both the record and
+// what the tables match ([Found]).
+//
+// # Archive tables
+//
+// [Down] drops klepto's own tables, the catalog among them, but not the
+// tables of the archives, which are created at run time: they stay, with
+// their rows, outside any catalog. Once Up has made the catalog again,
+// sqlarchive.Adopt (`klepto-sql create -adopt NAME`) lists such a table
+// again, and sqlarchive.Archive.DropOrphan (`klepto-sql drop -orphan NAME
+// -yes`) drops it.
+//
+// # Your own migration tool
+//
+// [Generate] writes klepto's migration files into a project's migration
+// folder, numbered after the project's own files (or from
+// [GenerateOptions].Start, such as a timestamp), never on a version that
+// another file has. golang-migrate's command, or another tool, then
+// applies them with the project's migrations and records them in the
+// project's own version table: klepto_schema_migrations stays empty, and
+// sqlarchive.Open finds klepto's tables and uses them as they are.
+//
+// # How migrations run
+//
 // Migrations run with golang-migrate's core, reading the SQL files embedded
 // in this package, through a small database driver of klepto's own that
 // works on a connection taken from the caller's *sql.DB, which is never
@@ -62,7 +104,7 @@
 // database's driver (github.com/lib/pq, dialect postgres)`; the rule is
 // written in the Errors section of package
 // [github.com/klepto-sql/klepto/sqltable]. Callers branch on [ErrNoChange],
-// [ErrLocked] and [*DirtyError].
+// [ErrLocked], [*DirtyError] and [*SchemaError].
 //
 // All functions are safe for concurrent use, from any number of processes.
 package migrations

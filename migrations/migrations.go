@@ -203,9 +203,13 @@ func List(d *dialect.Dialect) ([]Migration, error) {
 }
 
 // Up applies every pending migration to db. opts may be nil. It returns
-// [ErrNoChange] if there was none, a [*DirtyError] if an earlier migration failed part
-// way, and an error wrapping [ErrLocked] if another migration held the lock
-// for too long. Migration errors wrap the driver's error.
+// [ErrNoChange] if there was none; a [*SchemaError], before any statement,
+// if klepto's tables do not match the recorded version; a [*DirtyError] if
+// the record is dirty (on MySQL only if the tables match no single
+// version: otherwise Up records the one they match and goes on); and an
+// error wrapping [ErrLocked] if another migration held the lock for too
+// long. A migration that fails leaves the version it started from (see
+// the package documentation), and its error wraps the driver's error.
 //
 // Up is safe to call from several processes at once: they take turns, and
 // the later ones find nothing to do. A migration waits for the one running
@@ -235,6 +239,9 @@ func Up(ctx context.Context, db *sql.DB, opts *Options) error {
 // [ErrNoChange] if no migration is applied, and otherwise behaves as [Up].
 //
 // WARNING: reverting a migration drops its tables with all their rows.
+// Reverting the first drops the catalog but leaves the archive tables, with
+// their rows, outside it (see sqlarchive.Adopt and
+// sqlarchive.Archive.DropOrphan).
 func Down(ctx context.Context, db *sql.DB, steps int, opts *Options) error {
 	if steps < 1 {
 		return fmt.Errorf("migrations: down: %d steps; want at least 1", steps)

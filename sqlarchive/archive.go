@@ -129,10 +129,10 @@ type Archive struct {
 // latest migration but its version table records none, or another version,
 // another tool applied them (such as golang-migrate's command, with the
 // files of migrations.Generate): Open then uses them as they are, as with
-// SkipMigrate. Open fails, saying what to run, if the tables match an
-// older version than the record says, or none, or if a migration failed
-// part way: the error wraps a *migrations.SchemaError or a
-// *migrations.DirtyError.
+// SkipMigrate. Open fails, saying what it found and what to run, if the
+// tables match neither the recorded version nor the latest, or no single
+// version, or if the record is dirty (a migration failed part way): the
+// error wraps a *migrations.SchemaError or a *migrations.DirtyError.
 //
 // Close the Archive when done with it. Closing it does not close db, which
 // the caller keeps and closes; db must outlive the Archive and the tables

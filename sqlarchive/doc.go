@@ -36,6 +36,25 @@
 // not maintained: an Archive leaves them at their defaults and never
 // reads them.
 //
+// # Schema
+//
+// Open applies klepto's pending migrations itself. Teams that apply them
+// with their own tools (the files of migrations.Generate, run by
+// golang-migrate's command, say) set [Options].SkipMigrate; without it,
+// Open finds the tables of the latest migration and uses them as they
+// are, recording nothing in klepto_schema_migrations. Open refuses, saying
+// what it found and what to run, tables that match neither the recorded
+// version nor the latest, or no single version, and a version record left
+// dirty by a migration that failed part way (on MySQL, migrations.Up heals
+// it).
+//
+// migrations.Down (`klepto-sql migrate down`) drops the catalog, not the
+// archive tables: they stay, with their rows, and once the catalog is made
+// again Table refuses them, as it refuses every table the catalog does not
+// list. [Adopt] lists such a table in the catalog again, as the archive of
+// its name, if its columns are those of an archive table;
+// [Archive.DropOrphan] drops it.
+//
 // # Errors
 //
 // Errors name the archive once, after the package and the operation, as in
@@ -46,7 +65,9 @@
 // (`sqlarchive: archive "fib@v2": sqltable fib__v2: …`). The rule is
 // written in the Errors section of package sqltable. Callers branch on
 // [ErrNotFound], [ErrInvalidName], [ErrInvalidOptions], [ErrNoCatalog],
-// [ErrNoFeed], [ErrClosed], [*MismatchError] and [*HeaderError].
+// [ErrNoFeed], [ErrNotOrphan], [ErrClosed], [*MismatchError] and
+// [*HeaderError], and on the *migrations.SchemaError and
+// *migrations.DirtyError of Open.
 //
 // # Differences from klepto
 //
