@@ -64,7 +64,8 @@ type DirtyError struct {
 // way); klepto's tables match version 2: check them, then run "klepto-sql
 // migrate force 2"`.
 func (e *DirtyError) Error() string {
-	return fmt.Sprintf("migrations: database is dirty at version %d (a migration failed part way); %s", e.Version, e.Found.advice())
+	return fmt.Sprintf("migrations: database is dirty at version %d (a migration failed part way); klepto's tables match %s",
+		e.Version, e.Found.advice())
 }
 
 // SchemaError reports that klepto's tables are not those of the recorded
@@ -77,22 +78,26 @@ type SchemaError struct {
 	Found    Found // the version that klepto's tables match
 }
 
-// Error implements the error interface.
+// Error implements the error interface. It says what to run, as in
+// `migrations: klepto_schema_migrations records version 4, but klepto's
+// tables match version 3: check them, then run "klepto-sql migrate force 3"`.
 func (e *SchemaError) Error() string {
-	msg := fmt.Sprintf("migrations: %s records version %d, but klepto's tables match %s; ", MigrationsTable, e.Recorded, e.Found)
+	advice := e.Found.advice()
 	if !e.Found.Mixed && e.Found.Version > e.Recorded {
-		msg += "if another tool applies klepto's migrations, leave them to it (sqlarchive.Options.SkipMigrate, " +
-			"klepto-sql -skip-migrate), or "
+		advice = fmt.Sprintf("version %d: if another tool applies klepto's migrations, leave them to it "+
+			"(sqlarchive.Options.SkipMigrate, klepto-sql create -skip-migrate); otherwise check them, "+
+			"then run \"klepto-sql migrate force %d\"", e.Found.Version, e.Found.Version)
 	}
-	return msg + e.Found.advice()
+	return fmt.Sprintf("migrations: %s records version %d, but klepto's tables match %s", MigrationsTable, e.Recorded, advice)
 }
 
-// advice says what to run about the tables that f describes.
+// advice says what klepto's tables match, as f describes them, and what to
+// run.
 func (f Found) advice() string {
 	if f.Mixed {
-		return "klepto's tables match no single version: repair them by hand, then run \"klepto-sql migrate force V\" with the version they match"
+		return "no single version: repair them by hand, then run \"klepto-sql migrate force V\" with the version they match"
 	}
-	return fmt.Sprintf("klepto's tables match version %d: check them, then run \"klepto-sql migrate force %d\"", f.Version, f.Version)
+	return fmt.Sprintf("version %d: check them, then run \"klepto-sql migrate force %d\"", f.Version, f.Version)
 }
 
 // Options configure [Up], [Down], [Version], [Force] and [Status]. A nil

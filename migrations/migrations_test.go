@@ -365,7 +365,7 @@ func TestSchemaMismatch(t *testing.T) {
 		if !ok || se.Recorded != 0 || !se.Found.Mixed {
 			t.Fatalf("Up over a table in the way returned %v, want a *SchemaError of mixed tables", err)
 		}
-		if !strings.Contains(err.Error(), "klepto's tables match a mix of versions") {
+		if !strings.Contains(err.Error(), "klepto's tables match no single version") {
 			t.Errorf("error %q does not say what it found", err)
 		}
 		checkVersion(t, db, d, 0, false)
