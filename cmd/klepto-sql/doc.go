@@ -11,8 +11,10 @@
 //	migrate  up | down [N] | version | force V | status | sql | generate:
 //	         apply, revert, inspect or export klepto's schema
 //	ls       list the archives, with their rows, bytes, codec, keymap, TTL and creation time
-//	create   NAME [-codec json|gob|raw] [-ttl D]: create an archive
-//	drop     NAME -yes: drop an archive with all its entries
+//	create   NAME [-codec json|gob|raw] [-ttl D] [-adopt] [-skip-migrate]: create an archive,
+//	         or adopt a table that the catalog does not list
+//	drop     NAME -yes [-orphan]: drop an archive with all its entries, or a table
+//	         that the catalog does not list
 //	show     NAME [-limit N] [-offset N]: print a page of entries, values cut short
 //	get      NAME KEY: print the value stored under a key
 //	put      NAME KEY VALUE: store a value under a key
