@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
@@ -51,6 +52,9 @@ func TestFailedUpKeepsVersion(t *testing.T) {
 			t.Fatalf("Up returned %v, want the database's error", err)
 		}
 		checkDriverError(t, err, d)
+		if want := "migration to version 4 failed, and nothing changed: "; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 		checkVersion(t, db, d, 3, false)
 		checkTables(t, db, d, true, true, false)
 
@@ -91,6 +95,9 @@ func TestFailedDownKeepsVersion(t *testing.T) {
 			t.Fatalf("Down(%d) succeeded, want a failure", steps)
 		}
 		checkDriverErrorOf(t, err, d)
+		if want := "failed, and nothing changed: "; !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 		checkVersion(t, db, d, wantV, false)
 		checkTables(t, db, d, true, true, wantV == 4)
 		if err := migrations.Up(ctx, user, opts); err != nil && !errors.Is(err, migrations.ErrNoChange) {

@@ -216,17 +216,20 @@ func (drv *connDriver) Run(migration io.Reader) error {
 		return nil
 	}
 	ctx := context.WithoutCancel(drv.ctx)
+	undone := ", and nothing changed"
 	if drv.tx != nil {
 		if _, err = drv.tx.ExecContext(ctx, query); err != nil {
-			err = errors.Join(err, drv.rollback())
+			if rerr := drv.rollback(); rerr != nil {
+				err, undone = errors.Join(err, rerr), ""
+			}
 		}
 	} else if _, err = drv.conn.ExecContext(ctx, query); err != nil && drv.d == dialect.MySQL {
 		if rerr := drv.record(ctx, drv.prev, drv.prevDirty); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("record version %d again: %w", drv.prev, rerr))
+			err, undone = errors.Join(err, fmt.Errorf("record version %d again: %w", drv.prev, rerr)), ""
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("migration to version %d failed: %w", drv.target.Load(), err)
+		return fmt.Errorf("migration to version %d failed%s: %w", drv.target.Load(), undone, err)
 	}
 	return nil
 }

@@ -150,7 +150,8 @@ func (c *migrateCommand) Run(ctx context.Context, args []string) error {
 				return usagef("migrate down: N must be a number of migrations, at least 1, not %q", rest[0])
 			}
 		}
-		if err := c.confirm(c.yes, "revert "+plural(min(steps, int(before)), "migration", "migrations")+" of "+db.shown+", dropping klepto's tables"); err != nil {
+		if err := c.confirm(c.yes, "revert "+plural(min(steps, int(before)), "migration", "migrations")+" of "+db.shown+
+			", dropping klepto's tables (the archive tables stay, with their rows)"); err != nil {
 			return err
 		}
 		err = migrations.Down(ctx, pool, steps, opts)
