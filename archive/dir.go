@@ -23,6 +23,7 @@ import (
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -341,7 +342,7 @@ func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 		}
 		data, err := d.encode(e.Key, e.Value)
 		if err != nil {
-			return fmt.Errorf("key %.64q: %w", e.Key.Text, err)
+			return fmt.Errorf("key %s: %w", keyfmt.Key(e.Key), err)
 		}
 		sub, name := d.paths(e.Key.Hash)
 		todo = append(todo, pending{sub: sub, name: name, data: data})

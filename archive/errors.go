@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -24,14 +25,15 @@ func invalidOptions(err error) error {
 }
 
 // keyError returns the error err of the operation op, such as "get", on
-// key: `archive: get "(n=3)": <err>`, the key cut to 64 bytes. err names
+// key: `archive: get "(n=3)": <err>`, a long key cut as package keyfmt
+// cuts it. err names
 // the file when one is at fault. A *CorruptError, which names the file
 // and the damage, is returned as it is.
 func keyError(op string, key keymap.Key, err error) error {
 	if _, ok := errors.AsType[*CorruptError](err); ok {
 		return err
 	}
-	return fmt.Errorf("archive: %s %.64q: %w", op, key.Text, err)
+	return fmt.Errorf("archive: %s %s: %w", op, keyfmt.Key(key), err)
 }
 
 // opError returns the error err of the operation op, such as "len", which
@@ -49,5 +51,5 @@ func entryError(key keymap.Key, err error) error {
 	if key.Text == "" {
 		return opError("all", err)
 	}
-	return opError(fmt.Sprintf("all: read %.64q", key.Text), err)
+	return opError(fmt.Sprintf("all: read %s", keyfmt.Key(key)), err)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -444,7 +445,7 @@ func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	var b batch
 	for _, e := range entries {
 		if err := appendPut(&b, e.Key, a.codec, e.Value); err != nil {
-			return opError(op, fmt.Errorf("key %.64q: %w", e.Key.Text, err))
+			return opError(op, fmt.Errorf("key %s: %w", keyfmt.Key(e.Key), err))
 		}
 	}
 	if err := a.update(ctx, &b, nil); err != nil {
