@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/archive/archivetest"
@@ -365,4 +366,58 @@ func TestDirMemoWriteBack(t *testing.T) {
 		}
 	}
 	mustLen(t, d, 10)
+}
+
+// OpenDir and Clear remove the temporary files that dead writers left,
+// once they are StaleTempAge old, and nothing else: not a younger one,
+// which a live writer may be about to rename, nor files that are not
+// temporary entry files.
+func TestDirRemovesStaleTemps(t *testing.T) {
+	for _, how := range []string{"open", "clear"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			d := openDir[int](t, dir, nil)
+			key := keymap.NewKey("(n=1)")
+			if err := d.Put(t.Context(), key, 1); err != nil {
+				t.Fatal(err)
+			}
+			entry := entryPath(dir, key)
+			sub, hexName := filepath.Dir(entry), strings.TrimSuffix(filepath.Base(entry), ".entry")
+			old := time.Now().Add(-archive.StaleTempAge - time.Minute)
+			files := map[string]bool{ // name: stays
+				"." + hexName + ".1a2b3c.tmp": false, // stale
+				"." + hexName + ".4d5e6f.tmp": true,  // fresh
+				"." + hexName + ".tmpx":       true,  // not a temporary file
+				"notes.txt":                   true,
+			}
+			for name := range files {
+				p := filepath.Join(sub, name)
+				if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if name != "."+hexName+".4d5e6f.tmp" {
+					if err := os.Chtimes(p, old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			switch how {
+			case "open":
+				openDir[int](t, dir, nil)
+			case "clear":
+				if err := d.Clear(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, stays := range files {
+				_, err := os.Stat(filepath.Join(sub, name))
+				if exists := err == nil; exists != stays {
+					t.Errorf("after %s, %s exists: %v, want %v", how, name, exists, stays)
+				}
+			}
+			if v, found, err := d.Get(t.Context(), key); how == "open" && (err != nil || !found || v != 1) {
+				t.Errorf("Get after OpenDir = %d, %v, %v; want the entry kept", v, found, err)
+			}
+		})
+	}
 }

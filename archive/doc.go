@@ -25,8 +25,8 @@
 // so that a memo over the archive adds only its operation; the rule is
 // written in the Errors section of package
 // [github.com/klepto-sql/klepto/sqltable]. A [*CorruptError] names the
-// file and the damage. Match [ErrClosed] and [ErrInvalidOptions] with
-// errors.Is.
+// file and the damage. Match [ErrClosed], [ErrInvalidOptions] and
+// [ErrInvalidPath] with errors.Is.
 //
 // Every archive in klepto-sql passes the conformance suite in
 // [github.com/klepto-sql/klepto/archive/archivetest].

@@ -15,6 +15,15 @@ import (
 // level out of range.
 var ErrInvalidOptions = errors.New("archive: invalid options")
 
+// ErrInvalidPath is wrapped by the errors of [OpenFile] and [OpenDir] when
+// their path exists and is not the kind of file they need: a regular file
+// (OpenFile, and its lock file) or a directory (OpenDir), not a device, a
+// named pipe or a socket. They then create, rename and remove nothing.
+// Writes wrap it too when they find such a file where they would rename or
+// remove one: a File whose log was replaced by a device, or a Dir entry
+// path that holds a named pipe; they leave it alone.
+var ErrInvalidPath = errors.New("archive: invalid path")
+
 // errFileClosed is ErrClosed as the messages of a File's methods say it.
 var errFileClosed = errmark.Errorf(ErrClosed, "file is closed")
 
