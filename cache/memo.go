@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
@@ -159,14 +160,16 @@ type slot[R any] struct {
 type archiveState[R any] struct {
 	a      Archive[R] // nil when none was ever set
 	on     bool
-	expire Expirer[R] // a, if its entries expire
-	lease  Leaser[R]  // a, if it leases keys
+	expire Expirer[R]      // a, if its entries expire
+	lease  Leaser[R]       // a, if it leases keys
+	check  ValueChecker[R] // a, if it cannot store every value
 }
 
 func newArchiveState[R any](a Archive[R], on bool) *archiveState[R] {
 	st := &archiveState[R]{a: a, on: on}
 	st.expire, _ = a.(Expirer[R])
 	st.lease, _ = a.(Leaser[R])
+	st.check, _ = a.(ValueChecker[R])
 	return st
 }
 
@@ -240,6 +243,13 @@ func newPolicy[R any](p Policy, maxSize int) (policy[string, R], error) {
 // unless the memo is Safe. If the function succeeds but the write-through to
 // the archive fails, Call returns the result together with the archive's
 // error; the result stays in memory.
+//
+// A result the archive can never store, because its codec cannot encode it
+// (an error matching codec.ErrEncode, such as NaN with JSON), is not kept
+// in memory either: every call that returns it runs the function and
+// returns the result with the same error, or, when the memo is Safe, with
+// no error, counting one in Info.Errors. A write-back memo finds such a
+// result at once through [ValueChecker], not when it would be written.
 func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 	text, err := m.text(args)
 	if err != nil {
@@ -383,18 +393,27 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	m.misses.Add(1)
 	// The entry's expiry in memory is taken before the archive stamps its
 	// own, so that memory never outlives the archive.
-	if err := m.keep(ctx, a, text, v, st.expiry(m.now()), epoch); err != nil {
-		return v, err
-	}
-	if a != nil && !m.writeBack {
+	expires := st.expiry(m.now())
+	var putErr error
+	switch {
+	case a != nil && !m.writeBack:
+		// Write through before keeping, so that a value the archive
+		// refuses is never seen in memory.
 		if err := m.put(ctx, a, key, args, v); err != nil {
-			if !m.safe {
-				return v, fmt.Errorf("cache: archive put: %w", err)
+			putErr = fmt.Errorf("cache: archive put: %w", err)
+			if errors.Is(err, codec.ErrEncode) {
+				return v, m.archiveErr(putErr)
 			}
-			m.errs.Add(1)
+		}
+	case a != nil && st.check != nil:
+		if err := st.check.CheckValue(v); err != nil {
+			return v, m.archiveErr(fmt.Errorf("cache: archive check: %w", err))
 		}
 	}
-	return v, nil
+	if err := m.keep(ctx, a, text, v, expires, epoch); err != nil {
+		return v, err // only in write-back mode, where putErr is nil
+	}
+	return v, m.archiveErr(putErr)
 }
 
 // keep stores v for text in memory, expiring at expires (zero: never), as
