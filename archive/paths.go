@@ -26,9 +26,9 @@ func notKind(path string, m fs.FileMode, kind string) error {
 func resolveFile(path string) (string, error) {
 	fi, err := os.Lstat(path)
 	if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		target, err := filepath.EvalSymlinks(path)
-		if err != nil {
-			return "", fmt.Errorf("archive: %w", err)
+		target, lerr := filepath.EvalSymlinks(path)
+		if lerr != nil {
+			return "", fmt.Errorf("archive: %w", lerr)
 		}
 		path = target
 		fi, err = os.Lstat(path)
