@@ -533,9 +533,9 @@ func (d *Dir[V]) clear(ctx context.Context) error {
 // StaleTempAge is how long after its last change a temporary file of a
 // [Dir] counts as abandoned by a writer that died: [OpenDir] and
 // [Dir.Clear] remove it then. A live writer renames its temporary file
-// into place as soon as it has written and fsynced it, so only a writer
-// stalled for that long between its write and its rename can lose its
-// temporary file; its Put then fails, and stores nothing.
+// into place as soon as it has written and fsynced it, so a temporary file
+// that old belongs to no writer, unless one stalled for that long between
+// its write and its rename.
 const StaleTempAge = 10 * time.Minute
 
 // removeStaleTemps removes the temporary files, in the subdirectories of
