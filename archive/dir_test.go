@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -419,5 +420,55 @@ func TestDirRemovesStaleTemps(t *testing.T) {
 				t.Errorf("Get after OpenDir = %d, %v, %v; want the entry kept", v, found, err)
 			}
 		})
+	}
+}
+
+// Writers killed in the middle of their writes leave temporary files;
+// once they are StaleTempAge old (here, made so), OpenDir removes them all,
+// and every entry the writers reported stays readable.
+func TestKilledDirWritersLeaveNoTemps(t *testing.T) {
+	path := archivePath(t, "dir")
+	temps := func() []string {
+		t.Helper()
+		found, err := filepath.Glob(filepath.Join(path, "??", ".*.tmp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+	// Kill writers until one dies between creating its temporary file and
+	// renaming it.
+	const reported, tries = 3, 100
+	var left []string
+	for try := 0; try < tries && len(left) == 0; try++ {
+		h := startHelper(t, "loop", "dir", path)
+		for i := range reported {
+			if l := h.line(t); l != strconv.Itoa(i) {
+				t.Fatalf("helper said %q, want %d", l, i)
+			}
+		}
+		if err := h.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		h.cmd.Wait()
+		left = temps()
+	}
+	if len(left) == 0 {
+		t.Skipf("none of %d killed writers left a temporary file", tries)
+	}
+	old := time.Now().Add(-archive.StaleTempAge)
+	for _, p := range left {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := openDir[int](t, path, nil)
+	if after := temps(); len(after) != 0 {
+		t.Fatalf("OpenDir left %d of the %d temporary files of killed writers: %v", len(after), len(left), after)
+	}
+	for i := range reported {
+		if v, found, err := d.Get(t.Context(), intKey("loop", i)); err != nil || !found || v != i {
+			t.Fatalf("Get(loop%d) = %d, %v, %v; want %d", i, v, found, err, i)
+		}
 	}
 }
