@@ -17,12 +17,15 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -41,8 +44,14 @@ import (
 // or the new one, never a mix; when two processes write one key, the last
 // rename wins. Deleting a missing entry, or one another process deletes at
 // the same moment, is not an error. A writer that dies leaves at most a
-// temporary file, which readers ignore; nothing removes it, since another
-// process's write cannot be told from an abandoned one.
+// temporary file, which readers ignore, and which [OpenDir] and
+// [Dir.Clear] remove once it is [StaleTempAge] old: a live writer's
+// temporary file is younger, as it is renamed into place as soon as it is
+// written.
+//
+// A Dir renames and removes only regular files: a Put or Delete whose
+// entry path holds something else (a device, a named pipe, a directory)
+// fails and leaves it alone.
 //
 // Every method returns ctx.Err() and changes nothing if ctx is done when it
 // starts. A Dir holds no open files between calls and has no Close.
@@ -120,8 +129,11 @@ const (
 )
 
 // OpenDir opens the directory archive at dir, creating the directory and
-// its parents if they do not exist. opts may be nil. It returns an error if
-// the options are invalid or dir is not a directory.
+// its parents if they do not exist, and removes the stale temporary files
+// of writers that died (see "Concurrency and crashes" in [Dir]). opts may
+// be nil. It returns an error matching [ErrInvalidOptions] if the options
+// are invalid, and one matching [ErrInvalidPath] if dir exists and is not
+// a directory (or a symbolic link to one).
 func OpenDir[V any](dir string, opts *DirOptions) (*Dir[V], error) {
 	var o DirOptions
 	if opts != nil {
@@ -146,9 +158,13 @@ func OpenDir[V any](dir string, opts *DirOptions) (*Dir[V], error) {
 		perm:    o.Perm,
 		dirPerm: o.Perm | (o.Perm&0o444)>>2,
 	}
+	if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
+		return nil, fmt.Errorf("archive: %w", notKind(dir, fi.Mode(), "a directory"))
+	}
 	if err := os.MkdirAll(dir, d.dirPerm); err != nil {
 		return nil, fmt.Errorf("archive: %w", err)
 	}
+	d.removeStaleTemps(context.Background(), time.Now())
 	return d, nil
 }
 
@@ -300,7 +316,11 @@ func (d *Dir[V]) put(ctx context.Context, key keymap.Key, value V) error {
 	if err != nil {
 		return err
 	}
-	if err := os.Rename(tmp, filepath.Join(sub, name)); err != nil {
+	err = replaceable(filepath.Join(sub, name))
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(sub, name))
+	}
+	if err != nil {
 		os.Remove(tmp)
 		return err
 	}
@@ -341,7 +361,7 @@ func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 		}
 		data, err := d.encode(e.Key, e.Value)
 		if err != nil {
-			return fmt.Errorf("key %.64q: %w", e.Key.Text, err)
+			return fmt.Errorf("key %s: %w", keyfmt.Key(e.Key), err)
 		}
 		sub, name := d.paths(e.Key.Hash)
 		todo = append(todo, pending{sub: sub, name: name, data: data})
@@ -365,6 +385,9 @@ func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 	subs := make(map[string]bool)
 	for i := range todo {
 		p := &todo[i]
+		if err := replaceable(filepath.Join(p.sub, p.name)); err != nil {
+			return err
+		}
 		if err := os.Rename(p.tmp, filepath.Join(p.sub, p.name)); err != nil {
 			return err
 		}
@@ -443,7 +466,10 @@ func (d *Dir[V]) Delete(ctx context.Context, key keymap.Key) error {
 	err := ctx.Err()
 	if err == nil {
 		sub, name := d.paths(key.Hash)
-		err = os.Remove(filepath.Join(sub, name))
+		err = replaceable(filepath.Join(sub, name))
+		if err == nil {
+			err = os.Remove(filepath.Join(sub, name))
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
@@ -470,9 +496,10 @@ func (d *Dir[V]) Len(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Clear removes every entry. Temporary files and files that are not
-// entries stay, and so do the subdirectories. If ctx is canceled part way,
-// some entries stay too.
+// Clear removes every entry, and the stale temporary files of writers
+// that died (see "Concurrency and crashes" in [Dir]). Other temporary
+// files and files that are not entries stay, and so do the
+// subdirectories. If ctx is canceled part way, some entries stay too.
 func (d *Dir[V]) Clear(ctx context.Context) error {
 	if err := d.clear(ctx); err != nil {
 		return opError("clear", err)
@@ -499,7 +526,54 @@ func (d *Dir[V]) clear(ctx context.Context) error {
 			return err
 		}
 	}
+	d.removeStaleTemps(ctx, time.Now())
 	return nil
+}
+
+// StaleTempAge is how long after its last change a temporary file of a
+// [Dir] counts as abandoned by a writer that died: [OpenDir] and
+// [Dir.Clear] remove it then. A live writer renames its temporary file
+// into place as soon as it has written and fsynced it, so a temporary file
+// that old belongs to no writer, unless one stalled for that long between
+// its write and its rename.
+const StaleTempAge = 10 * time.Minute
+
+// removeStaleTemps removes the temporary files, in the subdirectories of
+// the Dir, last modified at least StaleTempAge before now. It does its
+// best: a file it cannot list or remove stays, for a later sweep, and a
+// file another process removes meanwhile is none of its business.
+func (d *Dir[V]) removeStaleTemps(ctx context.Context, now time.Time) {
+	subs, err := os.ReadDir(d.dir)
+	if err != nil {
+		return
+	}
+	for _, s := range subs {
+		if !s.IsDir() || !isHex(s.Name(), 2) || ctx.Err() != nil {
+			continue
+		}
+		sub := filepath.Join(d.dir, s.Name())
+		names, _ := readDirNames(sub)
+		for _, name := range names {
+			if !isTempName(name, s.Name()) {
+				continue
+			}
+			path := filepath.Join(sub, name)
+			if fi, err := os.Lstat(path); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) >= StaleTempAge {
+				os.Remove(path)
+			}
+		}
+	}
+}
+
+// isTempName reports whether name, in the subdirectory named prefix, is
+// the name of a temporary entry file: "." + 64 hexadecimal digits that
+// start with prefix + "." + a random part + ".tmp".
+func isTempName(name, prefix string) bool {
+	rest, ok := strings.CutPrefix(name, ".")
+	if !ok || len(rest) < 64+1+len(".tmp") || rest[:2] != prefix || !isHex(rest[:64], 64) || rest[64] != '.' {
+		return false
+	}
+	return strings.HasSuffix(rest[65:], ".tmp") && len(rest[65:]) > len(".tmp")
 }
 
 // All yields the entries in the order of their hashes. Entries written or

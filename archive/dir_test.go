@@ -7,9 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/archive/archivetest"
@@ -365,4 +367,108 @@ func TestDirMemoWriteBack(t *testing.T) {
 		}
 	}
 	mustLen(t, d, 10)
+}
+
+// OpenDir and Clear remove the temporary files that dead writers left,
+// once they are StaleTempAge old, and nothing else: not a younger one,
+// which a live writer may be about to rename, nor files that are not
+// temporary entry files.
+func TestDirRemovesStaleTemps(t *testing.T) {
+	for _, how := range []string{"open", "clear"} {
+		t.Run(how, func(t *testing.T) {
+			dir := t.TempDir()
+			d := openDir[int](t, dir, nil)
+			key := keymap.NewKey("(n=1)")
+			if err := d.Put(t.Context(), key, 1); err != nil {
+				t.Fatal(err)
+			}
+			entry := entryPath(dir, key)
+			sub, hexName := filepath.Dir(entry), strings.TrimSuffix(filepath.Base(entry), ".entry")
+			old := time.Now().Add(-archive.StaleTempAge - time.Minute)
+			files := map[string]bool{ // name: stays
+				"." + hexName + ".1a2b3c.tmp": false, // stale
+				"." + hexName + ".4d5e6f.tmp": true,  // fresh
+				"." + hexName + ".tmpx":       true,  // not a temporary file
+				"notes.txt":                   true,
+			}
+			for name := range files {
+				p := filepath.Join(sub, name)
+				if err := os.WriteFile(p, []byte("partial"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if name != "."+hexName+".4d5e6f.tmp" {
+					if err := os.Chtimes(p, old, old); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			switch how {
+			case "open":
+				openDir[int](t, dir, nil)
+			case "clear":
+				if err := d.Clear(t.Context()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for name, stays := range files {
+				_, err := os.Stat(filepath.Join(sub, name))
+				if exists := err == nil; exists != stays {
+					t.Errorf("after %s, %s exists: %v, want %v", how, name, exists, stays)
+				}
+			}
+			if v, found, err := d.Get(t.Context(), key); how == "open" && (err != nil || !found || v != 1) {
+				t.Errorf("Get after OpenDir = %d, %v, %v; want the entry kept", v, found, err)
+			}
+		})
+	}
+}
+
+// Writers killed in the middle of their writes leave temporary files;
+// once they are StaleTempAge old (here, made so), OpenDir removes them all,
+// and every entry the writers reported stays readable.
+func TestKilledDirWritersLeaveNoTemps(t *testing.T) {
+	path := archivePath(t, "dir")
+	temps := func() []string {
+		t.Helper()
+		found, err := filepath.Glob(filepath.Join(path, "??", ".*.tmp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return found
+	}
+	// Kill writers until one dies between creating its temporary file and
+	// renaming it.
+	const reported, tries = 3, 100
+	var left []string
+	for try := 0; try < tries && len(left) == 0; try++ {
+		h := startHelper(t, "loop", "dir", path)
+		for i := range reported {
+			if l := h.line(t); l != strconv.Itoa(i) {
+				t.Fatalf("helper said %q, want %d", l, i)
+			}
+		}
+		if err := h.cmd.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		h.cmd.Wait()
+		left = temps()
+	}
+	if len(left) == 0 {
+		t.Skipf("none of %d killed writers left a temporary file", tries)
+	}
+	old := time.Now().Add(-archive.StaleTempAge)
+	for _, p := range left {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := openDir[int](t, path, nil)
+	if after := temps(); len(after) != 0 {
+		t.Fatalf("OpenDir left %d of the %d temporary files of killed writers: %v", len(after), len(left), after)
+	}
+	for i := range reported {
+		if v, found, err := d.Get(t.Context(), intKey("loop", i)); err != nil || !found || v != i {
+			t.Fatalf("Get(loop%d) = %d, %v, %v; want %d", i, v, found, err, i)
+		}
+	}
 }

@@ -17,15 +17,16 @@
 // from the key's hash, never from the key's text, so every key is a valid
 // file name on every system and the keys 5 and "5" never collide.
 //
-// Errors of an operation on a key name the key once, cut to 64 bytes, and
+// Errors of an operation on a key name the key once (a key longer than 64
+// bytes by its first 64 bytes, its length and the start of its SHA-256), and
 // the file at fault, if any, through the operating system's error or this
 // package's own, as in `archive: get "(n=3)": lock /var/cache/memo.klepto: context canceled`
 // or `archive: put "(n=3)": encode the value: json: unsupported type: chan int`,
 // so that a memo over the archive adds only its operation; the rule is
 // written in the Errors section of package
 // [github.com/klepto-sql/klepto/sqltable]. A [*CorruptError] names the
-// file and the damage. Match [ErrClosed] and [ErrInvalidOptions] with
-// errors.Is.
+// file and the damage. Match [ErrClosed], [ErrInvalidOptions] and
+// [ErrInvalidPath] with errors.Is.
 //
 // Every archive in klepto-sql passes the conformance suite in
 // [github.com/klepto-sql/klepto/archive/archivetest].

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -13,6 +14,15 @@ import (
 // not []byte, a mode with bits other than permissions, or a compression
 // level out of range.
 var ErrInvalidOptions = errors.New("archive: invalid options")
+
+// ErrInvalidPath is wrapped by the errors of [OpenFile] and [OpenDir] when
+// their path exists and is not the kind of file they need: a regular file
+// (OpenFile, and its lock file) or a directory (OpenDir), not a device, a
+// named pipe or a socket. They then create, rename and remove nothing.
+// Writes wrap it too when they find such a file where they would rename or
+// remove one: a File whose log was replaced by a device, or a Dir entry
+// path that holds a named pipe; they leave it alone.
+var ErrInvalidPath = errors.New("archive: invalid path")
 
 // errFileClosed is ErrClosed as the messages of a File's methods say it.
 var errFileClosed = errmark.Errorf(ErrClosed, "file is closed")
@@ -24,14 +34,15 @@ func invalidOptions(err error) error {
 }
 
 // keyError returns the error err of the operation op, such as "get", on
-// key: `archive: get "(n=3)": <err>`, the key cut to 64 bytes. err names
+// key: `archive: get "(n=3)": <err>`, a long key cut as package keyfmt
+// cuts it. err names
 // the file when one is at fault. A *CorruptError, which names the file
 // and the damage, is returned as it is.
 func keyError(op string, key keymap.Key, err error) error {
 	if _, ok := errors.AsType[*CorruptError](err); ok {
 		return err
 	}
-	return fmt.Errorf("archive: %s %.64q: %w", op, key.Text, err)
+	return fmt.Errorf("archive: %s %s: %w", op, keyfmt.Key(key), err)
 }
 
 // opError returns the error err of the operation op, such as "len", which
@@ -49,5 +60,5 @@ func entryError(key keymap.Key, err error) error {
 	if key.Text == "" {
 		return opError("all", err)
 	}
-	return opError(fmt.Sprintf("all: read %.64q", key.Text), err)
+	return opError(fmt.Sprintf("all: read %s", keyfmt.Key(key)), err)
 }

@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -42,7 +43,7 @@ func TestErrorMessages(t *testing.T) {
 		}
 		long := keymap.NewKey(strings.Repeat("k", 100))
 		err = a.Delete(canceled, long)
-		if want := `archive: delete "` + strings.Repeat("k", 64) + `": context canceled`; err == nil || err.Error() != want {
+		if want := `archive: delete "` + strings.Repeat("k", 64) + `"… (100 bytes, sha256 ` + hex.EncodeToString(long.Hash[:8]) + `): context canceled`; err == nil || err.Error() != want {
 			t.Errorf("%s: Delete of a long key: %v, want %s", name, err, want)
 		}
 	}
@@ -73,5 +74,35 @@ func TestErrorMessages(t *testing.T) {
 	_, err = archive.OpenFile[int](filepath.Join(dir, "x.klepto"), &archive.FileOptions{Codec: 7})
 	if want := `archive: codec: invalid codec Codec(7)`; !errors.Is(err, archive.ErrInvalidOptions) || err.Error() != want {
 		t.Errorf("OpenFile with an unknown codec: %v, want %s", err, want)
+	}
+}
+
+// A 16 MB key makes errors under 1 KB that still name the key by the
+// start of its text and of its hash.
+func TestHugeKeyErrors(t *testing.T) {
+	canceled, cancel := context.WithCancel(t.Context())
+	cancel()
+	dir := t.TempDir()
+	file, err := archive.OpenFile[int](filepath.Join(dir, "memo.klepto"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	d, err := archive.OpenDir[int](filepath.Join(dir, "memo"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := keymap.NewKey(strings.Repeat("k", 16<<20))
+	for name, a := range map[string]cache.Archive[int]{"dict": archive.NewDict[int](), "file": file, "dir": d} {
+		_, _, gerr := a.Get(canceled, key)
+		for op, err := range map[string]error{"Get": gerr, "Put": a.Put(canceled, key, 1), "Delete": a.Delete(canceled, key)} {
+			if err == nil {
+				t.Fatalf("%s: %s with a canceled context succeeded", name, op)
+			}
+			msg := err.Error()
+			if len(msg) >= 1024 || !strings.Contains(msg, strings.Repeat("k", 64)) || !strings.Contains(msg, hex.EncodeToString(key.Hash[:8])) {
+				t.Errorf("%s: %s: error of %d bytes: %.300s; want under 1 KB, naming the key and its hash %x", name, op, len(msg), msg, key.Hash[:8])
+			}
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -142,6 +143,13 @@ var ErrClosed = errors.New("archive: file is closed")
 // Damaged records do not make OpenFile fail: they are skipped, and
 // [File.Corruption] reports them. OpenFile fails if path exists and is not
 // a file archive. The caller must Close the File.
+//
+// If path is a symbolic link, the File is the file it points to: its lock
+// file is beside that file, and compaction replaces that file, not the
+// link. OpenFile returns an error matching [ErrInvalidPath], and
+// creates nothing, if that file or its lock file exists and is not a
+// regular file (a device, a named pipe, a directory, or a lock file that
+// is a symbolic link).
 func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	var o FileOptions
 	if opts != nil {
@@ -156,6 +164,10 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	if o.Perm&^fs.ModePerm != 0 {
 		return nil, errmark.Errorf(ErrInvalidOptions, "archive: file mode %v has bits other than permissions", o.Perm)
 	}
+	path, err := resolveFile(path)
+	if err != nil {
+		return nil, err
+	}
 	a := &File[V]{
 		path:  path,
 		codec: o.Codec,
@@ -164,7 +176,7 @@ func OpenFile[V any](path string, opts *FileOptions) (*File[V], error) {
 	if err := a.lock.Lock(); err != nil {
 		return nil, fmt.Errorf("archive: lock %s: %w", path, err)
 	}
-	err := a.open(o.Perm)
+	err = a.open(o.Perm)
 	if uerr := a.lock.Unlock(); uerr != nil && err == nil {
 		err = fmt.Errorf("unlock %s: %w", path, uerr)
 	}
@@ -226,6 +238,10 @@ func (a *File[V]) load(f *os.File) error {
 	if err != nil {
 		f.Close()
 		return err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		return notKind(a.path, fi.Mode(), "a regular file")
 	}
 	head := make([]byte, fileHeadLen)
 	if _, err := f.ReadAt(head, 0); err != nil || string(head) != fileMagic {
@@ -391,6 +407,9 @@ func (a *File[V]) catchUp() error {
 	if fi.Size() == a.size && os.SameFile(fi, a.info) {
 		return nil
 	}
+	if !fi.Mode().IsRegular() {
+		return notKind(a.path, fi.Mode(), "a regular file")
+	}
 	if !os.SameFile(fi, a.info) || fi.Size() < a.end {
 		f, err := os.OpenFile(a.path, os.O_RDWR, 0)
 		if err != nil {
@@ -444,7 +463,7 @@ func (a *File[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
 	var b batch
 	for _, e := range entries {
 		if err := appendPut(&b, e.Key, a.codec, e.Value); err != nil {
-			return opError(op, fmt.Errorf("key %.64q: %w", e.Key.Text, err))
+			return opError(op, fmt.Errorf("key %s: %w", keyfmt.Key(e.Key), err))
 		}
 	}
 	if err := a.update(ctx, &b, nil); err != nil {

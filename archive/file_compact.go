@@ -48,6 +48,9 @@ func (a *File[V]) compact(b *batch, keep bool) error {
 		err = tmp.Sync()
 	}
 	if err == nil {
+		err = replaceable(a.path)
+	}
+	if err == nil {
 		err = os.Rename(tmp.Name(), a.path)
 	}
 	if err != nil {
@@ -125,7 +128,7 @@ func removeStaleTemps(path string) {
 	}
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, base+".compact.") && strings.HasSuffix(name, ".tmp") {
+		if e.Type().IsRegular() && strings.HasPrefix(name, base+".compact.") && strings.HasSuffix(name, ".tmp") {
 			os.Remove(filepath.Join(dir, name))
 		}
 	}

@@ -88,3 +88,13 @@ type Lease[V any] struct {
 	Found bool
 	Entry Entry[V]
 }
+
+// ValueChecker is implemented by archives that cannot store every value of
+// their type, such as those that encode values as JSON, which has no NaN
+// and no infinities (see package codec). A write-back [Memo] calls
+// CheckValue on each new result before it keeps it in memory, and keeps
+// out, as a write-through memo does, a result that its archive could never
+// store. CheckValue must not block: it encodes, and writes nothing.
+type ValueChecker[V any] interface {
+	CheckValue(value V) error
+}

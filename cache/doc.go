@@ -60,6 +60,14 @@
 //   - Concurrent callers of one key run the function once; the others wait
 //     for it and count as hits. Errors are never cached, and a panic in the
 //     function becomes a [*PanicError] carrying the stack.
+//   - A result the archive's codec cannot encode (NaN or an infinity with
+//     JSON) is kept neither in the archive nor in memory, so every call
+//     that returns it behaves alike: it runs the function and returns the
+//     result with an error matching codec.ErrEncode (see [Memo.Call]).
+//   - In write-back mode, writing an evicted entry, or memory on Purge,
+//     ends with the deadline of the call that evicts; what could not be
+//     written stays in memory, and the error says so (see
+//     MemoOptions.WriteBack).
 //   - Keys are deterministic across processes (klepto's default hash() is
 //     not, so its archives never hit after a restart).
 //

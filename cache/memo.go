@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -76,6 +78,13 @@ type MemoOptions[R any] struct {
 	// on Dump and Sync. The default, write-through, puts every new result in
 	// the archive before Call returns, so other processes see it at once and
 	// a crash loses nothing. PolicyNo always writes through.
+	//
+	// The write of an evicted entry, or of memory on Purge, runs under the
+	// context of the call that caused it, so it ends with that call's
+	// deadline. If it fails, the unwritten entries stay in memory, the new
+	// result is returned but not kept, and the error names the entry not
+	// written (and any entry that putting it back pushed out of memory
+	// unwritten, when other calls filled memory meanwhile).
 	WriteBack bool
 
 	// Purge, when an archive is set, empties memory instead of evicting one
@@ -151,14 +160,16 @@ type slot[R any] struct {
 type archiveState[R any] struct {
 	a      Archive[R] // nil when none was ever set
 	on     bool
-	expire Expirer[R] // a, if its entries expire
-	lease  Leaser[R]  // a, if it leases keys
+	expire Expirer[R]      // a, if its entries expire
+	lease  Leaser[R]       // a, if it leases keys
+	check  ValueChecker[R] // a, if it cannot store every value
 }
 
 func newArchiveState[R any](a Archive[R], on bool) *archiveState[R] {
 	st := &archiveState[R]{a: a, on: on}
 	st.expire, _ = a.(Expirer[R])
 	st.lease, _ = a.(Leaser[R])
+	st.check, _ = a.(ValueChecker[R])
 	return st
 }
 
@@ -232,6 +243,13 @@ func newPolicy[R any](p Policy, maxSize int) (policy[string, R], error) {
 // unless the memo is Safe. If the function succeeds but the write-through to
 // the archive fails, Call returns the result together with the archive's
 // error; the result stays in memory.
+//
+// A result the archive can never store, because its codec cannot encode it
+// (an error matching codec.ErrEncode, such as NaN with JSON), is not kept
+// in memory either: every call that returns it runs the function and
+// returns the result with the same error, or, when the memo is Safe, with
+// no error, counting one in Info.Errors. A write-back memo finds such a
+// result at once through [ValueChecker], not when it would be written.
 func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 	text, err := m.text(args)
 	if err != nil {
@@ -375,18 +393,27 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	m.misses.Add(1)
 	// The entry's expiry in memory is taken before the archive stamps its
 	// own, so that memory never outlives the archive.
-	if err := m.keep(ctx, a, text, v, st.expiry(m.now()), epoch); err != nil {
-		return v, err
-	}
-	if a != nil && !m.writeBack {
+	expires := st.expiry(m.now())
+	var putErr error
+	switch {
+	case a != nil && !m.writeBack:
+		// Write through before keeping, so that a value the archive
+		// refuses is never seen in memory.
 		if err := m.put(ctx, a, key, args, v); err != nil {
-			if !m.safe {
-				return v, fmt.Errorf("cache: archive put: %w", err)
+			putErr = fmt.Errorf("cache: archive put: %w", err)
+			if errors.Is(err, codec.ErrEncode) {
+				return v, m.archiveErr(putErr)
 			}
-			m.errs.Add(1)
+		}
+	case a != nil && st.check != nil:
+		if err := st.check.CheckValue(v); err != nil {
+			return v, m.archiveErr(fmt.Errorf("cache: archive check: %w", err))
 		}
 	}
-	return v, nil
+	if err := m.keep(ctx, a, text, v, expires, epoch); err != nil {
+		return v, err // only in write-back mode, where putErr is nil
+	}
+	return v, m.archiveErr(putErr)
 }
 
 // keep stores v for text in memory, expiring at expires (zero: never), as
@@ -421,8 +448,11 @@ func (m *Memo[A, R]) put(ctx context.Context, a Archive[R], key keymap.Key, args
 // (written to a first in write-back mode). a is the archive in use for this
 // call, or nil.
 //
-// An entry that only memory holds is never dropped: if writing it back
-// fails, it stays in memory and the new entry is the one left out.
+// The writes of evicted entries run under ctx, so they end with the call's
+// deadline. An entry that only memory holds is never dropped silently: if
+// writing it back fails, it goes back into memory and the new entry is the
+// one left out; the error names the key that was not written, and any
+// entry that putting it back pushed out of memory without being written.
 func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slot[R]) error {
 	if a != nil && m.purge {
 		if max := m.mem.MaxSize(); max > 0 && m.mem.Len() >= max {
@@ -435,31 +465,56 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 	if !evicted || a == nil || !m.writeBack {
 		return nil
 	}
-	err := a.Put(context.WithoutCancel(ctx), keymap.NewKey(k), ev.v)
+	err := a.Put(ctx, keymap.NewKey(k), ev.v)
 	if err == nil {
 		return nil
 	}
 	// Put the evicted entry back in place of the new one, which the
 	// caller has anyway.
 	m.mem.Delete(text)
-	m.mem.put(k, ev)
-	return m.archiveErr(fmt.Errorf("cache: archive put on eviction: %w", err))
+	lost := m.restore([]entry[string, slot[R]]{{k, ev}})
+	return m.archiveErr(fmt.Errorf("cache: archive put on eviction: key %s kept in memory, not written%s: %w", keyfmt.Text(k), lostKeys(lost), err))
 }
 
 // purgeAll empties memory, klepto's purge: in write-back mode every entry,
-// and the new one, is written to a first; if that fails, memory keeps them.
+// and the new one, is written to a first; if that fails, memory keeps them
+// (as store puts them back) and the new entry is left out.
 func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, slot[R]]) error {
 	all := append(m.mem.drain(), add)
 	if !m.writeBack {
 		return nil
 	}
-	err := m.dumpEntries(context.WithoutCancel(ctx), a, all)
-	if err != nil {
-		for _, e := range all[:len(all)-1] { // the new entry is the one left out
-			m.mem.put(e.key, e.value)
+	err := m.dumpEntries(ctx, a, all)
+	if err == nil {
+		return nil
+	}
+	lost := m.restore(all[:len(all)-1]) // the new entry is the one left out
+	return m.archiveErr(fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
+}
+
+// restore puts es back into memory after writing them to the archive
+// failed, and returns the keys of the entries it pushed out of memory:
+// entries that other calls stored meanwhile, or es themselves, that no
+// archive holds either.
+func (m *Memo[A, R]) restore(es []entry[string, slot[R]]) []string {
+	var lost []string
+	for _, e := range es {
+		if k, _, evicted := m.mem.put(e.key, e.value); evicted {
+			lost = append(lost, k)
 		}
 	}
-	return err
+	return lost
+}
+
+// lostKeys describes the keys restore could not keep, for an error.
+func lostKeys(keys []string) string {
+	switch len(keys) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("; key %s was dropped from memory unwritten", keyfmt.Text(keys[0]))
+	}
+	return fmt.Sprintf("; %d keys, such as %s, were dropped from memory unwritten", len(keys), keyfmt.Text(keys[0]))
 }
 
 // archiveErr returns err, or nil after counting it when the memo is Safe.

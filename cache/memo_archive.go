@@ -92,7 +92,10 @@ func (m *Memo[A, R]) Dump(ctx context.Context, keys ...keymap.Key) error {
 			}
 		}
 	}
-	return m.dumpEntries(ctx, a, es)
+	if err := m.dumpEntries(ctx, a, es); err != nil {
+		return m.archiveErr(fmt.Errorf("cache: dump %d entries: %w", len(es), err))
+	}
+	return nil
 }
 
 // Sync dumps memory to the archive, then loads the archive into memory as
@@ -105,6 +108,7 @@ func (m *Memo[A, R]) Sync(ctx context.Context) error {
 	return m.Load(ctx)
 }
 
+// dumpEntries writes es to a, and returns the archive's error as it is.
 func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[string, slot[R]]) error {
 	if len(es) == 0 {
 		return nil
@@ -115,13 +119,13 @@ func (m *Memo[A, R]) dumpEntries(ctx context.Context, a Archive[R], es []entry[s
 			batch[i] = Entry[R]{Key: keymap.NewKey(e.key), Value: e.value.v}
 		}
 		if err := mp.PutMany(ctx, batch); err != nil {
-			return m.archiveErr(fmt.Errorf("cache: dump %d entries: %w", len(es), err))
+			return err
 		}
 		return nil
 	}
 	for _, e := range es {
 		if err := a.Put(ctx, keymap.NewKey(e.key), e.value.v); err != nil {
-			return m.archiveErr(fmt.Errorf("cache: dump: %w", err))
+			return err
 		}
 	}
 	return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"math"
 	"reflect"
 	"runtime/debug"
@@ -248,5 +249,26 @@ func BenchmarkJSONString(b *testing.B) {
 		if _, err := codec.JSONString(&v); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// Values a codec cannot encode fail with an error matching ErrEncode,
+// whose text is that of the encoding package.
+func TestErrEncode(t *testing.T) {
+	values := map[string]any{"NaN": math.NaN(), "+Inf": math.Inf(1), "-Inf": math.Inf(-1), "chan": make(chan int)}
+	for name, v := range values {
+		_, err := codec.Encode(codec.JSON, v)
+		if !errors.Is(err, codec.ErrEncode) || !strings.HasPrefix(err.Error(), "json: ") {
+			t.Errorf("Encode(JSON, %s): %v, want a json error matching ErrEncode", name, err)
+		}
+		if _, err := codec.JSONString(v); !errors.Is(err, codec.ErrEncode) {
+			t.Errorf("JSONString(%s): %v, want an error matching ErrEncode", name, err)
+		}
+	}
+	if _, err := codec.Append(nil, codec.Gob, make(chan int)); !errors.Is(err, codec.ErrEncode) {
+		t.Errorf("Append(Gob, chan): %v, want an error matching ErrEncode", err)
+	}
+	if b, err := codec.Encode(codec.Gob, math.NaN()); err != nil || len(b) == 0 {
+		t.Errorf("Encode(Gob, NaN) = %d bytes, %v; want gob to encode NaN", len(b), err)
 	}
 }

@@ -11,6 +11,15 @@
 // files and SQL clients, and with no trailing newline. [JSONString] returns
 // it as a string with one allocation, the bind argument of JSON columns.
 //
+// # Values a codec cannot encode
+//
+// JSON has no NaN and no infinities, and neither codec encodes channels or
+// functions. Encoding such a value fails, the same way every time, with an
+// error matching [ErrEncode]: archives refuse to store it, and a memo of
+// package cache keeps it out of memory too, so that every call that
+// returns it runs the function again and returns the same error (or, in a
+// Safe memo, counts it). Choose [Gob] to store NaN and infinite floats.
+//
 // keymap.JSON and keymap.Binary are not codecs: they name encodings of
 // keys, which keymap owns, while this package encodes values.
 //

@@ -4,10 +4,27 @@ import (
 	"bytes"
 	"encoding/gob"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"sync"
 )
+
+// ErrEncode is wrapped by the errors of [Encode], [Append] and
+// [JSONString] about the value itself, which the codec cannot encode: with
+// [JSON], NaN and infinite floats, channels, functions, complex numbers,
+// cyclic values, or a MarshalJSON method that fails; with [Gob], types gob
+// refuses. Such a value fails the same way every time, so archives never
+// store it (see "Values a codec cannot encode" in the package doc). The
+// text of these errors is that of encoding/json or encoding/gob.
+var ErrEncode = errors.New("codec: the value cannot be encoded")
+
+// encodeError is an error of encoding a value: it reads as err and matches
+// ErrEncode.
+type encodeError struct{ err error }
+
+func (e *encodeError) Error() string   { return e.err.Error() }
+func (e *encodeError) Unwrap() []error { return []error{e.err, ErrEncode} }
 
 // Check returns an error if c is not a valid codec, or if values of type V
 // cannot use it: [Raw] needs V to be []byte. Archives call it when they
@@ -41,7 +58,7 @@ func Append[V any](dst []byte, c Codec, v V) ([]byte, error) {
 		e := getEncoder()
 		defer e.release()
 		if err := e.encode(v); err != nil {
-			return dst, err
+			return dst, &encodeError{err}
 		}
 		return append(dst, e.json()...), nil
 	case Gob:
@@ -49,7 +66,7 @@ func Append[V any](dst []byte, c Codec, v V) ([]byte, error) {
 		// interface, which Decode can decode into a *V.
 		buf := bytes.NewBuffer(dst)
 		if err := gob.NewEncoder(buf).Encode(&v); err != nil {
-			return dst, err
+			return dst, &encodeError{err}
 		}
 		return buf.Bytes(), nil
 	case Raw:
@@ -84,7 +101,7 @@ func JSONString(v any) (string, error) {
 	e := getEncoder()
 	defer e.release()
 	if err := e.encode(v); err != nil {
-		return "", err
+		return "", &encodeError{err}
 	}
 	return string(e.json()), nil
 }

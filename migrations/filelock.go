@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/fskind"
 )
 
 // memoryLock serializes migrations of SQLite databases that have no file
@@ -34,12 +37,24 @@ var memoryLock = make(chan struct{}, 1)
 // holder removes it.
 func lockFile(ctx context.Context, path string) (unlock func() error, err error) {
 	for {
+		// Opening a named pipe would block, and unlock would remove a
+		// device or a link: lock only a regular file, or a new one.
+		if err := checkRegular(path); err != nil {
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
 		lock := flock.New(path)
 		if _, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil {
 			_ = lock.Close()
 			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		current, err := isLocked(lock, path)
+		if current {
+			if held, serr := lock.Stat(); serr == nil && !held.Mode().IsRegular() {
+				// Swapped for something else between the check and the open.
+				_ = lock.Close()
+				return nil, fmt.Errorf("lock %s: %w", path, notRegular(held.Mode()))
+			}
+		}
 		if current {
 			return func() error { return unlockFile(lock, path) }, nil
 		}
@@ -49,6 +64,32 @@ func lockFile(ctx context.Context, path string) (unlock func() error, err error)
 		// The holder before us removed the file we locked: lock the one at
 		// path now.
 	}
+}
+
+// ErrNotRegularLock is wrapped by the error of a migration of a SQLite
+// database whose lock file path exists and is not a regular file: a
+// device, a named pipe, a socket, a directory or a symbolic link, which
+// the migration neither opens nor removes.
+var ErrNotRegularLock = errors.New("migrations: the lock file is not a regular file")
+
+// checkRegular returns an error if the file at path exists and is not a
+// regular file.
+func checkRegular(path string) error {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	case !fi.Mode().IsRegular():
+		return notRegular(fi.Mode())
+	}
+	return nil
+}
+
+// notRegular returns the error for a lock file of mode m.
+func notRegular(m fs.FileMode) error {
+	return errmark.Errorf(ErrNotRegularLock, "it is %s, not a regular file", fskind.Name(m))
 }
 
 // isLocked reports whether the file that lock holds is still the file at

@@ -15,6 +15,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -81,7 +82,7 @@ func newRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 	}
 	var err error
 	if rec.Args, err = canonicalJSON(r.Args); err != nil {
-		return Record{}, fmt.Errorf("key %.64q: args: %w", rec.Key, err)
+		return Record{}, fmt.Errorf("key %s: args: %w", keyfmt.Text(rec.Key), err)
 	}
 	if c != codec.JSON {
 		rec.ValueBase64 = r.Value
@@ -91,7 +92,7 @@ func newRecord(r sqltable.Row[[]byte], c codec.Codec) (Record, error) {
 		return rec, nil
 	}
 	if rec.Value, err = canonicalJSON(r.Value); err != nil {
-		return Record{}, fmt.Errorf("key %.64q: value: %w", rec.Key, err)
+		return Record{}, fmt.Errorf("key %s: value: %w", keyfmt.Text(rec.Key), err)
 	}
 	return rec, nil
 }

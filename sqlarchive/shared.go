@@ -12,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -147,7 +148,7 @@ func (s *shared[R]) Lease(ctx context.Context, key keymap.Key) (cache.Lease[R], 
 	return use(ctx, s, func(t *sqltable.Table[R]) (cache.Lease[R], error) {
 		l, err := lease(ctx, s.a.leases, t, s.a.now, key, *s.lease)
 		if err != nil {
-			err = fmt.Errorf("sqlarchive: archive %q: lease %.64q: %w", s.name, key.Text, err)
+			err = fmt.Errorf("sqlarchive: archive %q: lease %s: %w", s.name, keyfmt.Key(key), err)
 		}
 		return l, err
 	})

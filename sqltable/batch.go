@@ -12,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -90,12 +91,12 @@ func (t *Table[V]) putRows(entries []cache.Entry[V]) ([]row, error) {
 		}
 		v, size, err := t.encode(e.Value)
 		if err != nil {
-			return nil, t.errorf("put %.64q: encode value: %w", e.Key.Text, err)
+			return nil, t.errorf("put %s: encode value: %w", keyfmt.Key(e.Key), err)
 		}
 		r := row{hash: e.Key.Hash[:], text: EncodeKeyText(e.Key.Text), value: v, size: int64(size),
 			created: stamp, updated: stamp, expires: expires}
 		if err := t.checkSize(len(r.text), size); err != nil {
-			return nil, t.errorf("put %.64q: %w", e.Key.Text, err)
+			return nil, t.errorf("put %s: %w", keyfmt.Key(e.Key), err)
 		}
 		rows = append(rows, r)
 	}
@@ -450,16 +451,16 @@ func (t *Table[V]) transcode(r *row, value []byte, dst *Table[V]) error {
 		var v V
 		if err := t.decode(value, &v); err != nil {
 			text, _ := DecodeKeyText(r.text)
-			return fmt.Errorf("decode value of key %.64q: %w", text, err)
+			return fmt.Errorf("decode value of key %s: %w", keyfmt.Text(text), err)
 		}
 		encoded, size, err := dst.encode(v)
 		if err != nil {
-			return fmt.Errorf("encode value of key %.64q: %w", r.text, err)
+			return fmt.Errorf("encode value of key %s: %w", keyfmt.Text(r.text), err)
 		}
 		r.value, r.size = encoded, int64(size)
 	}
 	if err := dst.checkSize(r.bytes()-int(r.size)-rowOverhead, int(r.size)); err != nil {
-		return fmt.Errorf("key %.64q: %w", r.text, err)
+		return fmt.Errorf("key %s: %w", keyfmt.Text(r.text), err)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 )
 
 // EscapePrefix starts the key_text of a key whose text could not be stored
@@ -47,7 +48,7 @@ func decodeKeyText(stored string) (string, error) {
 	}
 	b, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
-		return "", fmt.Errorf("invalid key text %.64q: %w", stored, err)
+		return "", fmt.Errorf("invalid key text %s: %w", keyfmt.Text(stored), err)
 	}
 	return string(b), nil
 }

@@ -85,8 +85,10 @@
 // without a final period.
 //
 // A Table's errors start with the package and the table, then the
-// operation and, for an operation on one key, the key, cut to its first 64
-// bytes:
+// operation and, for an operation on one key, the key: in full up to 64
+// bytes; a longer one as its first 64 bytes, its length and the start of
+// its SHA-256, the key_hash column (`put "(s='aaaa"… (16777222 bytes,
+// sha256 3f9a1c0b2e4d5f60)`), so that a huge key makes a short error:
 //
 //	sqltable fib: get "(n=3)": context canceled
 //	sqltable fib: put 500 entries: database is locked

@@ -3,6 +3,7 @@ package sqltable_test
 import (
 	"context"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"strings"
 	"testing"
@@ -30,7 +31,7 @@ func TestErrorMessages(t *testing.T) {
 	}
 	long := keymap.NewKey(strings.Repeat("k", 100))
 	err = tbl.Delete(canceled, long)
-	if want := `sqltable fib: delete "` + strings.Repeat("k", 64) + `": context canceled`; err == nil || err.Error() != want {
+	if want := `sqltable fib: delete "` + strings.Repeat("k", 64) + `"… (100 bytes, sha256 ` + hex.EncodeToString(long.Hash[:8]) + `): context canceled`; err == nil || err.Error() != want {
 		t.Errorf("Delete of a long key: %v, want %s", err, want)
 	}
 	if err := tbl.Close(); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -35,7 +36,7 @@ func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool
 // memory until then (see cache.Expirer).
 func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expiresAt time.Time, found bool, err error) {
 	if t.closed.Load() {
-		return value, expiresAt, false, t.closedf("get %.64q", key.Text)
+		return value, expiresAt, false, t.closedf("get %s", keyfmt.Key(key))
 	}
 	var decodeErr error
 	err = t.do(ctx, true, func(ctx context.Context) error {
@@ -63,7 +64,7 @@ func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expi
 	switch {
 	case err != nil:
 		var zero V
-		return zero, time.Time{}, false, t.errorf("get %.64q: %w", key.Text, err)
+		return zero, time.Time{}, false, t.errorf("get %s: %w", keyfmt.Key(key), err)
 	case decodeErr != nil:
 		var zero V
 		return zero, time.Time{}, false, t.decodeError(key.Text, decodeErr)
@@ -89,13 +90,13 @@ func (t *Table[V]) live(src any) (bool, time.Time, error) {
 
 // decodeError reports a stored value that does not decode.
 func (t *Table[V]) decodeError(keyText string, err error) error {
-	return t.errorf("decode value of key %.64q: %w", keyText, err)
+	return t.errorf("decode value of key %s: %w", keyfmt.Text(keyText), err)
 }
 
 // Has reports whether a value is stored under key and has not expired.
 func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
 	if t.closed.Load() {
-		return false, t.closedf("has %.64q", key.Text)
+		return false, t.closedf("has %s", keyfmt.Key(key))
 	}
 	var found bool
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -112,7 +113,7 @@ func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
 		return err
 	})
 	if err != nil {
-		return false, t.errorf("has %.64q: %w", key.Text, err)
+		return false, t.errorf("has %s: %w", keyfmt.Key(key), err)
 	}
 	return found, nil
 }
@@ -130,22 +131,22 @@ func (t *Table[V]) Put(ctx context.Context, key keymap.Key, value V) error {
 func (t *Table[V]) PutArgs(ctx context.Context, key keymap.Key, args any, value V) error {
 	text, err := t.argsKeys.AppendText(nil, args)
 	if err != nil {
-		return t.errorf("put %.64q: encode arguments: %w", key.Text, err)
+		return t.errorf("put %s: encode arguments: %w", keyfmt.Key(key), err)
 	}
 	return t.put(ctx, key, true, string(text), value)
 }
 
 func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) error {
 	if t.closed.Load() {
-		return t.closedf("put %.64q", key.Text)
+		return t.closedf("put %s", keyfmt.Key(key))
 	}
 	v, size, err := t.encode(value)
 	if err != nil {
-		return t.errorf("put %.64q: encode value: %w", key.Text, err)
+		return t.errorf("put %s: encode value: %w", keyfmt.Key(key), err)
 	}
 	text := EncodeKeyText(key.Text)
 	if err := t.checkSize(len(text)+len(args), size); err != nil {
-		return t.errorf("put %.64q: %w", key.Text, err)
+		return t.errorf("put %s: %w", keyfmt.Key(key), err)
 	}
 	now := t.now()
 	stamp, expires := t.d.TimeArg(now), t.expiry(now)
@@ -178,7 +179,7 @@ func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args 
 		}
 	}
 	if err != nil {
-		return t.errorf("put %.64q: %w", key.Text, writeError(err, int64(size)))
+		return t.errorf("put %s: %w", keyfmt.Key(key), writeError(err, int64(size)))
 	}
 	return nil
 }
@@ -230,13 +231,13 @@ func sqlState(err error) string {
 // an error.
 func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 	if t.closed.Load() {
-		return t.closedf("delete %.64q", key.Text)
+		return t.closedf("delete %s", keyfmt.Key(key))
 	}
 	err := t.change(ctx, opDelete, &key, func(ctx context.Context, q Querier) (bool, error) {
 		return affected(t.sql.del.execOn(ctx, q, key.Hash[:]))
 	})
 	if err != nil {
-		return t.errorf("delete %.64q: %w", key.Text, err)
+		return t.errorf("delete %s: %w", keyfmt.Key(key), err)
 	}
 	return nil
 }
@@ -247,7 +248,7 @@ func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 // error and, unless the Table is bound to a transaction, the entry stays.
 func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
 	if t.closed.Load() {
-		return value, false, t.closedf("pop %.64q", key.Text)
+		return value, false, t.closedf("pop %s", keyfmt.Key(key))
 	}
 	var decodeErr error
 	var recorded int64 // the id of the change recorded, if any
@@ -301,7 +302,7 @@ func (t *Table[V]) Pop(ctx context.Context, key keymap.Key) (value V, found bool
 		return zero, false, t.decodeError(key.Text, decodeErr)
 	case err != nil:
 		var zero V
-		return zero, false, t.errorf("pop %.64q: %w", key.Text, err)
+		return zero, false, t.errorf("pop %s: %w", keyfmt.Key(key), err)
 	case !found:
 		var zero V
 		return zero, false, nil

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -107,7 +108,7 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V
 			if !bytes.Equal(hash, r.Key.Hash[:]) {
 				// Written by other tools: a row keyed by some other hash
 				// would be re-keyed by PutRows, and break paging here.
-				return fmt.Errorf("key %.64q: key_hash %x is not the SHA-256 of key_text", text, hash)
+				return fmt.Errorf("key %s: key_hash %x is not the SHA-256 of key_text", keyfmt.Text(text), hash)
 			}
 			if args.Valid {
 				r.Args = json.RawMessage(args.String)
@@ -169,18 +170,18 @@ func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 		w := row{hash: r.Key.Hash[:], text: EncodeKeyText(r.Key.Text), expires: t.d.TimeArg(r.ExpiresAt)}
 		if args := bytes.TrimSpace(r.Args); len(args) > 0 && !bytes.Equal(args, []byte("null")) {
 			if !json.Valid(args) {
-				return t.errorf("put row %.64q: Args is not valid JSON", r.Key.Text)
+				return t.errorf("put row %s: Args is not valid JSON", keyfmt.Key(r.Key))
 			}
 			w.args = string(args)
 		}
 		value, size, err := t.encode(r.Value)
 		if err != nil {
-			return t.errorf("put row %.64q: encode value: %w", r.Key.Text, err)
+			return t.errorf("put row %s: encode value: %w", keyfmt.Key(r.Key), err)
 		}
 		w.value, w.size = value, int64(size)
 		w.created, w.updated = t.d.TimeArg(orNow(r.CreatedAt, now)), t.d.TimeArg(orNow(r.UpdatedAt, now))
 		if err := t.checkSize(w.bytes()-size-rowOverhead, size); err != nil {
-			return t.errorf("put row %.64q: %w", r.Key.Text, err)
+			return t.errorf("put row %s: %w", keyfmt.Key(r.Key), err)
 		}
 		out = append(out, w)
 	}
