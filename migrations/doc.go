@@ -95,7 +95,9 @@
 // process that then gets the lock on the removed file sees that it is no
 // longer the file at that path and starts again: the lock stays exclusive
 // across processes. A file left by a process that crashed is harmless, and
-// goes at the end of the next run. Every MySQL migration is a single
+// goes at the end of the next run. A lock path that holds anything but a
+// regular file (a device, a named pipe, a link) is refused with
+// [ErrNotRegularLock], and never opened or removed. Every MySQL migration is a single
 // statement, because MySQL commits DDL statement by statement, so the
 // connection needs no multiStatements=true.
 //
