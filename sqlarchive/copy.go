@@ -48,7 +48,7 @@ func Copy(ctx context.Context, dst, src *Archive, name string) (n int, err error
 		return 0, err
 	}
 	defer func() { err = errors.Join(err, to.Close()) }()
-	n, err = from.CopyTo(ctx, to)
+	n, err = from.CopyTo(ctx, to, nil)
 	return n, tableError(name, info.Table, err)
 }
 

@@ -571,7 +571,7 @@ func TestCopyTo(t *testing.T) {
 				mustPut(t, dst, "(n=1)", point{N: -1}) // overwritten
 				mustPut(t, dst, "mine", point{N: -2})  // kept
 				for range 2 {                          // a second copy, as after an interruption, changes nothing
-					n, err := src.CopyTo(t.Context(), dst)
+					n, err := src.CopyTo(t.Context(), dst, nil)
 					if err != nil || n != len(entries)+2 {
 						t.Fatalf("CopyTo = %d, %v; want %d", n, err, len(entries)+2)
 					}

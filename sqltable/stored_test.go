@@ -214,7 +214,7 @@ func TestStoredCopyTo(t *testing.T) {
 		ctx := t.Context()
 		copyTo := func(src, dst *sqltable.Table[[]byte]) {
 			t.Helper()
-			if n, err := src.CopyTo(ctx, dst); err != nil || n != 1 {
+			if n, err := src.CopyTo(ctx, dst, nil); err != nil || n != 1 {
 				t.Fatalf("CopyTo %s to %s = %d, %v", src.Name(), dst.Name(), n, err)
 			}
 		}
