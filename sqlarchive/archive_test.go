@@ -624,7 +624,7 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}},
 		{"copy from nil", func() error {
-			_, err := sqlarchive.Copy(ctx, a, nil, "t")
+			_, err := sqlarchive.Copy(ctx, a, nil, "t", nil)
 			return err
 		}},
 		{"create in nil", func() error {
@@ -632,7 +632,7 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}},
 		{"dump nil", func() error {
-			_, err := sqlarchive.Dump(ctx, nil, "t", io.Discard)
+			_, err := sqlarchive.Dump(ctx, nil, "t", io.Discard, nil)
 			return err
 		}},
 		{"load into nil", func() error {

@@ -114,6 +114,17 @@
 // another one; [Table.DeleteBefore] removes entries last written before a
 // time.
 //
+// A row that a Table cannot read, written by other tools or damaged (its
+// key_hash is not the SHA-256 of its key text, its key_text is not valid
+// base64 after EscapePrefix, a timestamp is not one, or its value does not
+// decode), is a *[BadRowError] naming the table and the key:
+//
+//	sqltable fib: rows: bad row, key "(n=2)": key_hash 5c1f… is not the SHA-256 of key_text
+//
+// Rows yields it and goes on with the next row if the loop does; CopyTo
+// never copies such a row, and stops at it unless [CopyOptions].OnBadRow
+// skips it.
+//
 // # Expiry
 //
 // With Options.TTL, entries expire that long after they are written
