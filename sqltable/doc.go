@@ -28,6 +28,20 @@
 // Reads stay read-only, so Get writes nothing and costs one indexed
 // SELECT.
 //
+// Open accepts an existing table, made by hand or by other tools, only
+// if it has this layout: every column above but hits and accessed_at,
+// key_hash as its primary key or alone in a unique key (else every Put
+// would add a row), and types that hold what a Table stores: a binary
+// key_hash (BINARY(32) or VARBINARY on MySQL), text key_text (VARCHAR
+// too), JSON args and value (TEXT on SQLite, JSON or JSONB on PostgreSQL,
+// JSON or a TEXT type on MySQL) or a binary value for codecs gob and raw,
+// an integer size_bytes, and timestamps of the types CreateTable gives
+// (TIMESTAMPTZ, not TIMESTAMP, on PostgreSQL; DATETIME, not TIMESTAMP, on
+// MySQL; TEXT or a date type on SQLite). Otherwise it returns an error
+// wrapping [ErrLayout] that lists every difference:
+//
+//	sqltable fib: open: the table does not match the archive layout: key_hash is not the primary key; value is text, want bytea (codec gob)
+//
 // # Reading a table with SQL tools
 //
 // Keys are text and values JSON by default, so the tables read well in any
@@ -102,9 +116,10 @@
 // errors.As finds the driver's own error (*pq.Error, *mysql.MySQLError,
 // sqlite3.Error) and the classifiers of package dialect recognize it.
 // Conditions to branch on are sentinels, matched with errors.Is, whose
-// text the messages do not repeat: [ErrClosed], [ErrTooLarge] and
-// [ErrInvalidOptions]; a dialect that does not match the database is a
-// *dialect.MismatchError.
+// text the messages do not repeat: [ErrClosed], [ErrTooLarge],
+// [ErrInvalidOptions] and [ErrLayout]; a dialect that does not match the
+// database is a *dialect.MismatchError, and a row that cannot be read a
+// *[BadRowError].
 //
 // # Moving rows
 //
