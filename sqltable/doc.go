@@ -23,6 +23,15 @@
 // A write of an existing key keeps created_at and args (unless PutArgs gives
 // new arguments) and sets the rest.
 //
+// The args column holds the JSON of the arguments as it is, unless it has
+// the character U+0000 (a NUL byte in a string argument), which
+// PostgreSQL's JSONB refuses: then, on every database, it holds the
+// object {"klepto:json": <that JSON, as a string>} ([ArgsWrapper]), as in
+// {"klepto:json":"[\"a\\u0000b\"]"}, which is valid JSON without U+0000.
+// Arguments whose JSON is itself an object with ArgsWrapper as its only
+// member, a string, are stored wrapped too, so [Table.Rows] always
+// unwraps, and gives the arguments' JSON back exactly.
+//
 // The hits and accessed_at columns are reserved for later use and not
 // maintained: a Table leaves them at their defaults and never reads them.
 // Reads stay read-only, so Get writes nothing and costs one indexed

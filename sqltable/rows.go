@@ -11,6 +11,7 @@ import (
 	"iter"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klepto-sql/klepto/keymap"
 )
@@ -197,7 +198,7 @@ func (t *Table[V]) readRow(s *storedRow, op string) (Row[V], error) {
 	}
 	r := Row[V]{Key: k.key, CreatedAt: k.created, UpdatedAt: k.updated, ExpiresAt: k.expires}
 	if s.args.Valid {
-		r.Args = json.RawMessage(s.args.String)
+		r.Args = json.RawMessage(decodeArgs(s.args.String))
 	}
 	if err := t.decode(s.value, &r.Value); err != nil {
 		return Row[V]{}, &BadRowError{Op: op, Table: t.name, Key: k.key.Text, Hash: s.hash, Err: fmt.Errorf("decode value: %w", err)}
@@ -268,10 +269,10 @@ func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 		}
 		w := row{hash: r.Key.Hash[:], text: EncodeKeyText(r.Key.Text), expires: t.d.TimeArg(r.ExpiresAt)}
 		if args := bytes.TrimSpace(r.Args); len(args) > 0 && !bytes.Equal(args, []byte("null")) {
-			if !json.Valid(args) {
+			if !json.Valid(args) || !utf8.Valid(args) {
 				return t.errorf("put row %.64q: Args is not valid JSON", r.Key.Text)
 			}
-			w.args = string(args)
+			w.args = encodeArgs(string(args))
 		}
 		value, size, err := t.encode(r.Value)
 		if err != nil {
