@@ -94,5 +94,10 @@ func TestLsBroken(t *testing.T) {
 			t.Fatalf("ls -json = %+v", list)
 		}
 		fails(t, exitFailure, []string{`broken catalog row: codec: unknown codec "zstd"`}, "export", "odd", "-db", dsn)
+		// drop removes it.
+		ok(t, "drop", "odd", "-yes", "-db", dsn)
+		if list := decode[[]archiveJSON](t, ok(t, "ls", "-json", "-db", dsn)); len(list) != 1 || list[0].Name != "fib" {
+			t.Fatalf("ls -json after drop = %+v", list)
+		}
 	})
 }
