@@ -90,7 +90,7 @@ func TestLsBroken(t *testing.T) {
 			t.Fatalf("ls: exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 		}
 		list := decode[[]archiveJSON](t, ok(t, "ls", "-json", "-db", dsn))
-		if len(list) != 2 || list[0].Broken != "" || list[0].Rows != 5 || list[1].Broken == "" {
+		if len(list) != 2 || list[0].Broken != "" || list[0].Rows != 5 || list[1].Broken == "" || list[1].Codec != "" {
 			t.Fatalf("ls -json = %+v", list)
 		}
 		fails(t, exitFailure, []string{`broken catalog row: codec: unknown codec "zstd"`}, "export", "odd", "-db", dsn)

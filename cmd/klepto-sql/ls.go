@@ -25,7 +25,7 @@ reads each archive's table.
 
 An archive whose catalog row is broken (written or changed by other tools,
 with an unknown codec, say) is listed as broken, with the reason on stderr
-(in "broken" with -json); the others are listed as usual. Other commands
+(with -json, in its "broken" field instead); the others are listed as usual. Other commands
 refuse a broken archive; drop removes it.`,
 		examples: []string{
 			"klepto-sql ls",
@@ -66,8 +66,8 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 	list := make([]archiveJSON, 0, len(infos))
 	for _, info := range infos {
 		if info.Err != nil {
-			list = append(list, archiveJSON{Name: info.Name, Table: info.Table, Codec: "broken",
-				Keymap: info.Keymap, FuncVersion: info.FuncVersion, Broken: info.Err.Error()})
+			list = append(list, archiveJSON{Name: info.Name, Table: info.Table, Keymap: info.Keymap,
+				FuncVersion: info.FuncVersion, Broken: info.Err.Error()})
 			continue
 		}
 		s, err := a.Stats(ctx, info.Name)
