@@ -73,24 +73,35 @@ func TestMemoizeNULArgument(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tbl, _, err := sqlarchive.Stored(ctx, second, "length", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tbl.Close()
-		n := 0
-		for r, err := range tbl.Rows(ctx) {
+		checkRows := func(a *sqlarchive.Archive) {
+			t.Helper()
+			tbl, _, err := sqlarchive.Stored(ctx, a, "length", nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			n++
-			var args []string // the arguments, positional
-			if err := json.Unmarshal(r.Args, &args); err != nil || r.Key != key || len(args) != 1 || args[0] != arg {
-				t.Fatalf("row of key %q, args %s (%v, %v); want key %q and args %q", r.Key.Text, r.Args, args, err, key.Text, arg)
+			defer tbl.Close()
+			n := 0
+			for r, err := range tbl.Rows(ctx) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+				var args []string // the arguments, positional
+				if err := json.Unmarshal(r.Args, &args); err != nil || r.Key != key || len(args) != 1 || args[0] != arg {
+					t.Fatalf("row of key %q, args %s (%v, %v); want key %q and args %q", r.Key.Text, r.Args, args, err, key.Text, arg)
+				}
+			}
+			if n != 1 {
+				t.Fatalf("%d rows, want 1", n)
 			}
 		}
-		if n != 1 {
-			t.Fatalf("%d rows, want 1", n)
+		checkRows(second)
+
+		// Copied to PostgreSQL, the call reads back alike.
+		pg := open(t, sqltest.Postgres(t), dialect.Postgres, nil)
+		if res, err := sqlarchive.Copy(ctx, pg, second, "length", nil); err != nil || res.Entries != 1 {
+			t.Fatalf("Copy to PostgreSQL: %+v, %v", res, err)
 		}
+		checkRows(pg)
 	})
 }

@@ -101,7 +101,10 @@ func TestTablesBrokenCatalog(t *testing.T) {
 		a := open(t, db, d, nil)
 		table[int](t, a, "fib", nil)
 		table[int](t, a, "good", nil)
-		breaks := []struct{ column, value, want string }{{"codec", "zstd", `codec: unknown codec "zstd"`}}
+		breaks := []struct{ column, value, want string }{
+			{"codec", "zstd", `codec: unknown codec "zstd"`},
+			{"ttl_ns", "-1", "negative ttl_ns -1"},
+		}
 		if d == dialect.SQLite {
 			breaks = append(breaks, struct{ column, value, want string }{"created_at", "yesterday", `created_at: dialect: scan "yesterday"`})
 		}
@@ -133,7 +136,7 @@ func TestTablesBrokenCatalog(t *testing.T) {
 				if _, err := sqlarchive.Dump(ctx, a, "good", new(bytes.Buffer), nil); err != nil {
 					t.Fatalf("Dump of a good archive beside a broken one: %v", err)
 				}
-				if _, err := db.ExecContext(ctx, "UPDATE "+d.QuoteIdent(migrations.ArchivesTable)+" SET codec = 'json', created_at = updated_at WHERE name = 'fib'"); err != nil {
+				if _, err := db.ExecContext(ctx, "UPDATE "+d.QuoteIdent(migrations.ArchivesTable)+" SET codec = 'json', ttl_ns = 0, created_at = updated_at WHERE name = 'fib'"); err != nil {
 					t.Fatal(err)
 				}
 			})

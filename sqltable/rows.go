@@ -207,10 +207,9 @@ func (t *Table[V]) readRow(s *storedRow, op string) (Row[V], error) {
 }
 
 // BadRowError reports a row that a Table cannot read, written by other
-// tools or damaged: its key_text is NULL, or starts with [EscapePrefix]
-// without valid base64 after it; its key_hash is not the SHA-256 of its
-// key text; a timestamp is not one, or created_at or updated_at is NULL;
-// or its value does not decode. [Table.Rows] yields it and can go on past
+// tools or damaged: its key_text starts with [EscapePrefix] without valid
+// base64 after it; its key_hash is not the SHA-256 of its key text; a
+// timestamp is not one; or its value does not decode. [Table.Rows] yields it and can go on past
 // it; [Table.CopyTo] stops at it, unless [CopyOptions].OnBadRow skips it.
 type BadRowError struct {
 	Op    string // the operation: "rows", "copy" or "copy to <table>"
