@@ -271,7 +271,8 @@ func (a *Archive) infoOn(ctx context.Context, q dialect.Querier, name string) (T
 
 // Tables returns the catalog rows of every archive, sorted by name. Only
 // archives made through an Archive are listed: other tables of the
-// database are not.
+// database are not. A broken catalog row is listed with TableInfo.Err
+// saying what is wrong; it does not make Tables fail.
 func (a *Archive) Tables(ctx context.Context) ([]TableInfo, error) {
 	if err := a.check(); err != nil {
 		return nil, err
@@ -283,10 +284,11 @@ func (a *Archive) Tables(ctx context.Context) ([]TableInfo, error) {
 	defer rows.Close()
 	var infos []TableInfo
 	for rows.Next() {
-		info, err := scanInfo(a.d, rows)
+		info, broken, err := scanInfo(a.d, rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlarchive: read catalog: %w", err)
 		}
+		info.Err = wrapArchive(info.Name, broken)
 		infos = append(infos, info)
 	}
 	if err := rows.Err(); err != nil {
@@ -314,7 +316,7 @@ func (a *Archive) Drop(ctx context.Context, name string) error {
 	}
 	err = a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {
 		info, found, err := lookup(ctx, a.d, q, a.sql.byName, name)
-		if err != nil {
+		if err != nil && !errors.Is(err, ErrBrokenCatalog) { // a broken archive can be dropped
 			return fmt.Errorf("sqlarchive: drop %q: %w", name, err)
 		}
 		if !found {

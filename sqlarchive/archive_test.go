@@ -624,7 +624,7 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}},
 		{"copy from nil", func() error {
-			_, err := sqlarchive.Copy(ctx, a, nil, "t")
+			_, err := sqlarchive.Copy(ctx, a, nil, "t", nil)
 			return err
 		}},
 		{"create in nil", func() error {
@@ -632,7 +632,7 @@ func TestOptionErrors(t *testing.T) {
 			return err
 		}},
 		{"dump nil", func() error {
-			_, err := sqlarchive.Dump(ctx, nil, "t", io.Discard)
+			_, err := sqlarchive.Dump(ctx, nil, "t", io.Discard, nil)
 			return err
 		}},
 		{"load into nil", func() error {
@@ -798,8 +798,8 @@ func TestErrorsNameTheArchiveOnce(t *testing.T) {
 	db := sqltest.SQLite(t)
 	a := open(t, db, dialect.SQLite, nil)
 	for _, tc := range []struct{ name, table, want string }{
-		{"fib", "fib", `sqltable fib: open: not an archive table: it has no args column`},
-		{"fib@v2", "fib__v2", `sqlarchive: archive "fib@v2": sqltable fib__v2: open: not an archive table: it has no args column`},
+		{"fib", "fib", `sqltable fib: open: the table does not match the archive layout: it has no args column`},
+		{"fib@v2", "fib__v2", `sqlarchive: archive "fib@v2": sqltable fib__v2: open: the table does not match the archive layout: it has no args column`},
 	} {
 		if _, err := sqlarchive.Table[string](t.Context(), a, tc.name, nil); err != nil {
 			t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/migrations"
 )
 
@@ -26,7 +27,20 @@ type TableInfo struct {
 	Layout        int           // the table layout, dialect.Layout when created
 	CreatedAt     time.Time     // when the archive was created, in UTC
 	UpdatedAt     time.Time     // when its catalog row last changed, in UTC
+
+	// Err is nil for a catalog row that describes an archive. For a
+	// broken row, one that other tools wrote or changed, whose codec is
+	// unknown, whose ttl_ns is negative or whose times do not parse, it
+	// says what is wrong, wrapping ErrBrokenCatalog, and the fields it
+	// names hold their zero values. Archive.Tables lists broken rows; the
+	// functions that open an archive refuse one with such an error, and
+	// Archive.Drop drops it.
+	Err error
 }
+
+// ErrBrokenCatalog is wrapped by the errors about an archive whose
+// catalog row is broken (see TableInfo.Err).
+var ErrBrokenCatalog = errors.New("sqlarchive: broken catalog row")
 
 // infoColumns are the catalog's columns that TableInfo holds, in the order
 // of its fields. The others are reserved (see the package documentation).
@@ -88,35 +102,52 @@ func insertArgs(d *dialect.Dialect, info *TableInfo) []any {
 	}
 }
 
-// scanInfo scans one catalog row, selected as by catalogSQL.
-func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInfo, error) {
+// scanInfo scans one catalog row, selected as by catalogSQL. For a row that
+// scans, but does not describe an archive that can be opened, such as one
+// whose codec is unknown, it also returns broken, an error wrapping
+// ErrBrokenCatalog that says what is wrong, without naming the archive.
+func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info TableInfo, broken, err error) {
 	var (
-		info      TableInfo
-		codecName string
-		ttl       int64
+		codecName        string
+		ttl              int64
+		created, updated any
 	)
-	err := row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
-		&codecName, &ttl, &info.Layout, d.ScanTime(&info.CreatedAt), d.ScanTime(&info.UpdatedAt))
+	err = row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
+		&codecName, &ttl, &info.Layout, &created, &updated)
 	if err != nil {
-		return TableInfo{}, err
-	}
-	if info.Codec, err = codec.Parse(codecName); err != nil {
-		return TableInfo{}, fmt.Errorf("archive %q: %w", info.Name, err)
+		return TableInfo{}, nil, err
 	}
 	info.TTL = time.Duration(ttl)
-	return info, nil
+	var problems []error
+	if info.Codec, err = codec.Parse(codecName); err != nil {
+		problems = append(problems, err)
+	}
+	if ttl < 0 {
+		problems = append(problems, fmt.Errorf("negative ttl_ns %d", ttl))
+	}
+	if err := d.ScanTime(&info.CreatedAt).Scan(created); err != nil {
+		problems = append(problems, fmt.Errorf("created_at: %w", err))
+	}
+	if err := d.ScanTime(&info.UpdatedAt).Scan(updated); err != nil {
+		problems = append(problems, fmt.Errorf("updated_at: %w", err))
+	}
+	if len(problems) > 0 {
+		broken = errmark.Errorf(ErrBrokenCatalog, "broken catalog row: %w", errors.Join(problems...))
+	}
+	return info, broken, nil
 }
 
 // lookup returns the catalog row that query, catalogSQL.byName or byTable,
 // selects with arg, and whether there is one. Callers name the archive in
-// its errors.
+// its errors. A broken row (see TableInfo.Err) is returned, found, with an
+// error wrapping ErrBrokenCatalog.
 func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, arg string) (TableInfo, bool, error) {
-	info, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
+	info, broken, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return TableInfo{}, false, nil
 	case err != nil:
 		return TableInfo{}, false, fmt.Errorf("read catalog: %w", err)
 	}
-	return info, true, nil
+	return info, true, broken
 }

@@ -8,10 +8,29 @@ import (
 
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
+// CopyOptions configure [Copy]. A nil *CopyOptions and the zero value
+// both mean: stop at the first bad row.
+type CopyOptions struct {
+	// SkipBadRows makes Copy skip the rows of the source table that cannot
+	// be read (see sqltable.BadRowError), and report them in the
+	// CopyResult, rather than stop at the first. Default false.
+	SkipBadRows bool
+}
+
+// CopyResult is what [Copy] did.
+type CopyResult struct {
+	Entries int // the entries copied
+	Skipped int // the bad rows skipped, with CopyOptions.SkipBadRows
+	// BadRows are the first MaxBadRows of the rows skipped.
+	BadRows []*sqltable.BadRowError
+}
+
 // Copy copies the archive called name from src into dst, usually an
-// Archive of another database, and returns how many entries it copied.
+// Archive of another database, and reports how many entries it copied.
+// opts may be nil.
 //
 // If dst's catalog does not list the archive, Copy creates it as src's
 // catalog describes it: the same codec, keymap (and keymap version), TTL
@@ -27,29 +46,46 @@ import (
 // idempotent: after an interruption, run it again.
 //
 // Copy returns an error wrapping ErrNotFound if src has no archive called
-// name.
-func Copy(ctx context.Context, dst, src *Archive, name string) (n int, err error) {
+// name, and one wrapping ErrBrokenCatalog if its catalog row, in src or
+// dst, is broken. A row of the source table that cannot be read is never
+// copied: it stops Copy with an error wrapping the *sqltable.BadRowError,
+// which names the table and the key, after the pages before it were
+// copied; with opts.SkipBadRows, Copy skips it and goes on.
+func Copy(ctx context.Context, dst, src *Archive, name string, opts *CopyOptions) (res CopyResult, err error) {
+	var o CopyOptions
+	if opts != nil {
+		o = *opts
+	}
 	if dst == nil || src == nil {
-		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: copy: nil *Archive")
+		return res, errmark.Errorf(ErrInvalidOptions, "sqlarchive: copy: nil *Archive")
 	}
 	from, info, err := Stored(ctx, src, name, nil)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	defer func() { err = errors.Join(err, from.Close()) }()
 	if err := dst.check(); err != nil {
-		return 0, err
+		return res, err
 	}
 	if err := dst.createLike(ctx, info); err != nil {
-		return 0, err
+		return res, err
 	}
 	to, _, err := Stored(ctx, dst, name, nil)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	defer func() { err = errors.Join(err, to.Close()) }()
-	n, err = from.CopyTo(ctx, to)
-	return n, tableError(name, info.Table, err)
+	var copts *sqltable.CopyOptions
+	var bad badRows
+	if o.SkipBadRows {
+		copts = &sqltable.CopyOptions{OnBadRow: func(b *sqltable.BadRowError) error {
+			bad.skip(b)
+			return nil
+		}}
+	}
+	res.Entries, err = from.CopyTo(ctx, to, copts)
+	res.Skipped, res.BadRows = bad.skipped, bad.first
+	return res, tableError(name, info.Table, err)
 }
 
 // createLike creates the archive that like, a catalog row of another

@@ -24,7 +24,7 @@ func TestCopyForgetsItsTables(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 3 {
-		if _, err := Copy(ctx, dst, src, "fib"); err != nil {
+		if _, err := Copy(ctx, dst, src, "fib", nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -150,8 +150,8 @@ func TestCopy(t *testing.T) {
 				t.Fatal(err)
 			}
 			for range 2 { // a second copy, as after an interruption, changes nothing
-				n, err := sqlarchive.Copy(ctx, dst, src, name)
-				if err != nil || n != len(copyRows(t, src, name)) {
+				res, err := sqlarchive.Copy(ctx, dst, src, name, nil)
+				if n := res.Entries; err != nil || n != len(copyRows(t, src, name)) {
 					t.Fatalf("Copy(%q) = %d, %v", name, n, err)
 				}
 			}
@@ -203,17 +203,17 @@ func TestCopyRefused(t *testing.T) {
 	if err := s.Put(ctx, keymap.NewKey("k"), 1); err != nil {
 		t.Fatal(err)
 	}
-	_, err = sqlarchive.Copy(ctx, dst, src, "ttl")
+	_, err = sqlarchive.Copy(ctx, dst, src, "ttl", nil)
 	if me, ok := errors.AsType[*sqlarchive.MismatchError](err); !ok || me.Field != "ttl" {
 		t.Fatalf("Copy onto an archive of another TTL: %v, want a *MismatchError on ttl", err)
 	}
 	if rows := copyRows(t, dst, "ttl"); len(rows) != 0 {
 		t.Fatalf("a refused copy copied %d rows", len(rows))
 	}
-	if _, err := sqlarchive.Copy(ctx, dst, src, "missing"); !errors.Is(err, sqlarchive.ErrNotFound) {
+	if _, err := sqlarchive.Copy(ctx, dst, src, "missing", nil); !errors.Is(err, sqlarchive.ErrNotFound) {
 		t.Fatalf("Copy of a missing archive: %v, want ErrNotFound", err)
 	}
-	if _, err := sqlarchive.Copy(ctx, nil, src, "ttl"); err == nil {
+	if _, err := sqlarchive.Copy(ctx, nil, src, "ttl", nil); err == nil {
 		t.Fatal("Copy to a nil Archive: no error")
 	}
 }
@@ -251,7 +251,7 @@ func ExampleCopy() {
 		log.Fatal(err)
 	}
 
-	n, err := sqlarchive.Copy(ctx, dst, src, "fib")
+	res, err := sqlarchive.Copy(ctx, dst, src, "fib", nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -267,7 +267,7 @@ func ExampleCopy() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(n, "copied;", info.Codec, info.Keymap, info.TTL)
+	fmt.Println(res.Entries, "copied;", info.Codec, info.Keymap, info.TTL)
 	fmt.Println(v, found)
 	// Output:
 	// 1 copied; json string 1h0m0s

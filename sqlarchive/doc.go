@@ -65,9 +65,23 @@
 // (`sqlarchive: archive "fib@v2": sqltable fib__v2: …`). The rule is
 // written in the Errors section of package sqltable. Callers branch on
 // [ErrNotFound], [ErrInvalidName], [ErrInvalidOptions], [ErrNoCatalog],
-// [ErrNoFeed], [ErrNotOrphan], [ErrClosed], [*MismatchError] and
-// [*HeaderError], and on the *migrations.SchemaError and
-// *migrations.DirtyError of Open.
+// [ErrNoFeed], [ErrNotOrphan], [ErrClosed], [ErrBrokenCatalog],
+// [*MismatchError] and [*HeaderError], and on the *migrations.SchemaError
+// and *migrations.DirtyError of Open.
+//
+// # Rows and catalog rows that other tools broke
+//
+// A row of an archive's table that cannot be read, such as one written by
+// other tools whose key_hash is not the SHA-256 of its key_text, whose
+// key_text is not valid base64 after "base64:", or whose created_at is
+// not a time, is a *sqltable.BadRowError naming the table and the key.
+// It stops [Dump] and [Copy], unless [DumpOptions] or [CopyOptions] say
+// SkipBadRows: then the other rows are written, and the bad ones counted
+// in the result. A catalog row that does not describe an archive, such as
+// one whose codec is unknown, is listed by [Archive.Tables] with
+// [TableInfo].Err set, beside the others; opening that archive fails with
+// an error wrapping [ErrBrokenCatalog] that says what is wrong, and
+// [Archive.Drop] drops it.
 //
 // # Differences from klepto
 //

@@ -106,26 +106,71 @@ func timeOrNil(tm time.Time) *time.Time {
 	return &tm
 }
 
-// Dump writes the archive called name to w as JSON Lines, and returns
-// how many entries it wrote: first a header with the archive's name,
-// function version, codec, keymap, keymap version and TTL, then, one
-// Record a line, every entry that has not expired, in the order of the key
-// hashes (the same in every database). Values are written as stored,
-// never decoded: JSON for codec json, base64 for raw and gob. So dumps of
-// one archive from different databases are identical, as far as the
-// databases keep the same times (PostgreSQL and MySQL keep microseconds,
-// SQLite milliseconds). Load reads them back.
+// DumpOptions configure [Dump]. A nil *DumpOptions and the zero value
+// both mean: stop at the first bad row.
+type DumpOptions struct {
+	// SkipBadRows makes Dump skip the rows of the archive's table that
+	// cannot be read (see sqltable.BadRowError), such as rows that other
+	// tools wrote with a key_hash that is not the SHA-256 of their
+	// key_text, and report them in the DumpResult, rather than stop at
+	// the first. Default false.
+	SkipBadRows bool
+}
+
+// DumpResult is what [Dump] did.
+type DumpResult struct {
+	Entries int // the entries written
+	Skipped int // the bad rows skipped, with DumpOptions.SkipBadRows
+	// BadRows are the first MaxBadRows of the rows skipped.
+	BadRows []*sqltable.BadRowError
+}
+
+// MaxBadRows is how many of the bad rows they skip DumpResult and
+// CopyResult keep.
+const MaxBadRows = 10
+
+// badRows counts the bad rows skipped, and keeps the first MaxBadRows.
+type badRows struct {
+	skipped int
+	first   []*sqltable.BadRowError
+}
+
+// skip records bad as skipped.
+func (b *badRows) skip(bad *sqltable.BadRowError) {
+	b.skipped++
+	if len(b.first) < MaxBadRows {
+		b.first = append(b.first, bad)
+	}
+}
+
+// Dump writes the archive called name to w as JSON Lines: first a header
+// with the archive's name, function version, codec, keymap, keymap version
+// and TTL, then, one Record a line, every entry that has not expired, in
+// the order of the key hashes (the same in every database). Values are
+// written as stored, never decoded: JSON for codec json, base64 for raw
+// and gob. So dumps of one archive from different databases are
+// identical, as far as the databases keep the same times (PostgreSQL and
+// MySQL keep microseconds, SQLite milliseconds). Load reads them back.
+// opts may be nil.
 //
 // Dump reads the entries in pages, not in one transaction: entries
 // written meanwhile may or may not appear. It returns an error wrapping
-// ErrNotFound if the catalog has no archive called name.
-func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err error) {
+// ErrNotFound if the catalog has no archive called name, and one wrapping
+// ErrBrokenCatalog if its catalog row is broken. A row of the table that
+// cannot be read stops Dump with an error wrapping the
+// *sqltable.BadRowError, which names the table and the key; with
+// opts.SkipBadRows, Dump skips it and goes on.
+func Dump(ctx context.Context, a *Archive, name string, w io.Writer, opts *DumpOptions) (res DumpResult, err error) {
+	var o DumpOptions
+	if opts != nil {
+		o = *opts
+	}
 	if a == nil {
-		return 0, errmark.Errorf(ErrInvalidOptions, "sqlarchive: dump: nil *Archive")
+		return res, errmark.Errorf(ErrInvalidOptions, "sqlarchive: dump: nil *Archive")
 	}
 	t, info, err := Stored(ctx, a, name, nil)
 	if err != nil {
-		return 0, err
+		return res, err
 	}
 	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
 	bw := bufio.NewWriterSize(w, 64<<10)
@@ -137,22 +182,34 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer) (n int, err
 		KeymapVersion: info.KeymapVersion,
 		TTLNanos:      int64(info.TTL),
 	}}); err != nil {
-		return 0, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
+		return res, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
-	if n, err = dumpRows(ctx, t, info, bw); err != nil {
-		return n, err
+	var bad *badRows
+	if o.SkipBadRows {
+		bad = new(badRows)
+	}
+	res.Entries, err = dumpRows(ctx, t, info, bw, bad)
+	if bad != nil {
+		res.Skipped, res.BadRows = bad.skipped, bad.first
+	}
+	if err != nil {
+		return res, err
 	}
 	if err := bw.Flush(); err != nil {
-		return n, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
+		return res, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
-	return n, nil
+	return res, nil
 }
 
 // dumpRows writes the entries of t, the table of the archive info
-// describes, to w. Its errors name the archive, or the table (see
-// tableError).
-func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w io.Writer) (n int, err error) {
+// describes, to w, and skips the bad rows into bad unless it is nil. Its
+// errors name the archive, or the table (see tableError).
+func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w io.Writer, bad *badRows) (n int, err error) {
 	for r, err := range t.Rows(ctx) {
+		if b, ok := errors.AsType[*sqltable.BadRowError](err); ok && bad != nil {
+			bad.skip(b)
+			continue
+		}
 		if err != nil {
 			return n, tableError(info.Name, info.Table, err)
 		}

@@ -23,11 +23,11 @@ import (
 func dump(t *testing.T, a *sqlarchive.Archive, name string) (string, int) {
 	t.Helper()
 	var b bytes.Buffer
-	n, err := sqlarchive.Dump(t.Context(), a, name, &b)
+	res, err := sqlarchive.Dump(t.Context(), a, name, &b, nil)
 	if err != nil {
 		t.Fatalf("Dump(%q): %v", name, err)
 	}
-	return b.String(), n
+	return b.String(), res.Entries
 }
 
 // withoutHeader returns a dump without its first line.
@@ -173,7 +173,7 @@ func TestLoadHeaderMismatch(t *testing.T) {
 func TestDumpNotFound(t *testing.T) {
 	a := open(t, sqltest.SQLite(t), dialect.SQLite, nil)
 	var b bytes.Buffer
-	if _, err := sqlarchive.Dump(t.Context(), a, "nope", &b); !errors.Is(err, sqlarchive.ErrNotFound) || b.Len() != 0 {
+	if _, err := sqlarchive.Dump(t.Context(), a, "nope", &b, nil); !errors.Is(err, sqlarchive.ErrNotFound) || b.Len() != 0 {
 		t.Errorf("Dump of a missing archive: %v, wrote %q; want ErrNotFound and nothing", err, b.String())
 	}
 }
@@ -198,7 +198,7 @@ func ExampleDump() {
 		log.Fatal(err)
 	}
 	var b bytes.Buffer
-	if _, err := sqlarchive.Dump(ctx, a, "fib", &b); err != nil {
+	if _, err := sqlarchive.Dump(ctx, a, "fib", &b, nil); err != nil {
 		log.Fatal(err)
 	}
 	fmt.Print(b.String())

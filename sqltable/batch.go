@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
@@ -350,22 +349,41 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 	return out, nil
 }
 
+// CopyOptions configure [Table.CopyTo]. A nil *CopyOptions and the zero
+// value both mean: stop at the first bad row.
+type CopyOptions struct {
+	// OnBadRow, if set, is called with each row of the source that CopyTo
+	// cannot read (see BadRowError), on the goroutine of CopyTo: if it
+	// returns nil, the row is skipped and the copy goes on; otherwise
+	// CopyTo stops, and returns that error as it is. Nil means stop with
+	// the *BadRowError.
+	OnBadRow func(*BadRowError) error
+}
+
 // CopyTo copies the entries of t that have not expired into dst, which may
 // be a table of another database, and returns how many it copied. Entries
 // keep their arguments and timestamps; an entry dst already holds is
 // overwritten. Values are copied as stored when both tables have the same
 // codec. Otherwise each is decoded by t and encoded by dst; a Table of
 // Options.Stored decodes to, and encodes from, the stored bytes or JSON
-// text.
+// text. opts may be nil.
 //
 // CopyTo reads t in pages of 500 entries, in key hash order, and writes
 // each page in one transaction of dst, so it needs no connection of t while
 // it writes, and memory for one page. Entries written to t during the copy
 // may or may not be copied. Copying is idempotent: after an interruption,
 // run it again.
-func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error) {
+//
+// A row of t that cannot be read (see [BadRowError]) is never copied: it
+// stops the copy with a *BadRowError, after the pages before it were
+// written, unless opts.OnBadRow skips it.
+func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V], opts *CopyOptions) (n int, err error) {
 	if dst == nil {
 		return 0, t.errorf("copy: nil destination table")
+	}
+	var onBad func(*BadRowError) error
+	if opts != nil {
+		onBad = opts.OnBadRow
 	}
 	// The table named once, unless dst's name is another.
 	op := "copy"
@@ -380,67 +398,109 @@ func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V]) (n int, err error)
 	}
 	var after []byte
 	for {
-		page, err := t.readPage(ctx, after, dst)
+		page, err := t.readPage(ctx, after, dst, op)
 		if err != nil {
 			return n, t.errorf("%s: %w", op, err)
 		}
-		if len(page) == 0 {
+		rows := page.rows
+		if page.bad != nil {
+			rows = rows[:0]
+			for i, r := range page.rows {
+				if bad := page.bad[i]; bad != nil {
+					if onBad == nil {
+						return n, bad
+					}
+					if err := onBad(bad); err != nil {
+						return n, err
+					}
+					continue
+				}
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) > 0 {
+			if err := dst.writeRows(ctx, batchCopy, rows, opCopy); err != nil {
+				return n, t.errorf("%s: write: %w", op, err)
+			}
+			n += len(rows)
+		}
+		if len(page.rows) < pageRows {
 			return n, nil
 		}
-		if err := dst.writeRows(ctx, batchCopy, page, opCopy); err != nil {
-			return n, t.errorf("%s: write: %w", op, err)
-		}
-		n += len(page)
-		if len(page) < pageRows {
-			return n, nil
-		}
-		after = page[len(page)-1].hash
+		after = page.last
 	}
+}
+
+// copyPage is a page of rows read by readPage: rows[i] is to be written
+// unless bad is not nil and bad[i] is, the error of a bad row.
+type copyPage struct {
+	rows []row
+	bad  []*BadRowError
+	last []byte // the key_hash of the last row read
 }
 
 // readPage returns the rows of t after the key hash after (from the first
 // when after is nil), ready to be written to dst.
-func (t *Table[V]) readPage(ctx context.Context, after []byte, dst *Table[V]) ([]row, error) {
-	var page []row
+func (t *Table[V]) readPage(ctx context.Context, after []byte, dst *Table[V], op string) (copyPage, error) {
+	var page copyPage
 	err := t.do(ctx, true, func(ctx context.Context) error {
-		page = page[:0]
-		var rows *sql.Rows
-		var err error
-		if after == nil {
-			rows, err = t.db.QueryContext(ctx, t.sql.page, t.nowArg())
-		} else {
-			rows, err = t.db.QueryContext(ctx, t.sql.pageAfter, t.nowArg(), after)
-		}
+		page = copyPage{rows: page.rows[:0]}
+		rows, err := t.queryPage(ctx, t.nowArg(), after)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var r row
-			var args sql.NullString
-			var value []byte
-			var size int64
-			var created, updated, expires time.Time
-			if err := rows.Scan(&r.hash, &r.text, &args, &value, &size,
-				t.d.ScanTime(&created), t.d.ScanTime(&updated), t.d.ScanTime(&expires)); err != nil {
+			var s storedRow
+			if err := s.scan(rows); err != nil {
 				return err
 			}
-			if args.Valid {
-				r.args = args.String
+			page.last = s.after()
+			r, err := t.copyRow(&s, dst, op)
+			if err != nil {
+				var bad *BadRowError
+				if !errors.As(err, &bad) {
+					return err
+				}
+				if page.bad == nil {
+					page.bad = make([]*BadRowError, len(page.rows), pageRows)
+				}
+				page.bad = append(page.bad, bad)
+			} else if page.bad != nil {
+				page.bad = append(page.bad, nil)
 			}
-			if err := t.transcode(&r, value, dst); err != nil {
-				return err
-			}
-			r.created, r.updated, r.expires = dst.d.TimeArg(created), dst.d.TimeArg(updated), dst.d.TimeArg(expires)
-			page = append(page, r)
+			page.rows = append(page.rows, r)
 		}
 		return rows.Err()
 	})
 	return page, err
 }
 
+// copyRow returns the row of dst that s, a row of t, becomes, or a
+// *BadRowError if s is not a valid row of t.
+func (t *Table[V]) copyRow(s *storedRow, dst *Table[V], op string) (row, error) {
+	k, err := t.checkKey(s, op)
+	if err != nil {
+		return row{}, err
+	}
+	r := row{hash: s.hash, text: s.text.String}
+	if s.args.Valid {
+		r.args = s.args.String
+	}
+	if err := t.transcode(&r, s.value, dst); err != nil {
+		var bad *BadRowError
+		if errors.As(err, &bad) {
+			bad.Op = op
+		}
+		return row{}, err
+	}
+	r.created, r.updated, r.expires = dst.d.TimeArg(k.created), dst.d.TimeArg(k.updated), dst.d.TimeArg(k.expires)
+	return r, nil
+}
+
 // transcode sets the value of r, read from t as value, to the bind argument
-// dst needs, decoding and encoding it only if the codecs differ.
+// dst needs, decoding and encoding it only if the codecs differ. A value
+// that t does not decode is a *BadRowError.
 func (t *Table[V]) transcode(r *row, value []byte, dst *Table[V]) error {
 	switch {
 	case t.codec == dst.codec && dst.codec.Binary():
@@ -451,7 +511,7 @@ func (t *Table[V]) transcode(r *row, value []byte, dst *Table[V]) error {
 		var v V
 		if err := t.decode(value, &v); err != nil {
 			text, _ := DecodeKeyText(r.text)
-			return fmt.Errorf("decode value of key %s: %w", keyfmt.Text(text), err)
+			return &BadRowError{Table: t.name, Key: text, Hash: r.hash, Err: fmt.Errorf("decode value: %w", err)}
 		}
 		encoded, size, err := dst.encode(v)
 		if err != nil {

@@ -133,10 +133,13 @@ func TestOpenExisting(t *testing.T) {
 		mustGet(t, b, "(n=3)", 2)
 		// A binary codec needs a binary value column.
 		_, err = sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: d, Codec: codec.Gob})
-		wantErr(t, err, `sqltable fib: open: codec gob needs a binary value column`)
+		wantErr(t, err, `sqltable fib: open: the table does not match the archive layout: value is `, `(codec gob)`)
+		if !errors.Is(err, sqltable.ErrLayout) {
+			t.Fatalf("Open with a codec the value column does not suit: %v, want ErrLayout", err)
+		}
 		exec(t, db, d, "CREATE TABLE other (x INT)")
 		_, err = sqltable.Open[int](ctx, db, "other", &sqltable.Options{Dialect: d})
-		wantErr(t, err, `sqltable other: open: not an archive table: it has no key_hash column`)
+		wantErr(t, err, `sqltable other: open: the table does not match the archive layout: it has no key_hash, key_text, args, value, size_bytes, created_at, updated_at, expires_at columns`)
 
 		// Opening one new table from many goroutines at once.
 		var wg sync.WaitGroup
@@ -571,7 +574,7 @@ func TestCopyTo(t *testing.T) {
 				mustPut(t, dst, "(n=1)", point{N: -1}) // overwritten
 				mustPut(t, dst, "mine", point{N: -2})  // kept
 				for range 2 {                          // a second copy, as after an interruption, changes nothing
-					n, err := src.CopyTo(t.Context(), dst)
+					n, err := src.CopyTo(t.Context(), dst, nil)
 					if err != nil || n != len(entries)+2 {
 						t.Fatalf("CopyTo = %d, %v; want %d", n, err, len(entries)+2)
 					}

@@ -53,6 +53,70 @@ func decodeKeyText(stored string) (string, error) {
 	return string(b), nil
 }
 
+// ArgsWrapper is the only member of the JSON object that the args column
+// holds in place of arguments whose JSON has the character U+0000, which
+// PostgreSQL's JSONB refuses: its value is the arguments' JSON text as a
+// JSON string, as in {"klepto:json":"[\"a\\u0000b\"]"}. See the package
+// documentation.
+const ArgsWrapper = "klepto:json"
+
+// encodeArgs returns the args column of the arguments whose JSON is args:
+// args itself, unless it has the character U+0000 or is an object whose
+// only member is ArgsWrapper with a string value; then the object
+// {"klepto:json": <args as a JSON string>}. So the column is valid JSON
+// without U+0000 in every database, and decodeArgs recovers args exactly.
+// args must be valid JSON, and valid UTF-8.
+func encodeArgs(args string) string {
+	if !hasNUL(args) && !isArgsWrapper(args) {
+		return args
+	}
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(map[string]string{ArgsWrapper: args}) // cannot fail for a string
+	return strings.TrimSuffix(b.String(), "\n")
+}
+
+// decodeArgs returns the JSON of the arguments that the args column
+// stored holds, undoing encodeArgs.
+func decodeArgs(stored string) string {
+	if !isArgsWrapper(stored) {
+		return stored
+	}
+	var w map[string]string
+	_ = json.Unmarshal([]byte(stored), &w) // isArgsWrapper checked it
+	return w[ArgsWrapper]
+}
+
+// hasNUL reports whether the JSON text doc has the escape \u0000, the
+// only way valid JSON holds U+0000.
+func hasNUL(doc string) bool {
+	for i := 0; i < len(doc); i++ {
+		if doc[i] != '\\' || i+1 == len(doc) {
+			continue
+		}
+		if doc[i+1] == 'u' && strings.HasPrefix(doc[i+2:], "0000") {
+			return true
+		}
+		i++ // the escaped character: \\ is not the start of an escape
+	}
+	return false
+}
+
+// isArgsWrapper reports whether the JSON text doc is an object whose only
+// member is ArgsWrapper, with a string value.
+func isArgsWrapper(doc string) bool {
+	if !strings.Contains(doc, `"`+ArgsWrapper+`"`) {
+		return false // fast path: the arguments of nearly every call
+	}
+	var w map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &w); err != nil || len(w) != 1 {
+		return false
+	}
+	v, ok := w[ArgsWrapper]
+	return ok && len(v) > 0 && v[0] == '"'
+}
+
 // encode returns v encoded with the Table's codec, as a bind argument
 // (a string for JSON, which the JSON columns need, and []byte otherwise),
 // and its size in bytes. With Options.Stored, v is the value as stored.

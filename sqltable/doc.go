@@ -23,10 +23,33 @@
 // A write of an existing key keeps created_at and args (unless PutArgs gives
 // new arguments) and sets the rest.
 //
+// The args column holds the JSON of the arguments as it is, unless it has
+// the character U+0000 (a NUL byte in a string argument), which
+// PostgreSQL's JSONB refuses: then, on every database, it holds the
+// object {"klepto:json": <that JSON, as a string>} ([ArgsWrapper]), as in
+// {"klepto:json":"[\"a\\u0000b\"]"}, which is valid JSON without U+0000.
+// Arguments whose JSON is itself an object with ArgsWrapper as its only
+// member, a string, are stored wrapped too, so [Table.Rows] always
+// unwraps, and gives the arguments' JSON back exactly.
+//
 // The hits and accessed_at columns are reserved for later use and not
 // maintained: a Table leaves them at their defaults and never reads them.
 // Reads stay read-only, so Get writes nothing and costs one indexed
 // SELECT.
+//
+// Open accepts an existing table, made by hand or by other tools, only
+// if it has this layout: every column above but hits and accessed_at,
+// key_hash as its primary key or alone in a unique key (else every Put
+// would add a row), and types that hold what a Table stores: a binary
+// key_hash (BINARY(32) or VARBINARY on MySQL), text key_text (VARCHAR
+// too), JSON args and value (TEXT on SQLite, JSON or JSONB on PostgreSQL,
+// JSON or a TEXT type on MySQL) or a binary value for codecs gob and raw,
+// an integer size_bytes, and timestamps of the types CreateTable gives
+// (TIMESTAMPTZ, not TIMESTAMP, on PostgreSQL; DATETIME, not TIMESTAMP, on
+// MySQL; TEXT or a date type on SQLite). Otherwise it returns an error
+// wrapping [ErrLayout] that lists every difference:
+//
+//	sqltable fib: open: the table does not match the archive layout: key_hash is not the primary key; value is text, want bytea (codec gob)
 //
 // # Reading a table with SQL tools
 //
@@ -104,9 +127,10 @@
 // errors.As finds the driver's own error (*pq.Error, *mysql.MySQLError,
 // sqlite3.Error) and the classifiers of package dialect recognize it.
 // Conditions to branch on are sentinels, matched with errors.Is, whose
-// text the messages do not repeat: [ErrClosed], [ErrTooLarge] and
-// [ErrInvalidOptions]; a dialect that does not match the database is a
-// *dialect.MismatchError.
+// text the messages do not repeat: [ErrClosed], [ErrTooLarge],
+// [ErrInvalidOptions] and [ErrLayout]; a dialect that does not match the
+// database is a *dialect.MismatchError, and a row that cannot be read a
+// *[BadRowError].
 //
 // # Moving rows
 //
@@ -115,6 +139,17 @@
 // nothing; [Table.CopyTo] copies a table into another, in this database or
 // another one; [Table.DeleteBefore] removes entries last written before a
 // time.
+//
+// A row that a Table cannot read, written by other tools or damaged (its
+// key_hash is not the SHA-256 of its key text, its key_text is not valid
+// base64 after EscapePrefix, a timestamp is not one, or its value does not
+// decode), is a *[BadRowError] naming the table and the key:
+//
+//	sqltable fib: rows: bad row, key "(n=2)": key_hash 5c1f… is not the SHA-256 of key_text
+//
+// Rows yields it and goes on with the next row if the loop does; CopyTo
+// never copies such a row, and stops at it unless [CopyOptions].OnBadRow
+// skips it.
 //
 // # Expiry
 //

@@ -133,7 +133,7 @@ func (t *Table[V]) PutArgs(ctx context.Context, key keymap.Key, args any, value 
 	if err != nil {
 		return t.errorf("put %s: encode arguments: %w", keyfmt.Key(key), err)
 	}
-	return t.put(ctx, key, true, string(text), value)
+	return t.put(ctx, key, true, encodeArgs(string(text)), value)
 }
 
 func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) error {
@@ -213,7 +213,8 @@ func writeError(err error, size int64) error {
 	case dialect.IsTooLarge(err):
 		return errmark.Errorf(ErrTooLarge, "entry too large for the database (value %d bytes): %w", size, err)
 	case sqlState(err) == "22P05":
-		return fmt.Errorf("PostgreSQL's JSONB cannot hold the character U+0000; use the gob codec for such values: %w", err)
+		// Never the args column: encodeArgs keeps U+0000 out of it.
+		return fmt.Errorf("the value holds the character U+0000, which PostgreSQL's JSONB cannot hold; codecs gob and raw can: %w", err)
 	}
 	return err
 }

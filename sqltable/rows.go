@@ -6,10 +6,12 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"iter"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klepto-sql/klepto/internal/keyfmt"
 	"github.com/klepto-sql/klepto/keymap"
@@ -38,97 +40,195 @@ type Row[V any] struct {
 // expired, in the order of their key hashes. It reads them 500 at a time,
 // a query for each page, and holds no connection while the loop body runs,
 // so the body may use the same pool, even one limited to one connection.
-// Entries written during the loop may or may not be yielded. The iterator
-// stops at the first error, such as a value that does not decode, or a row
-// (written by other tools) whose key_hash is not the SHA-256 of its
-// key_text, which it yields with a zero Row.
+// Entries written during the loop may or may not be yielded.
+//
+// A row the Table cannot read, such as one written by other tools whose
+// key_hash is not the SHA-256 of its key_text, is yielded as a zero Row
+// with a *[BadRowError] naming it; if the loop goes on, so does the
+// iterator, with the next row. Any other error, such as a failed query,
+// ends the iteration.
 func (t *Table[V]) Rows(ctx context.Context) iter.Seq2[Row[V], error] {
 	return func(yield func(Row[V], error) bool) {
 		now := t.nowArg()
 		var after []byte
 		for {
 			page, err := t.rowsPage(ctx, now, after)
-			for _, r := range page {
-				if !yield(r, nil) {
-					return
-				}
-			}
 			if err != nil {
 				yield(Row[V]{}, err)
 				return
 			}
-			if len(page) < pageRows {
+			for _, r := range page.rows {
+				if !yield(r.row, r.err) {
+					return
+				}
+			}
+			if page.read < pageRows {
 				return
 			}
-			after = page[len(page)-1].Key.Hash[:]
+			after = page.last
 		}
 	}
 }
 
+// rowOrBad is a row Rows yields: a row, or the error of a bad one.
+type rowOrBad[V any] struct {
+	row Row[V]
+	err error // a *BadRowError
+}
+
+// rowsPageOf is a page of rows read by rowsPage.
+type rowsPageOf[V any] struct {
+	rows []rowOrBad[V]
+	read int    // the rows read, bad ones included
+	last []byte // the key_hash of the last row read
+}
+
 // rowsPage reads the rows that have not expired at now after the key hash
-// after (from the first when after is nil). On error it returns the rows
-// it decoded before.
-func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) ([]Row[V], error) {
+// after (from the first when after is nil).
+func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) (rowsPageOf[V], error) {
+	var page rowsPageOf[V]
 	if t.closed.Load() {
-		return nil, t.closedf("rows")
+		return page, t.closedf("rows")
 	}
-	var page []Row[V]
-	var decodeErr error
-	var badKey string
 	err := t.do(ctx, true, func(ctx context.Context) error {
-		page, decodeErr = page[:0], nil
-		var rows *sql.Rows
-		var err error
-		if after == nil {
-			rows, err = t.db.QueryContext(ctx, t.sql.page, now)
-		} else {
-			rows, err = t.db.QueryContext(ctx, t.sql.pageAfter, now, after)
-		}
+		page = rowsPageOf[V]{rows: page.rows[:0]}
+		rows, err := t.queryPage(ctx, now, after)
 		if err != nil {
 			return err
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var (
-				hash, value []byte
-				stored      string
-				args        sql.NullString
-				size        int64
-				r           Row[V]
-			)
-			if err := rows.Scan(&hash, &stored, &args, &value, &size,
-				t.d.ScanTime(&r.CreatedAt), t.d.ScanTime(&r.UpdatedAt), t.d.ScanTime(&r.ExpiresAt)); err != nil {
+			var s storedRow
+			if err := s.scan(rows); err != nil {
 				return err
 			}
-			text, err := decodeKeyText(stored)
-			if err != nil {
-				return err
-			}
-			r.Key = keymap.NewKey(text)
-			if !bytes.Equal(hash, r.Key.Hash[:]) {
-				// Written by other tools: a row keyed by some other hash
-				// would be re-keyed by PutRows, and break paging here.
-				return fmt.Errorf("key %s: key_hash %x is not the SHA-256 of key_text", keyfmt.Text(text), hash)
-			}
-			if args.Valid {
-				r.Args = json.RawMessage(args.String)
-			}
-			if err := t.decode(value, &r.Value); err != nil {
-				decodeErr, badKey = err, text
-				return nil
-			}
-			page = append(page, r)
+			page.read++
+			page.last = s.after()
+			r, err := t.readRow(&s, "rows")
+			page.rows = append(page.rows, rowOrBad[V]{r, err})
 		}
 		return rows.Err()
 	})
-	switch {
-	case err != nil:
-		return nil, t.errorf("rows: %w", err)
-	case decodeErr != nil:
-		return page, t.decodeError(badKey, decodeErr)
+	if err != nil {
+		return page, t.errorf("rows: %w", err)
 	}
 	return page, nil
 }
+
+// queryPage runs the query of the page of rows that have not expired at
+// now after the key hash after (from the first when after is nil).
+func (t *Table[V]) queryPage(ctx context.Context, now any, after []byte) (*sql.Rows, error) {
+	if after == nil {
+		return t.db.QueryContext(ctx, t.sql.page, now)
+	}
+	return t.db.QueryContext(ctx, t.sql.pageAfter, now, after)
+}
+
+// storedRow is a row of the table as the driver returns its columns
+// (copyColumns), before any of them is checked.
+type storedRow struct {
+	hash                      []byte
+	text                      sql.NullString // key_text, as stored
+	args                      sql.NullString
+	value                     []byte
+	size                      any // not read: the length of value is the size
+	created, updated, expires any
+}
+
+// scan scans the current row of rows, selected as by queries.page. It
+// fails only as the driver fails: each column is checked by readRow.
+func (s *storedRow) scan(rows *sql.Rows) error {
+	return rows.Scan(&s.hash, &s.text, &s.args, &s.value, &s.size, &s.created, &s.updated, &s.expires)
+}
+
+// after returns the key hash the next page starts after.
+func (s *storedRow) after() []byte {
+	if s.hash == nil {
+		return []byte{} // NULL sorts first: go on after it
+	}
+	return s.hash
+}
+
+// storedKey is the checked key and timestamps of a storedRow.
+type storedKey struct {
+	key                       keymap.Key
+	created, updated, expires time.Time
+}
+
+// checkKey checks the key and timestamps of s, and returns a
+// *BadRowError of operation op if they are not those of a valid row.
+func (t *Table[V]) checkKey(s *storedRow, op string) (storedKey, error) {
+	var k storedKey
+	bad := func(key string, err error) (storedKey, error) {
+		return storedKey{}, &BadRowError{Op: op, Table: t.name, Key: key, Hash: s.hash, Err: err}
+	}
+	if !s.text.Valid {
+		return bad("", errors.New("key_text is NULL"))
+	}
+	text, err := decodeKeyText(s.text.String)
+	if err != nil {
+		return bad(s.text.String, errors.Unwrap(err))
+	}
+	k.key = keymap.NewKey(text)
+	if !bytes.Equal(s.hash, k.key.Hash[:]) {
+		// Written by other tools: a row keyed by some other hash would
+		// be re-keyed by PutRows, and could not be found by Get.
+		return bad(text, fmt.Errorf("key_hash %x is not the SHA-256 of key_text", s.hash))
+	}
+	for _, c := range []struct {
+		name string
+		src  any
+		dst  *time.Time
+	}{{"created_at", s.created, &k.created}, {"updated_at", s.updated, &k.updated}, {"expires_at", s.expires, &k.expires}} {
+		if err := t.d.ScanTime(c.dst).Scan(c.src); err != nil {
+			return bad(text, fmt.Errorf("%s: %w", c.name, err))
+		}
+		if c.name != "expires_at" && c.dst.IsZero() {
+			return bad(text, fmt.Errorf("%s is NULL", c.name))
+		}
+	}
+	return k, nil
+}
+
+// readRow returns the Row of s, or a *BadRowError of operation op if s is
+// not a valid row or its value does not decode.
+func (t *Table[V]) readRow(s *storedRow, op string) (Row[V], error) {
+	k, err := t.checkKey(s, op)
+	if err != nil {
+		return Row[V]{}, err
+	}
+	r := Row[V]{Key: k.key, CreatedAt: k.created, UpdatedAt: k.updated, ExpiresAt: k.expires}
+	if s.args.Valid {
+		r.Args = json.RawMessage(decodeArgs(s.args.String))
+	}
+	if err := t.decode(s.value, &r.Value); err != nil {
+		return Row[V]{}, &BadRowError{Op: op, Table: t.name, Key: k.key.Text, Hash: s.hash, Err: fmt.Errorf("decode value: %w", err)}
+	}
+	return r, nil
+}
+
+// BadRowError reports a row that a Table cannot read, written by other
+// tools or damaged: its key_text starts with [EscapePrefix] without valid
+// base64 after it; its key_hash is not the SHA-256 of its key text; a
+// timestamp is not one; or its value does not decode. [Table.Rows] yields it and can go on past
+// it; [Table.CopyTo] stops at it, unless [CopyOptions].OnBadRow skips it.
+type BadRowError struct {
+	Op    string // the operation: "rows", "copy" or "copy to <table>"
+	Table string // the table
+	Key   string // the key text, or the key_text column as stored if it does not decode
+	Hash  []byte // the key_hash column as stored
+	Err   error  // what is wrong with the row
+}
+
+// Error returns, for example,
+// `sqltable fib: rows: bad row, key "(n=2)": key_hash 0a1b… is not the SHA-256 of key_text`,
+// with the key cut to its first 64 bytes.
+func (e *BadRowError) Error() string {
+	return fmt.Sprintf("sqltable %s: %s: bad row, key %s: %v", e.Table, e.Op, keyfmt.Text(e.Key), e.Err)
+}
+
+// Unwrap returns Err.
+func (e *BadRowError) Unwrap() error { return e.Err }
 
 // PutRows stores rows as they are, with their arguments and timestamps,
 // as [Table.CopyTo] stores the entries it copies: a row whose key the table
@@ -169,10 +269,10 @@ func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 		}
 		w := row{hash: r.Key.Hash[:], text: EncodeKeyText(r.Key.Text), expires: t.d.TimeArg(r.ExpiresAt)}
 		if args := bytes.TrimSpace(r.Args); len(args) > 0 && !bytes.Equal(args, []byte("null")) {
-			if !json.Valid(args) {
+			if !json.Valid(args) || !utf8.Valid(args) {
 				return t.errorf("put row %s: Args is not valid JSON", keyfmt.Key(r.Key))
 			}
-			w.args = string(args)
+			w.args = encodeArgs(string(args))
 		}
 		value, size, err := t.encode(r.Value)
 		if err != nil {

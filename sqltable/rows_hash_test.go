@@ -12,8 +12,8 @@ import (
 )
 
 // A row whose key_hash is not the hash of its key_text (written by another
-// tool) stops Rows with an error naming the key, instead of being re-keyed
-// by an export and import, or breaking the paging.
+// tool) is yielded by Rows as an error naming the key, instead of being
+// re-keyed by an export and import, or breaking the paging.
 func TestRowsRefusesForeignHash(t *testing.T) {
 	ctx := t.Context()
 	db := sqltest.SQLite(t)
@@ -35,7 +35,7 @@ func TestRowsRefusesForeignHash(t *testing.T) {
 			rowErr = err
 		}
 	}
-	if rowErr == nil || !strings.Contains(rowErr.Error(), `key "(n=2)": key_hash`) {
+	if rowErr == nil || !strings.Contains(rowErr.Error(), `bad row, key "(n=2)": key_hash`) {
 		t.Fatalf("Rows over a foreign row: %v, want an error naming the key and its hash", rowErr)
 	}
 }

@@ -306,7 +306,8 @@ func TestRowsBodyUsesPool(t *testing.T) {
 }
 
 // Rows yields the rows before one whose value does not decode, then an
-// error naming its key; breaking out of the loop early is fine.
+// error naming its key, a *BadRowError; breaking out of the loop early is
+// fine.
 func TestRowsErrors(t *testing.T) {
 	db := sqltest.SQLite(t)
 	strs := rowsOpen[string](t, db, dialect.SQLite, sqltable.Options{})
@@ -331,7 +332,7 @@ func TestRowsErrors(t *testing.T) {
 		}
 		got = append(got, r.Key.Text)
 	}
-	if last == nil || !strings.Contains(last.Error(), `decode value of key "b"`) {
+	if _, ok := errors.AsType[*sqltable.BadRowError](last); !ok || !strings.Contains(last.Error(), `bad row, key "b": decode value: `) {
 		t.Fatalf("Rows over an undecodable value: %q, then %v", got, last)
 	}
 	for range strs.Rows(t.Context()) {

@@ -81,6 +81,7 @@ type queries struct {
 	deleteExpired string // now
 	pop           string // now, key_hash -> value: DELETE … RETURNING, or SELECT … FOR UPDATE on MySQL
 	columns       string // table name -> column name, type
+	uniqueKeys    string // table name -> key name, column name (see uniqueKeysQuery)
 	page          string // now -> copyColumns, first page
 	pageAfter     string // now, key_hash -> copyColumns, the page after key_hash
 
@@ -136,8 +137,9 @@ func buildQueries(d *dialect.Dialect, table string) (queries, error) {
 	case dialect.Postgres:
 		q.columns = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`
 	default:
-		q.columns = `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`
+		q.columns = `SELECT column_name, column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ?`
 	}
+	q.uniqueKeys = uniqueKeysQuery(d)
 	sel := make([]string, len(copyColumns))
 	for i, name := range copyColumns {
 		sel[i] = c(name)

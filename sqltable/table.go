@@ -158,10 +158,15 @@ type Table[V any] struct {
 // transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
 // inside a transaction commits it: create tables outside transactions.
 //
-// Open checks that an existing table has the columns of an archive table and
-// that its value column suits the codec (JSON or binary; gob and raw values
-// share one column type). On MySQL it reads max_allowed_packet, so that
-// writes that cannot fit are refused before they are sent.
+// Open checks that an existing table has the layout of an archive table:
+// its columns, key_hash as its primary key (or alone in a unique key), and
+// column types that hold what a Table stores, with a value column that
+// suits the codec (JSON or binary; gob and raw values share one column
+// type). A table created otherwise, by hand or by other tools, passes if
+// its types are equivalent, such as VARCHAR for TEXT; one that does not is
+// an error wrapping [ErrLayout] that lists the differences. On MySQL Open
+// reads max_allowed_packet, so that writes that cannot fit are refused
+// before they are sent.
 func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*Table[V], error) {
 	var o Options
 	if opts != nil {
@@ -243,14 +248,14 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// open creates the table if needed, checks its columns, finds the change
+// open creates the table if needed, checks its layout, finds the change
 // feed, learns the server's packet limit and prepares the single-key
 // statements.
 func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool) error {
 	if err := t.do(ctx, true, t.create); err != nil {
 		return err
 	}
-	if err := t.do(ctx, true, t.checkColumns); err != nil {
+	if err := t.do(ctx, true, t.checkLayout); err != nil {
 		return err
 	}
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -334,35 +339,6 @@ func (t *Table[V]) create(ctx context.Context) error {
 	return nil
 }
 
-// archiveColumns are the columns a Table reads or writes.
-var archiveColumns = []string{
-	"key_hash", "key_text", "args", "value", "size_bytes",
-	"created_at", "updated_at", "expires_at",
-}
-
-// checkColumns checks that the table has the columns of an archive table,
-// and a value column of the type the codec needs.
-func (t *Table[V]) checkColumns(ctx context.Context) error {
-	types, err := t.columnTypes(ctx, t.name)
-	if err != nil {
-		return err
-	}
-	for _, c := range archiveColumns {
-		if _, ok := types[c]; !ok {
-			return fmt.Errorf("not an archive table: it has no %s column", c)
-		}
-	}
-	typ := types["value"]
-	if binaryColumn(typ) != t.codec.Binary() {
-		want := "a JSON"
-		if t.codec.Binary() {
-			want = "a binary"
-		}
-		return fmt.Errorf("codec %v needs %s value column, and the table's is %s", t.codec, want, typ)
-	}
-	return nil
-}
-
 // columnTypes returns the types of the columns of table, by name, both in
 // lower case; none if the table does not exist.
 func (t *Table[V]) columnTypes(ctx context.Context, table string) (map[string]string, error) {
@@ -383,13 +359,6 @@ func (t *Table[V]) columnTypes(ctx context.Context, table string) (map[string]st
 		return nil, fmt.Errorf("read the columns of %s: %w", table, err)
 	}
 	return types, nil
-}
-
-// binaryColumn reports whether the column type typ, as the database names
-// it in lower case, holds binary values: blob, longblob or bytea, rather
-// than text, json, longtext (MariaDB's JSON) or jsonb.
-func binaryColumn(typ string) bool {
-	return strings.Contains(typ, "blob") || typ == "bytea"
 }
 
 // Close releases the statements the Table prepared. It does not close the

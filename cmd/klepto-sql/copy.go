@@ -11,9 +11,10 @@ import (
 // copyCommand copies archives to another database.
 type copyCommand struct {
 	*env
-	db   string
-	to   string
-	json bool
+	db      string
+	to      string
+	json    bool
+	skipBad bool
 }
 
 func (c *copyCommand) doc() *commandDoc {
@@ -30,7 +31,14 @@ Entries that have not expired are copied with their arguments and timestamps,
 in batches, each written in one transaction; entries the target holds already
 are overwritten, others left alone. So copy can run again after an
 interruption, and finishes the job. It applies klepto's migrations to the
-target if it needs them.`,
+target if it needs them.
+
+A row that cannot be read, written by other tools or damaged (such as one
+whose key_hash is not the SHA-256 of its key_text), is never copied: it stops
+the copy with an error naming the table and the key. With -skip-bad, such
+rows are skipped, and their number, with the first few, is written to stderr;
+copying all archives, it also skips those whose catalog row is broken (see
+ls).`,
 		examples: []string{
 			"klepto-sql copy -db sqlite:cache.db -to 'postgres://app:secret@db.internal/app?sslmode=require'",
 			"klepto-sql copy -db postgres://app@db1/app -to mysql://app@db2:3306/app fib users",
@@ -42,12 +50,14 @@ func (c *copyCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
 	fs.StringVar(&c.to, "to", "", "the `DSN` of the database to copy to (required)")
 	jsonFlag(fs, &c.json)
+	skipBadFlag(fs, &c.skipBad)
 }
 
 // copiedJSON is an archive in the output of copy -json.
 type copiedJSON struct {
 	Name    string `json:"name"`
 	Entries int    `json:"entries"`
+	Skipped int    `json:"skipped"` // bad rows skipped, with -skip-bad
 }
 
 func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
@@ -84,6 +94,13 @@ func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
 			return err
 		}
 		for _, info := range infos {
+			if info.Err != nil {
+				if !c.skipBad {
+					return fmt.Errorf("%w (-skip-bad skips such archives)", info.Err)
+				}
+				fmt.Fprintf(c.stderr, "klepto-sql: skipped: %v\n", info.Err)
+				continue
+			}
 			names = append(names, info.Name)
 		}
 	}
@@ -93,11 +110,12 @@ func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
 		if _, err := src.info(ctx, name); err != nil {
 			return err
 		}
-		n, err := sqlarchive.Copy(ctx, dst.Archive, src.Archive, name)
+		res, err := sqlarchive.Copy(ctx, dst.Archive, src.Archive, name, &sqlarchive.CopyOptions{SkipBadRows: c.skipBad})
+		reportSkipped(c.stderr, name, res.Skipped, res.BadRows)
 		if err != nil {
-			return err
+			return badRowHint(err)
 		}
-		copied = append(copied, copiedJSON{name, n})
+		copied = append(copied, copiedJSON{name, res.Entries, res.Skipped})
 		progress.add(1)
 	}
 	progress.finish()

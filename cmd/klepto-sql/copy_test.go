@@ -27,7 +27,7 @@ func TestCopy(t *testing.T) {
 	pg := freshDSN(t, dialect.Postgres, false)
 	my := freshDSN(t, dialect.MySQL, false) // as a mysql:// URL
 	back := "sqlite:" + filepath.Join(dir, "back.db")
-	counts := []copiedJSON{{"blobs", 3}, {"docs@v2", 4}, {"fib", 1100}, {"points", 3}}
+	counts := []copiedJSON{{"blobs", 3, 0}, {"docs@v2", 4, 0}, {"fib", 1100, 0}, {"points", 3, 0}}
 	for i, step := range [][2]string{{from, pg}, {pg, my}, {my, back}} {
 		for range 2 { // again, as after an interruption
 			got := decode[[]copiedJSON](t, ok(t, "copy", "-db", step[0], "-to", step[1], "-json"))

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 
@@ -58,14 +59,20 @@ func (c *dropCommand) Run(ctx context.Context, args []string) (err error) {
 		}
 		return a.DropOrphan(ctx, name)
 	}
-	if _, err := a.info(ctx, name); err != nil {
+	var action string
+	switch _, err := a.info(ctx, name); {
+	case errors.Is(err, sqlarchive.ErrBrokenCatalog):
+		// Its table cannot be opened to count its entries.
+		action = fmt.Sprintf("drop the archive %q, whose catalog row is broken, and its entries from %s", name, a.db.shown)
+	case err != nil:
 		return err
+	default:
+		s, err := a.Stats(ctx, name)
+		if err != nil {
+			return err
+		}
+		action = fmt.Sprintf("drop the archive %q and its %s from %s", name, plural(s.Rows, "entry", "entries"), a.db.shown)
 	}
-	s, err := a.Stats(ctx, name)
-	if err != nil {
-		return err
-	}
-	action := fmt.Sprintf("drop the archive %q and its %s from %s", name, plural(s.Rows, "entry", "entries"), a.db.shown)
 	if err := c.confirm(c.yes, action); err != nil {
 		return err
 	}

@@ -14,8 +14,9 @@ import (
 // exportCommand writes the entries of an archive as JSON Lines.
 type exportCommand struct {
 	*env
-	db  string
-	out string
+	db      string
+	out     string
+	skipBad bool
 }
 
 func (c *exportCommand) doc() *commandDoc {
@@ -47,6 +48,11 @@ one archive from different databases are identical files, as far as the
 databases keep the same times: PostgreSQL and MySQL keep microseconds,
 SQLite milliseconds. import reads the file back.
 
+A row that cannot be read, written by other tools or damaged (such as one
+whose key_hash is not the SHA-256 of its key_text), stops the export with an
+error naming the table and the key; with -skip-bad, such rows are skipped,
+and their number, with the first few, is written to stderr.
+
 With -o, the file appears complete or not at all. A progress bar is drawn on
 stderr when it is a terminal.`,
 		examples: []string{
@@ -59,6 +65,7 @@ stderr when it is a terminal.`,
 func (c *exportCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
 	fs.StringVar(&c.out, "o", "", "write to `FILE` instead of stdout")
+	skipBadFlag(fs, &c.skipBad)
 }
 
 func (c *exportCommand) Run(ctx context.Context, args []string) (err error) {
@@ -88,8 +95,9 @@ func (c *exportCommand) export(ctx context.Context, w io.Writer, a *archive, nam
 		defer progress.finish()
 		w = &entryCounter{w: w, progress: progress, header: true}
 	}
-	_, err := sqlarchive.Dump(ctx, a.Archive, name, w)
-	return err
+	res, err := sqlarchive.Dump(ctx, a.Archive, name, w, &sqlarchive.DumpOptions{SkipBadRows: c.skipBad})
+	reportSkipped(c.stderr, name, res.Skipped, res.BadRows)
+	return badRowHint(err)
 }
 
 // entryCounter passes writes on to w, advancing progress by the entries

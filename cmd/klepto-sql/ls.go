@@ -21,7 +21,12 @@ func (c *lsCommand) doc() *commandDoc {
 		text: `Ls lists every archive of the database's catalog: its name, rows (expired ones
 included), bytes of values, codec, keymap, TTL and creation time. Tables of
 the database that are not archives are not listed. Counting rows and bytes
-reads each archive's table.`,
+reads each archive's table.
+
+An archive whose catalog row is broken (written or changed by other tools,
+with an unknown codec, say) is listed as broken, with the reason on stderr
+(with -json, in its "broken" field instead); the others are listed as usual. Other commands
+refuse a broken archive; drop removes it.`,
 		examples: []string{
 			"klepto-sql ls",
 			"klepto-sql ls -db mysql://app:secret@127.0.0.1:3306/app -json | jq '.[].name'",
@@ -45,6 +50,7 @@ type archiveJSON struct {
 	TTLSeconds  float64   `json:"ttl_seconds"`
 	FuncVersion string    `json:"func_version"`
 	CreatedAt   timestamp `json:"created_at"`
+	Broken      string    `json:"broken,omitempty"` // why the catalog row is broken
 }
 
 func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
@@ -59,6 +65,11 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 	}
 	list := make([]archiveJSON, 0, len(infos))
 	for _, info := range infos {
+		if info.Err != nil {
+			list = append(list, archiveJSON{Name: info.Name, Table: info.Table, Keymap: info.Keymap,
+				FuncVersion: info.FuncVersion, Broken: info.Err.Error()})
+			continue
+		}
 		s, err := a.Stats(ctx, info.Name)
 		if err != nil {
 			return err
@@ -81,8 +92,20 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 	w := newTable(c.stdout)
 	fmt.Fprintln(w, "NAME\tROWS\tBYTES\tCODEC\tKEYMAP\tTTL\tCREATED")
 	for i, x := range list {
+		if x.Broken != "" {
+			fmt.Fprintf(w, "%s\t-\t-\tbroken\t%s\t-\t-\n", x.Name, printable(x.Keymap))
+			continue
+		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Rows, x.Bytes, x.Codec, printable(x.Keymap),
 			formatTTL(infos[i].TTL), formatTime(infos[i].CreatedAt))
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	for _, info := range infos {
+		if info.Err != nil {
+			fmt.Fprintf(c.stderr, "klepto-sql: %v\n", info.Err)
+		}
+	}
+	return nil
 }
