@@ -33,6 +33,13 @@
 // database if need be (create, import, migrate up) say so on stderr when
 // they use the default.
 //
+// A connection to a server gives up after -connect-timeout, default
+// $KLEPTO_CONNECT_TIMEOUT, else 10s; -timeout, default $KLEPTO_TIMEOUT,
+// else none, stops a whole command (0 is none for both). The first
+// interrupt (Ctrl-C) or SIGTERM stops a command, even one waiting for a
+// server that never answers, with status 1 and a message that names the
+// signal; a second one kills it.
+//
 // An export starts with a header line, the archive's settings, from which
 // import creates the archive:
 //
