@@ -217,7 +217,8 @@ var (
 	// other protocols of go-sql-driver's DSNs.
 	mysqlPassword = regexp.MustCompile(`(?m)(^|[\s"'(\x00])([^\s"':/@(\x00]*:)[^\s]*@(tcp|tcp6|unix|udp)?\(`)
 	// kvPassword matches password=… of key=value DSNs and URL queries.
-	kvPassword = regexp.MustCompile(`(?i)(password=)('[^']*'|[^\s&]*)`)
+	// A colon that ends the word is left, such as that of "…password=x: error".
+	kvPassword = regexp.MustCompile(`(?i)(password=)('[^']*'|[^\s&]*[^\s&:]|)`)
 )
 
 // redact returns dsn, or any text holding DSNs, with every password

@@ -29,7 +29,9 @@
 // sqlite:PATH (or a PATH ending in .db), postgres://… (or postgresql://…,
 // as lib/pq takes it) or mysql://USER:PASS@HOST:PORT/DB (or
 // mysql:USER:PASS@tcp(HOST:PORT)/DB, as go-sql-driver/mysql takes it).
-// Passwords are never printed, in errors either. Commands that create the
+// Passwords are never printed, in errors either: every occurrence of the
+// password of a DSN, in its user info or a password=… parameter, is
+// xxxxx on stderr, even in a message of the server that quotes it. Commands that create the
 // database if need be (create, import, migrate up) say so on stderr when
 // they use the default.
 //
