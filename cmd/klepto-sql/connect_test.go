@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"flag"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -61,6 +63,58 @@ func hungServer(t *testing.T) (string, <-chan struct{}) {
 		}
 	})
 	return l.Addr().String(), accepted
+}
+
+// silentPostgres returns the address of a server that completes
+// PostgreSQL's startup (no TLS, no password) and then never answers a
+// query, and a channel that receives a value as each handshake ends.
+func silentPostgres(t *testing.T) (string, <-chan struct{}) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan struct{}, 16)
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			go func() {
+				var size [4]byte
+				if _, err := io.ReadFull(c, size[:]); err != nil {
+					return
+				}
+				if _, err := io.CopyN(io.Discard, c, int64(binary.BigEndian.Uint32(size[:]))-4); err != nil {
+					return
+				}
+				// AuthenticationOk, BackendKeyData, ReadyForQuery (idle).
+				msg := []byte{'R', 0, 0, 0, 8, 0, 0, 0, 0, 'K', 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 2, 'Z', 0, 0, 0, 5, 'I'}
+				if _, err := c.Write(msg); err != nil {
+					return
+				}
+				select {
+				case ready <- struct{}{}:
+				default:
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), ready
 }
 
 // hungDSNs returns a DSN of each server kind for the server at addr.
@@ -191,5 +245,50 @@ func TestSignalStopsConnect(t *testing.T) {
 				t.Errorf("klepto-sql took %v to stop after %v", took, tc.sig)
 			}
 		})
+	}
+}
+
+// A command that waits for a driver that pays no heed to the context,
+// lib/pq reading the answer to a query, exits 3s after the first signal.
+func TestSignalStopsHungQuery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs klepto-sql as a process")
+	}
+	addr, ready := silentPostgres(t)
+	cmd := exec.Command(os.Args[0], "ls", "-db", "postgres://app@"+addr+"/app?sslmode=disable")
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-ready: // connected: klepto-sql waits for the answer to its ping
+	case err := <-done:
+		t.Fatalf("klepto-sql exited before connecting: %v\n%s", err, stderr.String())
+	case <-time.After(time.Minute):
+		_ = cmd.Process.Kill()
+		t.Fatal("klepto-sql did not connect within a minute")
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("klepto-sql still running 30s after SIGTERM")
+	}
+	t.Logf("exited %v after %v: %s", err, time.Since(start), stderr.String())
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("klepto-sql: %v, want exit status 1", err)
+	}
+	if want := "klepto-sql: terminated signal received, and the command did not stop within 3s: exiting"; !strings.Contains(stderr.String(), want) {
+		t.Fatalf("stderr %q, want %q", stderr.String(), want)
 	}
 }

@@ -40,7 +40,8 @@
 // else none, stops a whole command (0 is none for both). The first
 // interrupt (Ctrl-C) or SIGTERM stops a command, even one waiting for a
 // server that never answers, with status 1 and a message that names the
-// signal; a second one kills it.
+// signal: at once, or, if a driver does not heed it, 3s later; a second
+// one kills it.
 //
 // An export starts with a header line, the archive's settings, from which
 // import creates the archive:

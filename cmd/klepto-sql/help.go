@@ -51,7 +51,7 @@ Passwords are never printed.
 $KLEPTO_CONNECT_TIMEOUT, else 10s); -timeout D stops the command after D
 (default $KLEPTO_TIMEOUT, else never); 0 is never. Both go before or after
 the command. The first interrupt (Ctrl-C) or SIGTERM stops the command,
-with status 1; a second one kills it.`
+with status 1, within 3s; a second one kills it.`
 
 // keyHelp explains how keys and values are written.
 const keyHelp = `Keys are written as the key_text column stores them, such as '(n=30)' for
