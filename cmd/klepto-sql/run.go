@@ -49,8 +49,8 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	globalDB       string // -db given before the command
-	connectTimeout time.Duration
+	globalDB       string        // -db given before the command
+	connectTimeout time.Duration // of each connection to a server; 0 for none
 	timeout        time.Duration // of the whole command; 0 for none
 	args           []string      // the command line, without the program name
 	secrets        []string
