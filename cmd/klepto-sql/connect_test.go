@@ -67,7 +67,8 @@ func hungServer(t *testing.T) (string, <-chan struct{}) {
 
 // silentPostgres returns the address of a server that completes
 // PostgreSQL's startup (no TLS, no password) and then never answers a
-// query, and a channel that receives a value as each handshake ends.
+// query, and a channel that receives a value as each connection's first
+// query arrives.
 func silentPostgres(t *testing.T) (string, <-chan struct{}) {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -97,6 +98,11 @@ func silentPostgres(t *testing.T) (string, <-chan struct{}) {
 				// AuthenticationOk, BackendKeyData, ReadyForQuery (idle).
 				msg := []byte{'R', 0, 0, 0, 8, 0, 0, 0, 0, 'K', 0, 0, 0, 12, 0, 0, 0, 1, 0, 0, 0, 2, 'Z', 0, 0, 0, 5, 'I'}
 				if _, err := c.Write(msg); err != nil {
+					return
+				}
+				// The first message after the handshake, a query.
+				var header [5]byte
+				if _, err := io.ReadFull(c, header[:]); err != nil {
 					return
 				}
 				select {
@@ -191,8 +197,6 @@ func TestSignalStopsConnect(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs klepto-sql as a process")
 	}
-	addr, accepted := hungServer(t)
-	dsns := hungDSNs(addr)
 	for _, tc := range []struct {
 		kind string
 		sig  syscall.Signal
@@ -204,7 +208,8 @@ func TestSignalStopsConnect(t *testing.T) {
 		{"mysql-go-sql", syscall.SIGINT, "interrupt signal received"},
 	} {
 		t.Run(tc.kind+"/"+tc.sig.String(), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-connect-timeout", "10m", "ls", "-db", dsns[tc.kind])
+			addr, accepted := hungServer(t) // a server of its own: accepted is this process's
+			cmd := exec.Command(os.Args[0], "-connect-timeout", "10m", "ls", "-db", hungDSNs(addr)[tc.kind])
 			cmd.Env = append(os.Environ(), mainEnv+"=1")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
