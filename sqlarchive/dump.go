@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/klepto-sql/klepto/codec"
@@ -241,6 +240,10 @@ type LoadOptions struct {
 	// Progress, if set, is called after each line is read, with its
 	// length in bytes, newline included, on the goroutine of Load.
 	Progress func(bytes int)
+
+	// TempDir is the folder of the temporary file in which Load keeps the
+	// checked input beyond its first 4 MB; default os.TempDir().
+	TempDir string
 }
 
 // HeaderError reports LoadOptions that contradict the header of the input.
@@ -258,11 +261,17 @@ func (e *HeaderError) Error() string {
 		e.Field, e.Option, e.Source, e.Field, e.Header)
 }
 
-// loadBatch is how many rows Load writes with one PutRows.
+// loadBatch is how many rows Load writes with one PutRows, at most.
 const loadBatch = 1000
 
+// loadBatchBytes is how many bytes of input lines Load writes with one
+// PutRows, at most, unless one line is longer.
+const loadBatchBytes = 4 << 20
+
 // Load reads a dump, as Dump writes it, from r into the archive called
-// name, and returns how many entries it wrote. opts may be nil.
+// name, and returns how many entries it stored: the number of distinct
+// keys, a key given on several lines counted once (the last line wins).
+// opts may be nil.
 //
 // If the catalog has no archive called name, Load creates it as
 // CreateLike does, with the codec, keymap, keymap version and TTL of the
@@ -273,8 +282,12 @@ const loadBatch = 1000
 //
 // Every line is read and checked before anything is written, so that a
 // malformed line, named by its number, writes nothing and no transaction
-// waits for input; blank lines are skipped. Then all entries are written
-// in one transaction: on any error, cancellation included, none is. An
+// waits for input; blank lines are skipped. The checked lines are kept in
+// memory up to 4 MB, then in a temporary file in opts.TempDir, removed
+// when Load returns, so that memory does not grow with the input: only by
+// some 40 bytes a distinct key, to count them. Then all entries are
+// written in one transaction, in batches: on any error, cancellation
+// included, none is. An
 // archive Load created is left in place, empty, if writing fails: other
 // programs may have written into it meanwhile. Entries keep their
 // arguments and times, expires_at included; an entry the archive holds
@@ -303,7 +316,13 @@ func Load(ctx context.Context, a *Archive, name string, r io.Reader, opts *LoadO
 	if err != nil {
 		return 0, err
 	}
-	rows, err := lines.records(like.Codec)
+	sp := &spool{dir: o.TempDir}
+	defer func() {
+		if cerr := sp.close(); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("sqlarchive: load %q: temporary file: %w", name, cerr))
+		}
+	}()
+	n, err = lines.records(ctx, like.Codec, sp)
 	if err != nil {
 		return 0, fmt.Errorf("sqlarchive: load %q: %w", name, err)
 	}
@@ -313,10 +332,14 @@ func Load(ctx context.Context, a *Archive, name string, r io.Reader, opts *LoadO
 	if err != nil {
 		return 0, err
 	}
-	if err := a.writeRows(ctx, info, rows); err != nil {
+	checked, err := sp.reader()
+	if err != nil {
+		return 0, fmt.Errorf("sqlarchive: load %q: temporary file: %w", name, err)
+	}
+	if err := a.writeRows(ctx, info, like.Codec, checked); err != nil {
 		return 0, err
 	}
-	return len(rows), nil
+	return n, nil
 }
 
 // loadTarget returns the archive called name that Load writes into, as
@@ -363,10 +386,11 @@ func (a *Archive) loadTarget(ctx context.Context, name string, lines *lineReader
 	return like, nil
 }
 
-// writeRows writes rows, read for the archive like describes, into that
-// archive, in one transaction, for Load. Its errors name the archive, or
-// the table (see tableError).
-func (a *Archive) writeRows(ctx context.Context, like TableInfo, rows []sqltable.Row[[]byte]) (err error) {
+// writeRows writes the entries of checked, lines of a dump that records
+// checked for an archive of codec c, into the archive like describes, in
+// one transaction, for Load. Its errors name the archive, or the table
+// (see tableError).
+func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, checked *bufio.Reader) (err error) {
 	loadError := func(err error) error {
 		if err == nil {
 			return nil
@@ -392,15 +416,36 @@ func (a *Archive) writeRows(ctx context.Context, like TableInfo, rows []sqltable
 		return err
 	}
 	defer func() { err = errors.Join(err, tableError(info.Name, info.Table, t.Close())) }()
-	if info.Codec != like.Codec { // made anew since like was read
-		return &MismatchError{Name: info.Name, Field: "codec", Stored: info.Codec.String(), Requested: like.Codec.String()}
+	if info.Codec != c { // made anew since the lines were checked
+		return &MismatchError{Name: info.Name, Field: "codec", Stored: info.Codec.String(), Requested: c.String()}
 	}
-	for batch := range slices.Chunk(rows, loadBatch) {
-		if err := t.PutRows(ctx, batch); err != nil {
-			return tableError(info.Name, info.Table, err)
+	batch := make([]sqltable.Row[[]byte], 0, loadBatch)
+	size := 0
+	for {
+		line, rerr := checked.ReadBytes('\n')
+		if len(line) > 0 {
+			row, err := parseRecord(line, c)
+			if err != nil {
+				return loadError(fmt.Errorf("temporary file: %w", err))
+			}
+			batch = append(batch, row)
+			size += len(line)
+		}
+		switch {
+		case rerr != nil && !errors.Is(rerr, io.EOF):
+			return loadError(fmt.Errorf("temporary file: %w", rerr))
+		case len(batch) == 0:
+		case rerr != nil, len(batch) == loadBatch, size >= loadBatchBytes:
+			if err := t.PutRows(ctx, batch); err != nil {
+				return tableError(info.Name, info.Table, err)
+			}
+			clear(batch) // for the garbage collector
+			batch, size = batch[:0], 0
+		}
+		if rerr != nil {
+			return nil
 		}
 	}
-	return nil
 }
 
 // ignoreDone returns err, unless the transaction was over already.
@@ -462,25 +507,35 @@ func (l *lineReader) header() (TableInfo, bool, error) {
 }
 
 // records reads and checks the remaining lines, the entries of an archive
-// of codec c.
-func (l *lineReader) records(c codec.Codec) ([]sqltable.Row[[]byte], error) {
-	var rows []sqltable.Row[[]byte]
+// of codec c, adds them to sp, and returns how many distinct keys they
+// hold.
+func (l *lineReader) records(ctx context.Context, c codec.Codec, sp *spool) (int, error) {
+	// The first half of each key hash, a SHA-256: distinct keys collide
+	// with a chance of n²/2¹²⁹, none in practice.
+	keys := make(map[[16]byte]struct{})
 	for {
+		if l.n%1000 == 0 && ctx.Err() != nil {
+			return 0, context.Cause(ctx)
+		}
 		text, err := l.next()
 		if errors.Is(err, io.EOF) {
-			return rows, nil
+			return len(keys), nil
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		if len(bytes.TrimSpace(text)) == 0 {
+		text = bytes.TrimSpace(text)
+		if len(text) == 0 {
 			continue
 		}
 		row, err := parseRecord(text, c)
 		if err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", l.source, l.n, err)
+			return 0, fmt.Errorf("%s line %d: %w", l.source, l.n, err)
 		}
-		rows = append(rows, row)
+		keys[[16]byte(row.Key.Hash[:16])] = struct{}{}
+		if err := sp.add(text); err != nil {
+			return 0, fmt.Errorf("temporary file: %w", err)
+		}
 	}
 }
 

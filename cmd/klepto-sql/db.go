@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/lib/pq"           // driver "postgres"
@@ -38,8 +42,12 @@ type database struct {
 	mysqlCfg  *mysql.Config // MySQL's connection, opened without a DSN string
 	path      string        // the SQLite file
 	shown     string        // the DSN as given, its password redacted
-	password  string        // "" if none
+	passwords []string      // every password the DSN holds
 	isDefault bool          // named by neither -db nor $KLEPTO_DSN
+
+	// connectTimeout bounds each connection to a server (-connect-timeout);
+	// 0 for none.
+	connectTimeout time.Duration
 }
 
 // parseDSN parses a -db or -to value:
@@ -62,10 +70,10 @@ func parseDSN(s string) (database, error) {
 			return database{}, fmt.Errorf("invalid PostgreSQL URL %s: %w", redactUnparsed(s), errInvalidURL)
 		}
 		db := database{dialect: dialect.Postgres, driver: "postgres", dsn: s, shown: shown}
-		db.password, _ = u.User.Password()
-		if p := u.Query().Get("password"); p != "" {
-			db.password = p
+		if p, ok := u.User.Password(); ok {
+			db.passwords = append(db.passwords, p)
 		}
+		db.passwords = append(db.passwords, u.Query()["password"]...)
 		return db, nil
 	case strings.HasPrefix(lower, "mysql:"):
 		cfg, err := parseMySQL(s[len("mysql:"):])
@@ -75,8 +83,11 @@ func parseDSN(s string) (database, error) {
 		if err != nil {
 			return database{}, fmt.Errorf("invalid MySQL DSN %s: %w", shown, err)
 		}
+		// A password=… parameter is no password to go-sql-driver, which
+		// sends it to the server as SET password=…, whose errors quote it.
+		passwords := []string{cfg.Passwd, cfg.Params["password"]}
 		return database{dialect: dialect.MySQL, driver: "mysql", dsn: cfg.FormatDSN(), mysqlCfg: cfg,
-			shown: shown, password: cfg.Passwd}, nil
+			shown: shown, passwords: passwords}, nil
 	}
 	path, ok := sqlitePath(s)
 	if !ok {
@@ -206,7 +217,8 @@ var (
 	// other protocols of go-sql-driver's DSNs.
 	mysqlPassword = regexp.MustCompile(`(?m)(^|[\s"'(\x00])([^\s"':/@(\x00]*:)[^\s]*@(tcp|tcp6|unix|udp)?\(`)
 	// kvPassword matches password=… of key=value DSNs and URL queries.
-	kvPassword = regexp.MustCompile(`(?i)(password=)('[^']*'|[^\s&]*)`)
+	// A colon that ends the word is left, such as that of "…password=x: error".
+	kvPassword = regexp.MustCompile(`(?i)(password=)('[^']*'|[^\s&]*[^\s&:]|)`)
 )
 
 // redact returns dsn, or any text holding DSNs, with every password
@@ -229,8 +241,10 @@ func redact(dsn string) string {
 func (e *env) secret(dsn string) {
 	db, err := parseDSN(dsn)
 	if err == nil {
-		if db.password != "" {
-			e.secrets = append(e.secrets, db.password)
+		for _, p := range db.passwords {
+			if p != "" && !slices.Contains(e.secrets, p) {
+				e.secrets = append(e.secrets, p)
+			}
 		}
 		return
 	}
@@ -252,6 +266,25 @@ func (e *env) redactText(text string) string {
 	return redact(text)
 }
 
+// redactWriter passes writes on to w, every password that e knows of
+// replaced by xxxxx. It is for stderr, whose messages are each written
+// at once; never for data, which it would change.
+type redactWriter struct {
+	w io.Writer
+	e *env
+}
+
+func (r *redactWriter) Write(p []byte) (int, error) {
+	s := r.e.redactText(string(p))
+	if s == string(p) {
+		return r.w.Write(p)
+	}
+	if _, err := io.WriteString(r.w, s); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // dbFlag registers -db on fs.
 func dbFlag(fs *flag.FlagSet, p *string) {
 	fs.StringVar(p, "db", "", "the `DSN` of the database (see below); default $"+dsnEnv+", else "+defaultDSN)
@@ -266,11 +299,13 @@ func (e *env) resolve(flagValue string) (database, error) {
 	}
 	if s == "" {
 		db, err := parseDSN(defaultDSN)
-		db.isDefault = true
+		db.isDefault, db.connectTimeout = true, e.connectTimeout
 		return db, err
 	}
 	e.secret(s)
-	return parseDSN(s)
+	db, err := parseDSN(s)
+	db.connectTimeout = e.connectTimeout
+	return db, err
 }
 
 // noteDefault tells on stderr that db is the default database, if it is
@@ -288,8 +323,13 @@ func (e *env) noteDefault(db database, create bool) {
 // with the DSN in the message.
 func (db *database) open(ctx context.Context, create bool) (*sql.DB, error) {
 	if db.dialect == dialect.SQLite {
-		if _, err := os.Stat(db.path); !create && errors.Is(err, fs.ErrNotExist) {
+		st, err := os.Stat(db.path)
+		if !create && errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("no SQLite database at %s; `klepto-sql migrate up -db %s` creates one", db.path, db.shown)
+		}
+		if err == nil && !st.Mode().IsRegular() {
+			// SQLite would write a -journal file beside it, and more.
+			return nil, fmt.Errorf("SQLite database %s is %s, not a regular file", db.path, fileKind(st.Mode()))
 		}
 		pool, err := sql.Open(db.driver, db.dsn)
 		if err != nil {
@@ -300,19 +340,17 @@ func (db *database) open(ctx context.Context, create bool) (*sql.DB, error) {
 		pool.SetMaxOpenConns(1)
 		return pool, nil
 	}
-	var pool *sql.DB
+	var c driver.Connector
+	var err error
 	if db.mysqlCfg != nil {
-		c, err := mysql.NewConnector(db.mysqlCfg)
-		if err != nil {
-			return nil, fmt.Errorf("open %s: %w", db.shown, err)
-		}
-		pool = sql.OpenDB(c)
+		c, err = mysql.NewConnector(db.mysqlCfg)
 	} else {
-		var err error
-		if pool, err = sql.Open(db.driver, db.dsn); err != nil {
-			return nil, fmt.Errorf("open %s: %w", db.shown, err)
-		}
+		c, err = newPostgresConnector(db.dsn)
 	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", db.shown, err)
+	}
+	pool := sql.OpenDB(&timeoutConnector{Connector: c, timeout: db.connectTimeout})
 	if err := pool.PingContext(ctx); err != nil {
 		return nil, errors.Join(fmt.Errorf("connect to %s: %w", db.shown, err), pool.Close())
 	}
@@ -373,4 +411,21 @@ func (a *archive) explain(err error, name string) error {
 		return fmt.Errorf("no archive %q in %s (klepto-sql ls lists them)", name, a.db.shown)
 	}
 	return err
+}
+
+// fileKind returns what a file of mode m is, for errors.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	}
+	return "a special file"
 }

@@ -31,9 +31,19 @@
 // sqlite:PATH (or a PATH ending in .db), postgres://… (or postgresql://…,
 // as lib/pq takes it) or mysql://USER:PASS@HOST:PORT/DB (or
 // mysql:USER:PASS@tcp(HOST:PORT)/DB, as go-sql-driver/mysql takes it).
-// Passwords are never printed, in errors either. Commands that create the
+// Passwords are never printed, in errors either: every occurrence of the
+// password of a DSN, in its user info or a password=… parameter, is
+// xxxxx on stderr, even in a message of the server that quotes it. Commands that create the
 // database if need be (create, import, migrate up) say so on stderr when
 // they use the default.
+//
+// A connection to a server gives up after -connect-timeout, default
+// $KLEPTO_CONNECT_TIMEOUT, else 10s; -timeout, default $KLEPTO_TIMEOUT,
+// else none, stops a whole command (0 is none for both). The first
+// interrupt (Ctrl-C) or SIGTERM stops a command, even one waiting for a
+// server that never answers, with status 1 and a message that names the
+// signal: at once, or, if a driver does not heed it, 3s later; a second
+// one kills it.
 //
 // An export starts with a header line, the archive's settings, from which
 // import creates the archive:

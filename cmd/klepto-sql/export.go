@@ -5,8 +5,6 @@ import (
 	"context"
 	"flag"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
@@ -53,8 +51,11 @@ whose key_hash is not the SHA-256 of its key_text), stops the export with an
 error naming the table and the key; with -skip-bad, such rows are skipped,
 and their number, with the first few, is written to stderr.
 
-With -o, the file appears complete or not at all. A progress bar is drawn on
-stderr when it is a terminal.`,
+With -o, a regular file appears complete or not at all, written to a
+temporary file renamed over it; a new file gets the mode 0666 less the
+umask, an existing one keeps its mode. A device, a FIFO or /dev/stdout is
+written directly, never replaced. A progress bar is drawn on stderr when it
+is a terminal.`,
 		examples: []string{
 			"klepto-sql export fib -o fib.jsonl",
 			"klepto-sql export fib | jq -c 'select(.value > 1000)'",
@@ -78,7 +79,7 @@ func (c *exportCommand) Run(ctx context.Context, args []string) (err error) {
 	if _, err := a.info(ctx, name); err != nil {
 		return err
 	}
-	if c.out == "" {
+	if c.out == "" || c.out == "/dev/stdout" {
 		return c.export(ctx, c.stdout, a, name)
 	}
 	return writeFileAtomic(c.out, func(w io.Writer) error { return c.export(ctx, w, a, name) })
@@ -117,33 +118,4 @@ func (c *entryCounter) Write(p []byte) (int, error) {
 	}
 	c.progress.add(lines)
 	return n, err
-}
-
-// writeFileAtomic writes the file at path with write, through a temporary
-// file in the same folder renamed into place at the end, so that the file
-// appears complete or not at all.
-func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			_ = tmp.Close()
-			_ = os.Remove(tmp.Name())
-		}
-	}()
-	if err := write(tmp); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }

@@ -46,7 +46,12 @@ const dbHelp = `Databases (-db DSN; the default is $KLEPTO_DSN, else sqlite:klep
                                                 PostgreSQL (postgresql:// too; as lib/pq takes it)
   mysql://USER:PASS@HOST:3306/DB                MySQL or MariaDB
   mysql:USER:PASS@tcp(HOST:3306)/DB             the same, as go-sql-driver/mysql takes it
-Passwords are never printed.`
+Passwords are never printed.
+-connect-timeout D gives up connecting to a server after D (default
+$KLEPTO_CONNECT_TIMEOUT, else 10s); -timeout D stops the command after D
+(default $KLEPTO_TIMEOUT, else never); 0 is never. Both go before or after
+the command. The first interrupt (Ctrl-C) or SIGTERM stops the command,
+with status 1, within 3s; a second one kills it.`
 
 // keyHelp explains how keys and values are written.
 const keyHelp = `Keys are written as the key_text column stores them, such as '(n=30)' for

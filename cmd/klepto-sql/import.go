@@ -45,7 +45,10 @@ missing expires_at is never. Blank lines are skipped.
 
 Every line is read and checked first, then all are written in one
 transaction: a malformed line, named by its number, or any other error,
-imports nothing, and an interrupted import too. An archive created for an
+imports nothing, and an interrupted import too. The checked lines wait in
+a temporary file ($TMPDIR) beyond their first 4 MB, so memory does not grow
+with the file. The count printed is that of the entries stored: a key on
+several lines counts once, and its last line wins. An archive created for an
 import that fails is left in place, empty: other programs may have written
 into it meanwhile. So export, import into another database, and export
 again give identical files (unless the times lose digits: SQLite keeps

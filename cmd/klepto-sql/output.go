@@ -160,6 +160,9 @@ func printable(s string) string {
 
 // isTerminal reports whether w is a terminal.
 func isTerminal(w any) bool {
+	if r, ok := w.(*redactWriter); ok {
+		w = r.w
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
@@ -48,8 +49,10 @@ type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	getenv         func(string) string
-	globalDB       string   // -db given before the command
-	args           []string // the command line, without the program name
+	globalDB       string        // -db given before the command
+	connectTimeout time.Duration // of each connection to a server; 0 for none
+	timeout        time.Duration // of the whole command; 0 for none
+	args           []string      // the command line, without the program name
 	secrets        []string
 }
 
@@ -89,10 +92,17 @@ func (e *env) lookup(name string) command {
 // program name) and returns its exit status. It never calls os.Exit and
 // touches no stream but those it is given.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv, args: args}
+	e := &env{stdin: stdin, stdout: stdout, getenv: os.Getenv, args: args}
+	e.stderr = &redactWriter{w: stderr, e: e}
+	if dsn := e.getenv(dsnEnv); dsn != "" {
+		e.secret(dsn)
+	}
 	root := flag.NewFlagSet("klepto-sql", flag.ContinueOnError)
 	root.SetOutput(io.Discard)
 	root.StringVar(&e.globalDB, "db", "", "")
+	if err := e.timeoutFlags(root); err != nil {
+		return e.exit(nil, err)
+	}
 	if err := root.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			e.printHelp(stdout)
@@ -112,10 +122,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return e.exit(nil, &usageError{msg: fmt.Sprintf("unknown command %q", name)})
 	}
 	fs := newFlagSet(c)
-	if e.globalDB != "" && fs.Lookup("db") != nil {
-		if err := fs.Set("db", e.globalDB); err != nil {
-			return e.exit(c, err)
+	if fs.Lookup("db") != nil {
+		if e.globalDB != "" {
+			if err := fs.Set("db", e.globalDB); err != nil {
+				return e.exit(c, err)
+			}
 		}
+		e.timeoutFlagsAfter(fs)
 	}
 	pos, err := parseArgs(fs, root.Args()[1:])
 	switch {
@@ -128,7 +141,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := checkArgs(c.doc(), pos); err != nil {
 		return e.exit(c, err)
 	}
-	err = c.Run(ctx, pos)
+	err = e.runCommand(ctx, c, pos)
 	if errors.Is(err, sqlarchive.ErrInvalidName) {
 		// Archive names come from the command line.
 		err = &usageError{msg: err.Error()}
