@@ -15,6 +15,8 @@ type copyCommand struct {
 	to      string
 	json    bool
 	skipBad bool
+
+	skipMigrate bool
 }
 
 func (c *copyCommand) doc() *commandDoc {
@@ -48,6 +50,7 @@ ls).`,
 
 func (c *copyCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
+	fs.BoolVar(&c.skipMigrate, "skip-migrate", false, "apply no migration to the -to database: another tool keeps klepto's schema")
 	fs.StringVar(&c.to, "to", "", "the `DSN` of the database to copy to (required)")
 	jsonFlag(fs, &c.json)
 	skipBadFlag(fs, &c.skipBad)
@@ -81,7 +84,7 @@ func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer func() { err = joinClose(err, src) }()
-	dst, err := c.openArchive(ctx, c.to, true)
+	dst, err := c.openArchive(ctx, c.to, !c.skipMigrate)
 	if err != nil {
 		return err
 	}

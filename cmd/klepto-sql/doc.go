@@ -19,9 +19,9 @@
 //	get      NAME KEY: print the value stored under a key
 //	put      NAME KEY VALUE: store a value under a key
 //	rm       NAME KEY...: remove entries by key
-//	export   NAME [-o FILE]: write the archive's settings and entries as JSON Lines, with arguments and timestamps
-//	import   NAME [-i FILE]: read entries written by export, in one transaction
-//	copy     -to DSN [NAME...]: copy archives to another database, of any kind
+//	export   NAME [-o FILE] [-skip-bad]: write the archive's settings and entries as JSON Lines, with arguments and timestamps
+//	import   NAME [-i FILE] [-skip-migrate]: read entries written by export, in one transaction
+//	copy     -to DSN [NAME...] [-skip-bad] [-skip-migrate]: copy archives to another database, of any kind
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
 //	stats    NAME: print the rows, expired rows, bytes, oldest and newest write
 //	version  print the version of klepto-sql

@@ -22,6 +22,8 @@ type importCommand struct {
 	json  bool
 	codec codecFlag
 	ttl   ttlFlag
+
+	skipMigrate bool
 }
 
 func (c *importCommand) doc() *commandDoc {
@@ -66,6 +68,7 @@ func (c *importCommand) flags(fs *flag.FlagSet) {
 	jsonFlag(fs, &c.json)
 	fs.StringVar(&c.in, "i", "", "read `FILE` instead of stdin")
 	fs.Var(&c.codec, "codec", "the `codec` of the archive if import creates it from a file without a header: json (the default), gob or raw")
+	fs.BoolVar(&c.skipMigrate, "skip-migrate", false, "apply no migration: another tool keeps klepto's schema")
 	fs.Var(&c.ttl, "ttl", "the TTL of the archive if import creates it from a file without a header: a duration `D` such as 24h; default none")
 }
 
@@ -86,7 +89,7 @@ func (c *importCommand) Run(ctx context.Context, args []string) (err error) {
 			size = st.Size()
 		}
 	}
-	a, err := c.openArchive(ctx, c.db, true)
+	a, err := c.openArchive(ctx, c.db, !c.skipMigrate)
 	if err != nil {
 		return err
 	}

@@ -83,11 +83,16 @@ func TestMigrateOtherTools(t *testing.T) {
 	}
 }
 
-// TestCreateSkipMigrate: with -skip-migrate, create applies nothing, and
-// fails on a database without klepto's tables.
+// TestCreateSkipMigrate: with -skip-migrate, create, import and copy (to
+// its -to database) apply nothing, and fail on a database without
+// klepto's tables.
 func TestCreateSkipMigrate(t *testing.T) {
+	src := "sqlite:" + filepath.Join(t.TempDir(), "src.db")
+	ok(t, "create", "fib", "-db", src)
 	eachDB(t, func(t *testing.T, dsn string) {
 		fails(t, exitFailure, []string{"klepto_archives does not exist"}, "create", "-skip-migrate", "fib", "-db", dsn)
+		failsIn(t, "", exitFailure, []string{"klepto_archives does not exist"}, "import", "-skip-migrate", "fib", "-db", dsn)
+		fails(t, exitFailure, []string{"klepto_archives does not exist"}, "copy", "-skip-migrate", "-db", src, "-to", dsn, "fib")
 		if got := ok(t, "migrate", "version", "-db", dsn); got != "0\n" {
 			t.Errorf("version after create -skip-migrate = %q, want 0", got)
 		}
