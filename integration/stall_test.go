@@ -3,12 +3,22 @@ package integration
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"net"
+	"net/url"
 	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
+	"github.com/lib/pq"
+
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
 	"github.com/klepto-sql/klepto/sqltable"
@@ -178,6 +188,297 @@ func TestSQLiteLockHonoursDeadline(t *testing.T) {
 			}
 			if got, _, err := kv.Get(ctx, k2); err != nil || got != 4 {
 				t.Errorf("get after the put = %d, %v; want 4", got, err)
+			}
+		})
+	}
+}
+
+// stallDeadline is the deadline of the calls during a stall of the
+// network, stallSlack how much longer they may take, and stallFor how long
+// the stall lasts.
+const (
+	stallDeadline = time.Second
+	stallSlack    = time.Second
+	stallFor      = 5 * time.Second
+	stallPool     = 4 // SetMaxOpenConns
+)
+
+// pqConnector is the lib/pq connector of the section "Timeouts and pools"
+// of package sqlarchive (its example TimeoutsAndPools): it opens each
+// connection with a dialer of its own, so that when lib/pq dials again on
+// behalf of that connection, to cancel a statement whose context ended, the
+// dialer also stops the connection's wait for the server's answer, which
+// lib/pq would otherwise wait for as long as the network stalls.
+type pqConnector struct {
+	cfg    pq.Config
+	dialer net.Dialer
+}
+
+func (c *pqConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	pc, err := pq.NewConnectorConfig(c.cfg)
+	if err != nil {
+		return nil, err
+	}
+	pc.Dialer(&cancelDialer{dialer: c.dialer})
+	return pc.Connect(ctx)
+}
+
+func (c *pqConnector) Driver() driver.Driver { return &pq.Driver{} }
+
+// cancelWait bounds a cancel request of lib/pq, which the statement it
+// cancels waits for.
+const cancelWait = 100 * time.Millisecond
+
+// cancelDialer dials the connections of one lib/pq connection: first the
+// connection itself, then one for each cancel request, which lib/pq sends
+// when the context of a statement ends. A cancel request ends the
+// connection's wait for an answer (lib/pq then drops the connection), and
+// lasts at most cancelWait.
+type cancelDialer struct {
+	dialer net.Dialer
+	mu     sync.Mutex // guards conn
+	conn   net.Conn
+}
+
+func (d *cancelDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn == nil {
+		c, err := d.dialer.DialContext(ctx, network, address)
+		d.conn = c
+		return c, err
+	}
+	_ = d.conn.SetDeadline(time.Now())
+	end := time.Now().Add(cancelWait)
+	ctx, cancel := context.WithDeadline(ctx, end)
+	defer cancel()
+	c, err := d.dialer.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
+	}
+	return &deadlineConn{Conn: c, end: end}, nil
+}
+
+// deadlineConn is a connection whose deadlines are never later than end.
+type deadlineConn struct {
+	net.Conn
+	end time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error {
+	if t.IsZero() || t.After(c.end) {
+		t = c.end
+	}
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() || t.After(c.end) {
+		t = c.end
+	}
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	if t.IsZero() || t.After(c.end) {
+		t = c.end
+	}
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (d *cancelDialer) Dial(network, address string) (net.Conn, error) {
+	return d.DialContext(context.Background(), network, address)
+}
+
+func (d *cancelDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	return d.DialContext(ctx, network, address)
+}
+
+// servicePool opens a pool on the database of db through proxy, with the
+// settings that the section "Timeouts and pools" of package sqlarchive
+// gives, and returns it with a query that counts the server's connections
+// of that pool.
+func servicePool(t *testing.T, db sqltest.Database, proxy func(target string) string) (*sql.DB, string) {
+	t.Helper()
+	var (
+		pool  *sql.DB
+		count string
+	)
+	switch db.Dialect {
+	case dialect.Postgres:
+		u, err := url.Parse(db.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = proxy(u.Host)
+		app := "stall_" + db.Name
+		q := u.Query()
+		q.Set("connect_timeout", "1")
+		q.Set("application_name", app)
+		u.RawQuery = q.Encode()
+		cfg, err := pq.NewConfig(u.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool = sql.OpenDB(&pqConnector{cfg: cfg, dialer: net.Dialer{KeepAlive: 15 * time.Second}})
+		count = `SELECT count(*) FROM pg_stat_activity WHERE application_name = '` + app + `'`
+	case dialect.MySQL:
+		cfg, err := mysql.ParseDSN(db.DSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Addr = proxy(cfg.Addr)
+		cfg.Timeout = time.Second
+		cfg.ReadTimeout = 2 * stallDeadline
+		cfg.WriteTimeout = 2 * stallDeadline
+		connector, err := mysql.NewConnector(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pool = sql.OpenDB(connector)
+		count = `SELECT count(*) FROM information_schema.processlist WHERE db = '` + db.Name + `' AND id <> CONNECTION_ID()`
+	}
+	t.Cleanup(func() { _ = pool.Close() })
+	pool.SetMaxOpenConns(stallPool)
+	pool.SetMaxIdleConns(stallPool)
+	pool.SetConnMaxIdleTime(time.Minute)
+	return pool, count
+}
+
+// During a stall of the network between a service and its database
+// server, calls with a deadline return soon after it, the server sees no
+// more connections than the pool holds (and those the stall left behind),
+// and calls succeed again soon after the stall ends: with the pool
+// settings of the section "Timeouts and pools" of package sqlarchive.
+func TestServerStallHonoursDeadline(t *testing.T) {
+	for _, d := range []*dialect.Dialect{dialect.Postgres, dialect.MySQL} {
+		t.Run(d.Name(), func(t *testing.T) {
+			ctx := t.Context()
+			db := sqltest.Fresh(t, d)
+			var proxy *sqltest.Proxy
+			pool, countQuery := servicePool(t, db, func(target string) string {
+				proxy = sqltest.NewProxy(t, target)
+				return proxy.Addr()
+			})
+			a, err := sqlarchive.Open(ctx, pool, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = a.Close() })
+			kv, err := sqlarchive.Table[int](ctx, a, "kv", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sq, err := sqlarchive.Memoize(ctx, a, "sq", func(_ context.Context, n int) (int, error) { return n * n, nil }, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var next atomic.Int64
+			call := func(ctx context.Context, i int64) error {
+				ctx, cancel := context.WithTimeout(ctx, stallDeadline)
+				defer cancel()
+				key := keymap.NewKey(strconv.FormatInt(i, 10))
+				switch i % 3 {
+				case 0:
+					return kv.Put(ctx, key, int(i))
+				case 1:
+					_, _, err := kv.Get(ctx, key)
+					return err
+				default:
+					_, err := sq.Call(ctx, int(i))
+					return err
+				}
+			}
+			for range 3 * stallPool {
+				if err := call(ctx, next.Add(1)); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// The server's connections of the pool, counted on a
+			// connection of its own.
+			var maxConns atomic.Int64
+			sampling, stopSampling := context.WithCancel(ctx)
+			sampled := make(chan struct{})
+			go func() {
+				defer close(sampled)
+				for sampling.Err() == nil {
+					var n int64
+					if err := db.DB.QueryRowContext(sampling, countQuery).Scan(&n); err == nil && n > maxConns.Load() {
+						maxConns.Store(n)
+					}
+					time.Sleep(50 * time.Millisecond)
+				}
+			}()
+
+			proxy.Stall()
+			stallEnd := time.Now().Add(stallFor)
+			// The stall ends on time, whether or not the calls return.
+			resumedC := make(chan time.Time, 1)
+			time.AfterFunc(stallFor, func() {
+				resumedC <- time.Now()
+				proxy.Resume()
+			})
+			var (
+				mu      sync.Mutex
+				slowest time.Duration
+				calls   int
+				failed  int
+				wg      sync.WaitGroup
+			)
+			for range 2 * stallPool {
+				wg.Go(func() {
+					for time.Now().Before(stallEnd) {
+						start := time.Now()
+						err := call(ctx, next.Add(1))
+						elapsed := time.Since(start)
+						mu.Lock()
+						calls++
+						slowest = max(slowest, elapsed)
+						if err != nil {
+							failed++
+						}
+						mu.Unlock()
+						if elapsed > stallDeadline+stallSlack {
+							t.Errorf("a call with a deadline of %v returned after %v during the stall: %v", stallDeadline, elapsed, err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			resumed := <-resumedC
+			t.Logf("during the stall of %v: %d calls, %d failed, the slowest returned after %v", stallFor, calls, failed, slowest.Round(time.Millisecond))
+
+			// Calls succeed again soon.
+			var recovered time.Duration
+			for {
+				err := call(ctx, next.Add(1))
+				if err == nil {
+					recovered = time.Since(resumed)
+					break
+				}
+				if time.Since(resumed) > 10*time.Second {
+					t.Fatalf("calls still fail 10 s after the stall: %v", err)
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			for range 3 * stallPool {
+				if err := call(ctx, next.Add(1)); err != nil {
+					t.Errorf("a call after the stall: %v", err)
+				}
+			}
+			time.Sleep(500 * time.Millisecond)
+			stopSampling()
+			<-sampled
+			t.Logf("calls succeeded again %v after the stall; the server had at most %d connections of the pool; the proxy accepted %d connections and opened %d to the server",
+				recovered.Round(time.Millisecond), maxConns.Load(), proxy.Accepts(), proxy.Dials())
+			if recovered > 2*time.Second {
+				t.Errorf("calls succeeded again only %v after the stall", recovered)
+			}
+			if n := maxConns.Load(); n > 2*stallPool {
+				t.Errorf("the server had %d connections of a pool of %d", n, stallPool)
 			}
 		})
 	}
