@@ -193,6 +193,41 @@ func TestSQLiteLockHonoursDeadline(t *testing.T) {
 	}
 }
 
+// Without a deadline, a call on SQLite waits 5 s for another connection's
+// write lock, then fails with a busy error.
+func TestSQLiteLockWaitWithoutDeadline(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "cache.db")
+	app := openSQLiteDSN(t, dialect.SQLiteDSN(path))
+	other := openSQLiteDSN(t, dialect.SQLiteDSN(path))
+	kv, err := sqltable.Open[int](ctx, app, "kv", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = kv.Close() })
+	conn, err := other.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	err = kv.Put(ctx, keymap.NewKey("1"), 1)
+	elapsed := time.Since(start)
+	if !dialect.IsBusy(err) {
+		t.Errorf("put while locked: %v, want a busy error", err)
+	}
+	if elapsed < 5*time.Second || elapsed > 5*time.Second+lockSlack {
+		t.Errorf("put while locked failed after %v, want 5 s", elapsed)
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // stallDeadline is the deadline of the calls during a stall of the
 // network, stallSlack how much longer they may take, and stallFor how long
 // the stall lasts.
@@ -203,12 +238,12 @@ const (
 	stallPool     = 4 // SetMaxOpenConns
 )
 
-// pqConnector is the lib/pq connector of the section "Timeouts and pools"
-// of package sqlarchive (its example TimeoutsAndPools): it opens each
-// connection with a dialer of its own, so that when lib/pq dials again on
-// behalf of that connection, to cancel a statement whose context ended, the
-// dialer also stops the connection's wait for the server's answer, which
-// lib/pq would otherwise wait for as long as the network stalls.
+// pqConnector, the code of the example Open (TimeoutsAndPools) of package
+// sqlarchive, opens each lib/pq connection with a dialer of its own. When
+// the context of a statement ends, lib/pq sends a cancel request on a new
+// connection, through that dialer, and waits both for the server's answer
+// and for the cancel request, as long as the network is down; the dialer
+// ends the first wait and bounds the second.
 type pqConnector struct {
 	cfg    pq.Config
 	dialer net.Dialer
@@ -225,13 +260,11 @@ func (c *pqConnector) Connect(ctx context.Context) (driver.Conn, error) {
 
 func (c *pqConnector) Driver() driver.Driver { return &pq.Driver{} }
 
-// cancelWait bounds a cancel request of lib/pq, which the statement it
-// cancels waits for.
+// cancelWait bounds a cancel request.
 const cancelWait = 100 * time.Millisecond
 
 // cancelDialer dials the connections of one lib/pq connection: first the
-// connection itself, then one for each cancel request, which lib/pq sends
-// when the context of a statement ends. A cancel request ends the
+// connection itself, then one for each cancel request, which ends the
 // connection's wait for an answer (lib/pq then drops the connection), and
 // lasts at most cancelWait.
 type cancelDialer struct {
@@ -259,33 +292,6 @@ func (d *cancelDialer) DialContext(ctx context.Context, network, address string)
 	return &deadlineConn{Conn: c, end: end}, nil
 }
 
-// deadlineConn is a connection whose deadlines are never later than end.
-type deadlineConn struct {
-	net.Conn
-	end time.Time
-}
-
-func (c *deadlineConn) SetDeadline(t time.Time) error {
-	if t.IsZero() || t.After(c.end) {
-		t = c.end
-	}
-	return c.Conn.SetDeadline(t)
-}
-
-func (c *deadlineConn) SetReadDeadline(t time.Time) error {
-	if t.IsZero() || t.After(c.end) {
-		t = c.end
-	}
-	return c.Conn.SetReadDeadline(t)
-}
-
-func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
-	if t.IsZero() || t.After(c.end) {
-		t = c.end
-	}
-	return c.Conn.SetWriteDeadline(t)
-}
-
 func (d *cancelDialer) Dial(network, address string) (net.Conn, error) {
 	return d.DialContext(context.Background(), network, address)
 }
@@ -294,6 +300,23 @@ func (d *cancelDialer) DialTimeout(network, address string, timeout time.Duratio
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	return d.DialContext(ctx, network, address)
+}
+
+// deadlineConn is a connection whose deadlines are never later than end.
+type deadlineConn struct {
+	net.Conn
+	end time.Time
+}
+
+func (c *deadlineConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
+func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
+
+func (c *deadlineConn) cap(t time.Time) time.Time {
+	if t.IsZero() || t.After(c.end) {
+		return c.end
+	}
+	return t
 }
 
 // servicePool opens a pool on the database of db through proxy, with the
