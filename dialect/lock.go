@@ -17,10 +17,6 @@ const ddlLockPrefix = "klepto:ddl:"
 // "klepto:ddl:" and 40 hex digits.
 const mysqlLockName = `CONCAT('` + ddlLockPrefix + `', SHA1(CONCAT(COALESCE(DATABASE(), ''), '.', ?)))`
 
-// mysqlReleaseTimeout bounds the release of a MySQL DDL lock, which runs
-// even when the caller's context has ended.
-const mysqlReleaseTimeout = 5 * time.Second
-
 // mysqlLockWait is how many seconds one GET_LOCK call waits before the
 // context is checked again.
 const mysqlLockWait = 5
@@ -116,13 +112,11 @@ func withMySQLLock(ctx context.Context, db *sql.DB, name string, fn func(ctx con
 		return fmt.Errorf("dialect: DDL lock %q: %w", name, err)
 	}
 	defer func() {
-		// Release on a context that is not canceled, but bounded; if that
-		// fails, the session may still hold the lock, so the connection
-		// must not go back to the pool.
+		// Release on a context that is not canceled; if that fails, the
+		// session may still hold the lock, so the connection must not go back
+		// to the pool.
 		var held int64
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), mysqlReleaseTimeout)
-		defer cancel()
-		rerr := conn.QueryRowContext(rctx, `SELECT COALESCE(RELEASE_LOCK(`+mysqlLockName+`), 0)`, name).Scan(&held)
+		rerr := conn.QueryRowContext(context.WithoutCancel(ctx), `SELECT COALESCE(RELEASE_LOCK(`+mysqlLockName+`), 0)`, name).Scan(&held)
 		if rerr != nil {
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 			err = errors.Join(err, fmt.Errorf("dialect: DDL lock %q: release: %w", name, rerr))

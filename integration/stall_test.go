@@ -129,6 +129,10 @@ func TestSQLiteLockHonoursDeadline(t *testing.T) {
 					}
 					return err
 				}},
+				{"create archive", false, func(ctx context.Context) error {
+					_, err := sqlarchive.Table[int](ctx, a, "archived", nil)
+					return err
+				}},
 				{"get", true, func(ctx context.Context) error {
 					got, found, err := kv.Get(ctx, k1)
 					if err == nil && (!found || got != 1) {

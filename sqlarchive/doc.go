@@ -83,10 +83,9 @@
 //
 // Every call takes a context, and the packages of this module bound by it
 // all they control: their waits for locks, leases and a free connection,
-// their retries, and their statements. What runs in the background, the
-// follower's reads of the change feed and the renewals and releases of
-// leases, has deadlines of its own. A statement that a driver has sent
-// returns only when the driver lets it:
+// their retries, and their statements. The renewals and releases of
+// leases, which run in the background, have deadlines of their own. A
+// statement that a driver has sent returns only when the driver lets it:
 //
 //   - SQLite: a call waits for another connection's write lock as long as
 //     its context allows (see dialect.SQLiteDSN), and fails after its

@@ -226,11 +226,6 @@ func (f *follower) subscribe(ctx context.Context, table string, s subscriber) er
 	return nil
 }
 
-// followTimeout bounds one read of the change feed by the follower, pages
-// included, so that a database that stops answering holds no connection
-// of the pool for longer: the next poll reads again.
-const followTimeout = 5 * time.Second
-
 // run is the follower's goroutine.
 func (f *follower) run(ctx context.Context) {
 	defer close(f.done)
@@ -263,9 +258,7 @@ func (f *follower) run(ctx context.Context) {
 		case <-timer.C:
 		}
 		f.listening.Store(f.listener != nil && f.listener.Connected())
-		rctx, cancel := context.WithTimeout(ctx, followTimeout)
-		f.read(rctx)
-		cancel()
+		f.read(ctx)
 		// The follower polls at every interval, even while a Listener is
 		// connected: a listening connection can be lost unnoticed.
 		timer.Reset(f.interval)
