@@ -180,7 +180,9 @@
 // wait (busy_timeout, 100 ms in SQLiteDSN) does not see the context, so a
 // Table retries after each one, and returns at most busy_timeout after
 // the deadline. Open your own pools with the parameters of SQLiteDSN: a
-// longer busy_timeout delays that return by as much.
+// longer busy_timeout delays that return by as much. A Table whose
+// Options.Retries is negative, or bound to a transaction, does not retry:
+// it fails after one busy_timeout.
 //
 // # Differences from klepto
 //
