@@ -82,31 +82,32 @@
 // # Timeouts and pools
 //
 // Every call takes a context, and the packages of this module bound by it
-// all they control: their waits for locks, leases and a free connection,
-// their retries, and their statements. The renewals and releases of
-// leases, which run in the background, have deadlines of their own. A
-// statement that a driver has sent returns only when the driver lets it:
+// all the waiting they do themselves: for a lock, a lease or a free
+// connection of the pool, and between retries. The renewals and releases
+// of leases, which run in the background, have deadlines of their own. A
+// statement that a driver has sent returns when the driver lets it:
 //
 //   - SQLite: a call waits for another connection's write lock as long as
-//     its context allows (see dialect.SQLiteDSN), and fails after its
-//     deadline with an error wrapping context.DeadlineExceeded.
+//     its context allows, and returns at most busy_timeout (100 ms with
+//     dialect.SQLiteDSN) after its deadline, with an error wrapping
+//     context.DeadlineExceeded.
 //   - MySQL and MariaDB: go-sql-driver/mysql closes the connection of a
-//     statement whose context ends, so a call returns at its deadline
-//     even when the network stalls. Set the DSN's timeout (of a dial, such
-//     as timeout=1s), and readTimeout above your longest statement.
+//     statement whose context ends, so a call returns at its deadline even
+//     when the network stalls. Set the DSN's timeout (of a dial, such as
+//     timeout=1s), and readTimeout above your longest statement.
 //   - PostgreSQL: when the context of a statement ends, lib/pq sends a
-//     cancel request on a new connection, and waits for the server's
-//     answer, as long as the network stalls, and for the cancel request,
-//     up to 10 s. The connector of the example Open (TimeoutsAndPools)
-//     ends the first wait and bounds the second to 100 ms. Set
-//     connect_timeout (in whole seconds) in the DSN, as lib/pq bounds the
-//     setup of a connection by it, not by the context.
+//     cancel request on a new connection, then waits for the server's
+//     answer as long as the network stalls, and for the cancel request as
+//     long as connect_timeout allows. The connector of the example
+//     Open (TimeoutsAndPools) ends the first wait and bounds the second to
+//     100 ms. Set connect_timeout (whole seconds) in the DSN: lib/pq bounds
+//     the setup of a connection by it, not by the context.
 //
 // A service should bound its pool: db.SetMaxOpenConns(n), with n times the
 // number of processes below the server's connection limit, so that an
 // outage, in which calls give up on their connections, does not end in
 // "too many clients"; SetMaxIdleConns(n) and SetConnMaxIdleTime(time.Minute)
-// to keep connections ready without holding idle ones for ever; TCP
+// to keep connections ready without holding idle ones for ever; and TCP
 // keepalives (net.Dialer.KeepAlive) to notice connections whose server is
 // gone. For PostgreSQL:
 //
@@ -116,10 +117,10 @@
 //	db.SetMaxIdleConns(20)
 //	db.SetConnMaxIdleTime(time.Minute)
 //
-// With these settings, during a 5 s stall of the network, calls with a
-// 1 s deadline return within a second of it, the server never holds more
-// than twice n connections of the pool, and calls succeed again within
-// 2 s of the end of the stall, on PostgreSQL and on MariaDB.
+// With these settings, during a 5 s stall of the network, calls with a 1 s
+// deadline return less than a second after it, the server holds no more
+// than 2n connections of the pool, and calls succeed again within 2 s of
+// the end of the stall, on PostgreSQL and on MariaDB.
 //
 // # Concurrency and ownership
 //
