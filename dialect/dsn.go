@@ -14,7 +14,7 @@ import "net/url"
 // statement waits for the whole busy_timeout whatever its deadline. The
 // packages of this module wait for the lock in Go instead, retrying the
 // statement after each busy_timeout until the context ends (or, without a
-// deadline, for 5 s), so that a call returns at most about 100 ms after its
+// deadline, for 5 s), so that a call returns within about 100 ms of its
 // deadline.
 const sqliteParams = "_journal_mode=WAL&_busy_timeout=100&_txlock=immediate&_synchronous=NORMAL"
 
@@ -43,7 +43,7 @@ const sqliteReaderParams = "_journal_mode=WAL&_busy_timeout=100&_synchronous=NOR
 // and [Dialect.WithDDLLock], retry a statement that fails with SQLITE_BUSY
 // (see [IsBusy]) until its context ends or, without a deadline, for 5 s,
 // so that a call waits for the lock as long as its context allows, and
-// returns at most about busy_timeout after its deadline. A pool opened with
+// returns within about busy_timeout of its deadline. A pool opened with
 // your own DSN should use the same parameters: a longer busy_timeout, or
 // go-sqlite3's default of 5000 ms, delays the return of a call whose
 // deadline passes by up to that long; without _txlock=immediate, a

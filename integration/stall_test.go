@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -92,6 +93,13 @@ func TestSQLiteLockHonoursDeadline(t *testing.T) {
 			if err := kv.Put(ctx, k1, 1); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := sq.Call(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			var dump bytes.Buffer
+			if _, err := sqlarchive.Dump(ctx, a, "sq", &dump); err != nil {
+				t.Fatal(err)
+			}
 
 			// lock makes other hold the write lock until the returned
 			// func is called.
@@ -131,6 +139,10 @@ func TestSQLiteLockHonoursDeadline(t *testing.T) {
 				}},
 				{"create archive", false, func(ctx context.Context) error {
 					_, err := sqlarchive.Table[int](ctx, a, "archived", nil)
+					return err
+				}},
+				{"load", false, func(ctx context.Context) error {
+					_, err := sqlarchive.Load(ctx, a, "sq", bytes.NewReader(dump.Bytes()), nil)
 					return err
 				}},
 				{"get", true, func(ctx context.Context) error {

@@ -111,7 +111,11 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (TableInf
 // selects with arg, and whether there is one. Callers name the archive in
 // its errors.
 func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, arg string) (TableInfo, bool, error) {
-	info, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
+	var info TableInfo
+	err := retryBusy(ctx, d, func() (err error) {
+		info, err = scanInfo(d, q.QueryRowContext(ctx, query, arg))
+		return err
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return TableInfo{}, false, nil

@@ -88,9 +88,9 @@
 // statement that a driver has sent returns when the driver lets it:
 //
 //   - SQLite: a call waits for another connection's write lock as long as
-//     its context allows, and returns at most busy_timeout (100 ms with
-//     dialect.SQLiteDSN) after its deadline, with an error wrapping
-//     context.DeadlineExceeded.
+//     its context allows, and returns soon after its deadline (SQLite's
+//     own wait, busy_timeout, 100 ms with dialect.SQLiteDSN, goes on to its
+//     end), with an error wrapping context.DeadlineExceeded.
 //   - MySQL and MariaDB: go-sql-driver/mysql closes the connection of a
 //     statement whose context ends, so a call returns at its deadline even
 //     when the network stalls. Set the DSN's timeout (of a dial, such as

@@ -178,8 +178,8 @@
 // without a deadline, then fails with an error that [dialect.IsBusy]
 // recognizes, wrapping the context's error when it ended: SQLite's own
 // wait (busy_timeout, 100 ms in SQLiteDSN) does not see the context, so a
-// Table retries after each one, and returns at most busy_timeout after
-// the deadline. Open your own pools with the parameters of SQLiteDSN: a
+// Table retries after each one, and returns within about busy_timeout
+// of the deadline. Open your own pools with the parameters of SQLiteDSN: a
 // longer busy_timeout delays that return by as much. A Table whose
 // Options.Retries is negative, or bound to a transaction, does not retry:
 // it fails after one busy_timeout.
