@@ -301,7 +301,7 @@ func TestScanTime(t *testing.T) {
 
 func TestSQLiteDSN(t *testing.T) {
 	got := dialect.SQLiteDSN("/data/my cache?#%.db")
-	want := "file:/data/my%20cache%3F%23%25.db?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL"
+	want := "file:/data/my%20cache%3F%23%25.db?_journal_mode=WAL&_busy_timeout=100&_txlock=immediate&_synchronous=NORMAL"
 	if got != want {
 		t.Errorf("SQLiteDSN = %s\nwant %s", got, want)
 	}

@@ -4,21 +4,28 @@ import "net/url"
 
 // sqliteParams are the go-sqlite3 connection parameters of a writer pool,
 // measured to matter under concurrency: WAL lets readers run beside the
-// writer, busy_timeout makes a blocked writer wait instead of failing, and
-// _txlock=immediate takes the write lock at BEGIN, where busy_timeout
-// applies, rather than on the first write, where it does not.
+// writer, and _txlock=immediate takes the write lock at BEGIN, where
+// busy_timeout applies, rather than on the first write, where it does not.
 // synchronous=NORMAL is safe in WAL mode and loses at most the last
 // transactions on power failure, never integrity.
-const sqliteParams = "_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL"
+//
+// busy_timeout is short, 100 ms: SQLite's busy handler, which waits for
+// another connection's lock, does not see a canceled context, so a
+// statement waits for the whole busy_timeout whatever its deadline. The
+// packages of this module wait for the lock in Go instead, retrying the
+// statement after each busy_timeout until the context ends (or, without a
+// deadline, for 5 s), so that a call returns within about 100 ms of its
+// deadline.
+const sqliteParams = "_journal_mode=WAL&_busy_timeout=100&_txlock=immediate&_synchronous=NORMAL"
 
 // sqliteReaderParams are those of a reader pool: no write lock at BEGIN, and
 // no writes at all.
-const sqliteReaderParams = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=NORMAL&_query_only=true"
+const sqliteReaderParams = "_journal_mode=WAL&_busy_timeout=100&_synchronous=NORMAL&_query_only=true"
 
 // SQLiteDSN returns the github.com/mattn/go-sqlite3 data source name of the
 // database file at path for a pool that writes:
 //
-//	file:<path>?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL
+//	file:<path>?_journal_mode=WAL&_busy_timeout=100&_txlock=immediate&_synchronous=NORMAL
 //
 // The recommended setup is two pools on one file: a writer,
 // sql.Open("sqlite3", SQLiteDSN(path)) with db.SetMaxOpenConns(1), so that
@@ -26,8 +33,24 @@ const sqliteReaderParams = "_journal_mode=WAL&_busy_timeout=5000&_synchronous=NO
 // sql.Open("sqlite3", SQLiteReaderDSN(path)) with as many connections as
 // there are CPUs. In WAL mode readers never block the writer. One pool of
 // several connections opened with SQLiteDSN also works, at the cost of
-// writers waiting in busy_timeout. The file must be on a local file system,
-// and every process using it needs write access to its directory.
+// writers taking turns at the file's lock. The file must be on a local file
+// system, and every process using it needs write access to its directory.
+//
+// The busy_timeout of 100 ms is what lets calls honour their contexts:
+// SQLite waits for another connection's write lock in a busy handler that
+// a canceled context does not interrupt, so a statement returns only after
+// busy_timeout, whatever its deadline. Packages sqltable and sqlarchive,
+// and [Dialect.WithDDLLock], retry a statement that fails with SQLITE_BUSY
+// (see [IsBusy]) until its context ends or, without a deadline, for 5 s,
+// so that a call waits for the lock as long as its context allows, and
+// returns within about busy_timeout of its deadline. A pool opened with
+// your own DSN should use the same parameters: a longer busy_timeout, or
+// go-sqlite3's default of 5000 ms, delays the return of a call whose
+// deadline passes by up to that long; without _txlock=immediate, a
+// transaction that reads before it writes can fail with SQLITE_BUSY at its
+// first write, without waiting; without WAL, readers wait for writers too.
+// Code of your own on the same pool that writes outside these packages
+// should retry SQLITE_BUSY as they do.
 func SQLiteDSN(path string) string { return sqliteFileURI(path) + "?" + sqliteParams }
 
 // SQLiteReaderDSN returns the github.com/mattn/go-sqlite3 data source name of

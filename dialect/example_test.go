@@ -172,7 +172,7 @@ func ExampleSQLiteDSN() {
 	fmt.Println(dialect.SQLiteDSN("/var/lib/app/cache.db"))
 	// Output:
 	// attempt to write a readonly database
-	// file:/var/lib/app/cache.db?_journal_mode=WAL&_busy_timeout=5000&_txlock=immediate&_synchronous=NORMAL
+	// file:/var/lib/app/cache.db?_journal_mode=WAL&_busy_timeout=100&_txlock=immediate&_synchronous=NORMAL
 }
 
 func ExampleIsMissingTable() {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ddlLockPrefix namespaces klepto's DDL locks among other advisory locks.
@@ -19,6 +20,12 @@ const mysqlLockName = `CONCAT('` + ddlLockPrefix + `', SHA1(CONCAT(COALESCE(DATA
 // mysqlLockWait is how many seconds one GET_LOCK call waits before the
 // context is checked again.
 const mysqlLockWait = 5
+
+// sqliteLockWait is how long WithDDLLock waits for the write lock of a
+// SQLite database, when its context ends no sooner, trying again after each
+// busy_timeout (see [SQLiteDSN]): the 5 s that busy_timeout=5000 used to
+// wait.
+const sqliteLockWait = 5 * time.Second
 
 // WithDDLLock runs fn while holding the DDL lock called name (usually the
 // table name), so that processes creating or altering the same table take
@@ -38,7 +45,8 @@ const mysqlLockWait = 5
 //     transaction that reads before it writes may fail with SQLITE_BUSY
 //     (see [IsBusy]).
 //
-// WithDDLLock waits for the lock until ctx is done. If fn fails, WithDDLLock
+// WithDDLLock waits for the lock until ctx is done; on SQLite, when ctx
+// has no earlier deadline, for 5 s. If fn fails, WithDDLLock
 // rolls back (SQLite, PostgreSQL) and returns fn's error, joined with any
 // error of its own in rolling back or releasing the lock; its own errors
 // wrap the driver's.
@@ -46,7 +54,7 @@ func (d *Dialect) WithDDLLock(ctx context.Context, db *sql.DB, name string, fn f
 	if d.kind == mysql {
 		return withMySQLLock(ctx, db, name, fn)
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	tx, err := d.begin(ctx, db)
 	if err != nil {
 		return fmt.Errorf("dialect: DDL lock %q: begin: %w", name, err)
 	}
@@ -65,6 +73,27 @@ func (d *Dialect) WithDDLLock(ctx context.Context, db *sql.DB, name string, fn f
 		return fmt.Errorf("dialect: DDL lock %q: commit: %w", name, err)
 	}
 	return nil
+}
+
+// begin begins a transaction. On SQLite, where BEGIN IMMEDIATE fails with
+// SQLITE_BUSY after busy_timeout while another connection holds the write
+// lock, it tries again until ctx is done or sqliteLockWait has passed; its
+// error then wraps ctx's.
+func (d *Dialect) begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
+	start := time.Now()
+	for {
+		tx, err := db.BeginTx(ctx, nil)
+		if err == nil || d.kind != sqlite || !IsBusy(err) || time.Since(start) >= sqliteLockWait {
+			return tx, err
+		}
+		timer := time.NewTimer(5 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
+		case <-timer.C:
+		}
+	}
 }
 
 // rollback rolls tx back after err, and returns err joined with any error

@@ -142,7 +142,14 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info Tab
 // its errors. A broken row (see TableInfo.Err) is returned, found, with an
 // error wrapping ErrBrokenCatalog.
 func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, arg string) (TableInfo, bool, error) {
-	info, broken, err := scanInfo(d, q.QueryRowContext(ctx, query, arg))
+	var (
+		info   TableInfo
+		broken error
+	)
+	err := retryBusy(ctx, d, func() (err error) {
+		info, broken, err = scanInfo(d, q.QueryRowContext(ctx, query, arg))
+		return err
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return TableInfo{}, false, nil

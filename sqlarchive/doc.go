@@ -114,6 +114,49 @@
 // session state, such as advisory locks or MySQL's GET_LOCK: each of their
 // statements stands alone, on any connection of the pool.
 //
+// # Timeouts and pools
+//
+// Every call takes a context, and the packages of this module bound by it
+// all the waiting they do themselves: for a lock, a lease or a free
+// connection of the pool, and between retries. The renewals and releases
+// of leases, which run in the background, have deadlines of their own. A
+// statement that a driver has sent returns when the driver lets it:
+//
+//   - SQLite: a call waits for another connection's write lock as long as
+//     its context allows, and returns soon after its deadline (SQLite's
+//     own wait, busy_timeout, 100 ms with dialect.SQLiteDSN, goes on to its
+//     end), with an error wrapping context.DeadlineExceeded.
+//   - MySQL and MariaDB: go-sql-driver/mysql closes the connection of a
+//     statement whose context ends, so a call returns at its deadline even
+//     when the network stalls. Set the DSN's timeout (of a dial, such as
+//     timeout=1s), and readTimeout above your longest statement.
+//   - PostgreSQL: when the context of a statement ends, lib/pq sends a
+//     cancel request on a new connection, then waits for the server's
+//     answer as long as the network stalls, and for the cancel request as
+//     long as connect_timeout allows. The connector of the example
+//     Open (TimeoutsAndPools) ends the first wait and bounds the second to
+//     100 ms. Set connect_timeout (whole seconds) in the DSN: lib/pq bounds
+//     the setup of a connection by it, not by the context.
+//
+// A service should bound its pool: db.SetMaxOpenConns(n), with n times the
+// number of processes below the server's connection limit, so that an
+// outage, in which calls give up on their connections, does not end in
+// "too many clients"; SetMaxIdleConns(n) and SetConnMaxIdleTime(time.Minute)
+// to keep connections ready without holding idle ones for ever; and TCP
+// keepalives (net.Dialer.KeepAlive) to notice connections whose server is
+// gone. For PostgreSQL:
+//
+//	cfg, err := pq.NewConfig("postgres://app@db/app?connect_timeout=1")
+//	db := sql.OpenDB(&pqConnector{cfg: cfg, dialer: net.Dialer{KeepAlive: 15 * time.Second}})
+//	db.SetMaxOpenConns(20)
+//	db.SetMaxIdleConns(20)
+//	db.SetConnMaxIdleTime(time.Minute)
+//
+// With these settings, during a 5 s stall of the network, calls with a 1 s
+// deadline return less than a second after it, the server holds no more
+// than 2n connections of the pool, and calls succeed again within 2 s of
+// the end of the stall, on PostgreSQL and on MariaDB.
+//
 // # Concurrency and ownership
 //
 // An Archive and the tables it returns are safe for concurrent use, and

@@ -397,7 +397,11 @@ func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, 
 		}
 		return fmt.Errorf("sqlarchive: load %q: %w", like.Name, err)
 	}
-	tx, err := a.db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	err = retryBusy(ctx, a.d, func() (err error) {
+		tx, err = a.db.BeginTx(ctx, nil)
+		return err
+	})
 	if err != nil {
 		return loadError(err)
 	}

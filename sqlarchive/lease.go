@@ -203,43 +203,50 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 	if err != nil {
 		return nil, false, err
 	}
-	take := func() (bool, error) {
+	var got bool
+	err = retryBusy(ctx, l.d, func() error {
 		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
 			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
 		}
 		if err != nil {
-			return false, feedError(err)
+			return err
 		}
 		n, err := res.RowsAffected()
-		return n == 1, err
+		got = n == 1
+		return err
+	})
+	if err != nil {
+		return nil, false, feedError(err)
 	}
-	if l.d != dialect.SQLite || ctx.Done() == nil {
-		got, err := take()
-		return s, got, err
-	}
-	// SQLite waits for another process's write lock in its busy handler,
-	// which a canceled context does not interrupt: wait for the statement
-	// only as long as ctx lasts, and release a lease it took after that.
-	type result struct {
-		got bool
-		err error
-	}
-	done := make(chan result, 1)
-	go func() {
-		got, err := take()
-		done <- result{got, err}
-	}()
-	select {
-	case r := <-done:
-		return s, r.got, r.err
-	case <-ctx.Done():
-		go func() {
-			if r := <-done; r.got {
-				l.hold(s, release{table, key.Hash[:], holder}, ttl)()
-			}
-		}()
-		return s, false, context.Cause(ctx)
+	return s, got, nil
+}
+
+// sqliteLockWait is how long retryBusy retries a statement that SQLite
+// reports busy when its context ends no sooner: the 5 s that
+// busy_timeout=5000 used to wait, as package sqltable waits.
+const sqliteLockWait = 5 * time.Second
+
+// retryBusy runs fn, and on SQLite runs it again while it fails with
+// SQLITE_BUSY, another connection holding the write lock, until ctx is done
+// or sqliteLockWait has passed; its error then wraps ctx's. SQLite waits
+// for the lock in its busy handler for busy_timeout (100 ms with
+// dialect.SQLiteDSN), which a canceled context does not interrupt: waiting
+// in Go between such short attempts bounds the wait by ctx.
+func retryBusy(ctx context.Context, d *dialect.Dialect, fn func() error) error {
+	start := time.Now()
+	for {
+		err := fn()
+		if err == nil || d != dialect.SQLite || !dialect.IsBusy(err) || time.Since(start) >= sqliteLockWait {
+			return err
+		}
+		timer := time.NewTimer(time.Duration(2+rand.IntN(6)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
+		case <-timer.C:
+		}
 	}
 }
 
@@ -332,19 +339,23 @@ func (l *leaser) releaser() {
 func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
-		_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
-		return err
+		return retryBusy(ctx, l.d, func() error {
+			_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
+			return err
+		})
 	}
-	tx, err := l.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	for i, r := range batch {
-		if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
-			return errors.Join(err, tx.Rollback())
+	return retryBusy(ctx, l.d, func() error {
+		tx, err := l.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
 		}
-	}
-	return tx.Commit()
+		for i, r := range batch {
+			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
+				return errors.Join(err, tx.Rollback())
+			}
+		}
+		return tx.Commit()
+	})
 }
 
 // sweep deletes the leases that expired more than sweepAge ago, unless it

@@ -210,8 +210,16 @@
 // Table on the writer first (it creates the table), and a second Table of
 // the same name on the reader for Get, Has, Keys and All, which then never
 // wait for writes. One pool opened with SQLiteDSN also works. Writers of
-// several processes take turns on the file's lock, waiting up to
-// busy_timeout.
+// several processes take turns on the file's lock. A call waits for
+// another connection's write lock as long as its context allows, or 5 s
+// without a deadline, then fails with an error that [dialect.IsBusy]
+// recognizes, wrapping the context's error when it ended: SQLite's own
+// wait (busy_timeout, 100 ms in SQLiteDSN) does not see the context, so a
+// Table retries after each one, and returns within about busy_timeout
+// of the deadline. Open your own pools with the parameters of SQLiteDSN: a
+// longer busy_timeout delays that return by as much. A Table whose
+// Options.Retries is negative, or bound to a transaction, does not retry:
+// it fails after one busy_timeout.
 //
 // # Differences from klepto
 //

@@ -124,8 +124,15 @@ func (t *Table[V]) pruneFeed(ctx context.Context, id int64) {
 		return
 	}
 	// Keep no more than the window: the pruneEvery changes to come fill it.
-	if last := id - t.feed.window + pruneEvery; last > 0 {
-		_, _ = t.db.ExecContext(context.WithoutCancel(ctx), t.feed.prune, last)
+	// The prune runs within the call's context, so that it never holds the
+	// call past its deadline; one that fails leaves its rows to the next.
+	// In the caller's transaction, which a canceled statement would abort
+	// on PostgreSQL, it is not canceled.
+	if t.conn == nil {
+		ctx = context.WithoutCancel(ctx)
+	}
+	if last := id - t.feed.window + pruneEvery; last > 0 && ctx.Err() == nil {
+		_, _ = t.db.ExecContext(ctx, t.feed.prune, last)
 	}
 }
 

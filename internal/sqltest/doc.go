@@ -12,7 +12,8 @@
 // end, so test packages can run in parallel against one server.
 //
 // [Faulty] wraps a pool's driver to inject errors, such as
-// driver.ErrBadConn, into chosen operations.
+// driver.ErrBadConn, into chosen operations. [Proxy] stands between a pool
+// and a server, and stalls the network between them on demand.
 //
 // This package imports the drivers (go-sqlite3, lib/pq, go-sql-driver/mysql)
 // and is for tests only.
