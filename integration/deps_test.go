@@ -45,6 +45,7 @@ func TestImportDirections(t *testing.T) {
 // import path prefix of that driver.
 var adapters = map[string]string{
 	"sqlarchive/pqlisten": "github.com/lib/pq", // LISTEN/NOTIFY with lib/pq's Listener
+	"sqlarchive/pqconn":   "github.com/lib/pq", // lib/pq connections that end by their context
 }
 
 // forbidden returns why package pkg of the module (named relative to the

@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"net"
 	"net/url"
 	"path/filepath"
 	"strconv"
@@ -16,12 +14,12 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	"github.com/lib/pq"
 
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqlarchive/pqconn"
 	"github.com/klepto-sql/klepto/sqltable"
 )
 
@@ -254,87 +252,6 @@ const (
 	stallPool     = 4 // SetMaxOpenConns
 )
 
-// pqConnector, the code of the example Open (TimeoutsAndPools) of package
-// sqlarchive, opens each lib/pq connection with a dialer of its own. When
-// the context of a statement ends, lib/pq sends a cancel request on a new
-// connection, through that dialer, and waits both for the server's answer
-// and for the cancel request, as long as the network is down; the dialer
-// ends the first wait and bounds the second.
-type pqConnector struct {
-	cfg    pq.Config
-	dialer net.Dialer
-}
-
-func (c *pqConnector) Connect(ctx context.Context) (driver.Conn, error) {
-	pc, err := pq.NewConnectorConfig(c.cfg)
-	if err != nil {
-		return nil, err
-	}
-	pc.Dialer(&cancelDialer{dialer: c.dialer})
-	return pc.Connect(ctx)
-}
-
-func (c *pqConnector) Driver() driver.Driver { return &pq.Driver{} }
-
-// cancelWait bounds a cancel request.
-const cancelWait = 100 * time.Millisecond
-
-// cancelDialer dials the connections of one lib/pq connection: first the
-// connection itself, then one for each cancel request, which ends the
-// connection's wait for an answer (lib/pq then drops the connection), and
-// lasts at most cancelWait.
-type cancelDialer struct {
-	dialer net.Dialer
-	mu     sync.Mutex // guards conn
-	conn   net.Conn
-}
-
-func (d *cancelDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.conn == nil {
-		c, err := d.dialer.DialContext(ctx, network, address)
-		d.conn = c
-		return c, err
-	}
-	_ = d.conn.SetDeadline(time.Now())
-	end := time.Now().Add(cancelWait)
-	ctx, cancel := context.WithDeadline(ctx, end)
-	defer cancel()
-	c, err := d.dialer.DialContext(ctx, network, address)
-	if err != nil {
-		return nil, err
-	}
-	return &deadlineConn{Conn: c, end: end}, nil
-}
-
-func (d *cancelDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
-}
-
-func (d *cancelDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return d.DialContext(ctx, network, address)
-}
-
-// deadlineConn is a connection whose deadlines are never later than end.
-type deadlineConn struct {
-	net.Conn
-	end time.Time
-}
-
-func (c *deadlineConn) SetDeadline(t time.Time) error      { return c.Conn.SetDeadline(c.cap(t)) }
-func (c *deadlineConn) SetReadDeadline(t time.Time) error  { return c.Conn.SetReadDeadline(c.cap(t)) }
-func (c *deadlineConn) SetWriteDeadline(t time.Time) error { return c.Conn.SetWriteDeadline(c.cap(t)) }
-
-func (c *deadlineConn) cap(t time.Time) time.Time {
-	if t.IsZero() || t.After(c.end) {
-		return c.end
-	}
-	return t
-}
-
 // servicePool opens a pool on the database of db through proxy, with the
 // settings that the section "Timeouts and pools" of package sqlarchive
 // gives, and returns it with a query that counts the server's connections
@@ -357,11 +274,11 @@ func servicePool(t *testing.T, db sqltest.Database, proxy func(target string) st
 		q.Set("connect_timeout", "1")
 		q.Set("application_name", app)
 		u.RawQuery = q.Encode()
-		cfg, err := pq.NewConfig(u.String())
+		c, err := pqconn.NewConnector(u.String(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool = sql.OpenDB(&pqConnector{cfg: cfg, dialer: net.Dialer{KeepAlive: 15 * time.Second}})
+		pool = sql.OpenDB(c)
 		count = `SELECT count(*) FROM pg_stat_activity WHERE application_name = '` + app + `'`
 	case dialect.MySQL:
 		cfg, err := mysql.ParseDSN(db.DSN)

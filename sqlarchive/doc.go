@@ -133,21 +133,21 @@
 //   - PostgreSQL: when the context of a statement ends, lib/pq sends a
 //     cancel request on a new connection, then waits for the server's
 //     answer as long as the network stalls, and for the cancel request as
-//     long as connect_timeout allows. The connector of the example
-//     Open (TimeoutsAndPools) ends the first wait and bounds the second to
-//     100 ms. Set connect_timeout (whole seconds) in the DSN: lib/pq bounds
-//     the setup of a connection by it, not by the context.
+//     long as connect_timeout allows. Open the pool with package
+//     [github.com/klepto-sql/klepto/sqlarchive/pqconn], whose connections
+//     end the first wait, bound the second to 100 ms, and bound the setup
+//     of a connection by the context as well as by connect_timeout.
 //
 // A service should bound its pool: db.SetMaxOpenConns(n), with n times the
 // number of processes below the server's connection limit, so that an
 // outage, in which calls give up on their connections, does not end in
 // "too many clients"; SetMaxIdleConns(n) and SetConnMaxIdleTime(time.Minute)
 // to keep connections ready without holding idle ones for ever; and TCP
-// keepalives (net.Dialer.KeepAlive) to notice connections whose server is
-// gone. For PostgreSQL:
+// keepalives (pqconn's default, or net.Dialer.KeepAlive) to notice
+// connections whose server is gone. For PostgreSQL:
 //
-//	cfg, err := pq.NewConfig("postgres://app@db/app?connect_timeout=1")
-//	db := sql.OpenDB(&pqConnector{cfg: cfg, dialer: net.Dialer{KeepAlive: 15 * time.Second}})
+//	c, err := pqconn.NewConnector("postgres://app@db/app?connect_timeout=1", nil)
+//	db := sql.OpenDB(c)
 //	db.SetMaxOpenConns(20)
 //	db.SetMaxIdleConns(20)
 //	db.SetConnMaxIdleTime(time.Minute)
