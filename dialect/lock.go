@@ -6,7 +6,6 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ddlLockPrefix namespaces klepto's DDL locks among other advisory locks.
@@ -20,12 +19,6 @@ const mysqlLockName = `CONCAT('` + ddlLockPrefix + `', SHA1(CONCAT(COALESCE(DATA
 // mysqlLockWait is how many seconds one GET_LOCK call waits before the
 // context is checked again.
 const mysqlLockWait = 5
-
-// sqliteLockWait is how long WithDDLLock waits for the write lock of a
-// SQLite database, when its context ends no sooner, trying again after each
-// busy_timeout (see [SQLiteDSN]): the 5 s that busy_timeout=5000 used to
-// wait.
-const sqliteLockWait = 5 * time.Second
 
 // WithDDLLock runs fn while holding the DDL lock called name (usually the
 // table name), so that processes creating or altering the same table take
@@ -77,23 +70,13 @@ func (d *Dialect) WithDDLLock(ctx context.Context, db *sql.DB, name string, fn f
 
 // begin begins a transaction. On SQLite, where BEGIN IMMEDIATE fails with
 // SQLITE_BUSY after busy_timeout while another connection holds the write
-// lock, it tries again until ctx is done or sqliteLockWait has passed; its
-// error then wraps ctx's.
-func (d *Dialect) begin(ctx context.Context, db *sql.DB) (*sql.Tx, error) {
-	start := time.Now()
-	for {
-		tx, err := db.BeginTx(ctx, nil)
-		if err == nil || d.kind != sqlite || !IsBusy(err) || time.Since(start) >= sqliteLockWait {
-			return tx, err
-		}
-		timer := time.NewTimer(5 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
-		case <-timer.C:
-		}
-	}
+// lock, it tries again as RetryBusy does.
+func (d *Dialect) begin(ctx context.Context, db *sql.DB) (tx *sql.Tx, err error) {
+	err = d.RetryBusy(ctx, func() (err error) {
+		tx, err = db.BeginTx(ctx, nil)
+		return err
+	})
+	return tx, err
 }
 
 // rollback rolls tx back after err, and returns err joined with any error

@@ -189,7 +189,8 @@ func TestLeaseWaitFaults(t *testing.T) {
 			switch d {
 			case dialect.SQLite:
 				// Another process holds the write lock of the file, for
-				// less than busy_timeout (5 s in dialect.SQLiteDSN).
+				// less than the 5 s (dialect.SQLiteLockWait) that a call without a
+				// deadline waits for it.
 				const locked = 2500 * time.Millisecond
 				conn, err := db.DB.Conn(ctx)
 				if err != nil {

@@ -116,7 +116,11 @@ func (drv *connDriver) ensureTable() (err error) {
 		}
 	}
 	for _, s := range stmts {
-		if _, err := drv.conn.ExecContext(drv.ctx, s); err != nil {
+		err := drv.d.RetryBusy(drv.ctx, func() error {
+			_, err := drv.conn.ExecContext(drv.ctx, s)
+			return err
+		})
+		if err != nil {
 			return fmt.Errorf("create %s: %w", MigrationsTable, err)
 		}
 	}
@@ -266,7 +270,10 @@ func (drv *connDriver) SetVersion(version int, dirty bool) error {
 	case dirty && drv.transactional():
 		drv.target.Store(int64(version))
 		if err = drv.rollback(); err == nil {
-			drv.tx, err = drv.conn.BeginTx(ctx, nil)
+			err = drv.d.RetryBusy(drv.ctx, func() (err error) {
+				drv.tx, err = drv.conn.BeginTx(ctx, nil)
+				return err
+			})
 		}
 		if err == nil {
 			if err = writeVersion(ctx, drv.tx, drv.d, drv.table, version, true); err != nil {
@@ -318,21 +325,26 @@ func writeVersion(ctx context.Context, tx *sql.Tx, d *dialect.Dialect, table str
 	return err
 }
 
-// inTx runs fn in a transaction on the driver's connection.
+// inTx runs fn in a transaction on the driver's connection, again while
+// SQLite reports the database busy (see dialect.Dialect.RetryBusy).
 func (drv *connDriver) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := drv.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
+	return drv.d.RetryBusy(drv.ctx, func() error {
+		tx, err := drv.conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(tx); err != nil {
+			return errors.Join(err, tx.Rollback())
+		}
+		return tx.Commit()
+	})
 }
 
 // Version returns the recorded version, or database.NilVersion if none.
 func (drv *connDriver) Version() (version int, dirty bool, err error) {
-	err = drv.conn.QueryRowContext(drv.ctx, `SELECT version, dirty FROM `+drv.table+` LIMIT 1`).Scan(&version, &dirty)
+	err = drv.d.RetryBusy(drv.ctx, func() error {
+		return drv.conn.QueryRowContext(drv.ctx, `SELECT version, dirty FROM `+drv.table+` LIMIT 1`).Scan(&version, &dirty)
+	})
 	switch {
 	case errors.Is(err, sql.ErrNoRows), dialect.IsMissingTable(err):
 		return database.NilVersion, false, nil

@@ -146,7 +146,7 @@ func lookup(ctx context.Context, d *dialect.Dialect, q dialect.Querier, query, a
 		info   TableInfo
 		broken error
 	)
-	err := retryBusy(ctx, d, func() (err error) {
+	err := d.RetryBusy(ctx, func() (err error) {
 		info, broken, err = scanInfo(d, q.QueryRowContext(ctx, query, arg))
 		return err
 	})

@@ -398,7 +398,7 @@ func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, 
 		return fmt.Errorf("sqlarchive: load %q: %w", like.Name, err)
 	}
 	var tx *sql.Tx
-	err = retryBusy(ctx, a.d, func() (err error) {
+	err = a.d.RetryBusy(ctx, func() (err error) {
 		tx, err = a.db.BeginTx(ctx, nil)
 		return err
 	})

@@ -204,7 +204,7 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 		return nil, false, err
 	}
 	var got bool
-	err = retryBusy(ctx, l.d, func() error {
+	err = l.d.RetryBusy(ctx, func() error {
 		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
 			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
@@ -220,34 +220,6 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 		return nil, false, feedError(err)
 	}
 	return s, got, nil
-}
-
-// sqliteLockWait is how long retryBusy retries a statement that SQLite
-// reports busy when its context ends no sooner: the 5 s that
-// busy_timeout=5000 used to wait, as package sqltable waits.
-const sqliteLockWait = 5 * time.Second
-
-// retryBusy runs fn, and on SQLite runs it again while it fails with
-// SQLITE_BUSY, another connection holding the write lock, until ctx is done
-// or sqliteLockWait has passed; its error then wraps ctx's. SQLite waits
-// for the lock in its busy handler for busy_timeout (100 ms with
-// dialect.SQLiteDSN), which a canceled context does not interrupt: waiting
-// in Go between such short attempts bounds the wait by ctx.
-func retryBusy(ctx context.Context, d *dialect.Dialect, fn func() error) error {
-	start := time.Now()
-	for {
-		err := fn()
-		if err == nil || d != dialect.SQLite || !dialect.IsBusy(err) || time.Since(start) >= sqliteLockWait {
-			return err
-		}
-		timer := time.NewTimer(time.Duration(2+rand.IntN(6)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
-		case <-timer.C:
-		}
-	}
 }
 
 // hold keeps the lease r renewed, with the statements s, until the
@@ -339,12 +311,12 @@ func (l *leaser) releaser() {
 func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
-		return retryBusy(ctx, l.d, func() error {
+		return l.d.RetryBusy(ctx, func() error {
 			_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
 			return err
 		})
 	}
-	return retryBusy(ctx, l.d, func() error {
+	return l.d.RetryBusy(ctx, func() error {
 		tx, err := l.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err

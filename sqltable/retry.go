@@ -22,21 +22,12 @@ const (
 	backoffMax  = 250 * time.Millisecond
 )
 
-// sqliteLockWait is how long do keeps retrying an operation that SQLite
-// reports busy, another connection holding the write lock, when ctx ends no
-// sooner: the 5 s that busy_timeout=5000 used to wait. Each attempt waits
-// in SQLite's busy handler for the connection's busy_timeout (100 ms with
-// dialect.SQLiteDSN), which a canceled context does not interrupt; between
-// attempts, do checks ctx. So a call on SQLite waits for the lock as long
-// as its context allows, and returns at most busy_timeout after it ends.
-const sqliteLockWait = 5 * time.Second
-
 // do runs fn, and runs it again after a short, jittered wait, while it
 // fails with a transient error: a busy database, a deadlock or a
 // serialization failure, or, when repeatable is true, a lost connection.
 // It retries up to t.retries times, except that on SQLite a busy database
-// is retried until ctx is done or sqliteLockWait has passed (when retries
-// are not turned off). Operations are repeatable when running them twice
+// is retried until ctx is done or dialect.SQLiteLockWait has passed (when
+// retries are not turned off), as [dialect.Dialect.RetryBusy] does. Operations are repeatable when running them twice
 // has the effect of running them once (reads, upserts, deletes of a key),
 // so that it does not matter whether the server saw the first attempt. do
 // stops waiting when ctx is done; its error then wraps ctx's.
@@ -51,7 +42,7 @@ func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.
 		wait := backoff(retries)
 		if t.d == dialect.SQLite && dialect.IsBusy(err) {
 			// SQLite waited busy_timeout already: try again soon.
-			if time.Since(start) >= sqliteLockWait {
+			if time.Since(start) >= dialect.SQLiteLockWait {
 				return err
 			}
 			wait = backoff(0)

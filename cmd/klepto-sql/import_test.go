@@ -167,7 +167,7 @@ func TestImportReadsBeforeLocking(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "x.db")
 	dsn := "sqlite:" + path
 	ok(t, "create", "fib", "-db", dsn)
-	db, err := sql.Open("sqlite3", strings.Replace(dialect.SQLiteDSN(path), "_busy_timeout=5000", "_busy_timeout=0", 1))
+	db, err := sql.Open("sqlite3", strings.Replace(dialect.SQLiteDSN(path), "_busy_timeout=100", "_busy_timeout=0", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
