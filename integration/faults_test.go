@@ -156,6 +156,9 @@ func TestLeaseWaitFaults(t *testing.T) {
 			ctx := t.Context()
 			leaderCfg := serveConfigOf(db, "sq")
 			leaderCfg.Block = true
+			// Longer than the test, so that a leader slowed down by a
+			// loaded machine keeps its leases even if renewals are late.
+			leaderCfg.LeaseTTL = time.Minute
 			waiterCfg := serveConfigOf(db, "sq")
 			waiterCfg.LeaseWait = leaseWait
 			app := "klepto_waiter_" + db.Name
