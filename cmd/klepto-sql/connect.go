@@ -6,11 +6,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
-	"sync"
 	"time"
 
-	"github.com/lib/pq"
+	"github.com/klepto-sql/klepto/sqlarchive/pqconn"
 )
 
 // defaultConnectTimeout bounds each connection to a server, unless
@@ -36,8 +34,8 @@ func (e *connectTimeoutError) Unwrap() error { return context.DeadlineExceeded }
 // timeoutConnector makes the connections of a driver.Connector end when
 // their context does, within timeout if it is set, whatever the server
 // does: go-sql-driver/mysql watches the context of a connection itself,
-// and lib/pq, which watches it only while dialing, is given a dialer that
-// ends the handshake too (see handshakeDialer).
+// and so do the connections of package pqconn, which newPostgresConnector
+// makes.
 type timeoutConnector struct {
 	driver.Connector
 	timeout time.Duration // 0 for none
@@ -51,90 +49,22 @@ func (c *timeoutConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, &connectTimeoutError{c.timeout})
 		defer cancel()
 	}
-	h := &handshake{}
-	conn, err := c.Connector.Connect(context.WithValue(ctx, handshakeKey{}, h))
-	if herr := h.end(); err == nil && herr != nil {
-		_ = conn.Close()
-		conn, err = nil, herr
-	}
+	conn, err := c.Connector.Connect(ctx)
 	if err == nil {
 		return conn, nil
 	}
 	if ctx.Err() != nil {
-		// The error of the driver, such as "use of closed network
-		// connection", would only hide why.
+		// The error of the driver, such as an i/o timeout, would only
+		// hide why.
 		return nil, context.Cause(ctx)
 	}
 	return nil, err
 }
 
-// handshakeKey is the key of the *handshake in the context of a connection.
-type handshakeKey struct{}
-
-// handshake watches the network connection that a Connect dialed, which
-// handshakeDialer closes when the context of Connect ends.
-type handshake struct {
-	mu   sync.Mutex  // guards following fields
-	stop func() bool // stops the context.AfterFunc that closes the connection
-}
-
-// end stops watching the context of the connection, and returns the
-// error of the context if it ended the handshake.
-func (h *handshake) end() error {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stop == nil {
-		return nil
-	}
-	if !h.stop() {
-		return errors.New("connection interrupted during the handshake")
-	}
-	return nil
-}
-
-// handshakeDialer dials lib/pq's connections, whose handshake (TLS,
-// startup, authentication) pays no heed to the context: it ends the
-// connection when the context of the Connect that dialed it ends before
-// Connect returns.
-type handshakeDialer struct{ net.Dialer }
-
-func (d *handshakeDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
-}
-
-func (d *handshakeDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return d.DialContext(ctx, network, address)
-}
-
-func (d *handshakeDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	conn, err := d.Dialer.DialContext(ctx, network, address)
-	if err != nil {
-		return nil, err
-	}
-	h, ok := ctx.Value(handshakeKey{}).(*handshake)
-	if !ok {
-		return conn, nil // a cancel request of lib/pq, with a context of its own
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.stop != nil {
-		h.stop() // a second host of a multi-host DSN
-	}
-	h.stop = context.AfterFunc(ctx, func() { _ = conn.Close() })
-	return conn, nil
-}
-
 // newPostgresConnector returns a connector of lib/pq for dsn whose
-// connections end with their context.
+// connections end with their context, while they are set up too.
 func newPostgresConnector(dsn string) (driver.Connector, error) {
-	c, err := pq.NewConnector(dsn)
-	if err != nil {
-		return nil, err
-	}
-	c.Dialer(&handshakeDialer{})
-	return c, nil
+	return pqconn.NewConnector(dsn, nil)
 }
 
 // commandTimeoutError is the cause of the end of a command that ran

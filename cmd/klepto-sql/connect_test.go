@@ -2,11 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -14,6 +17,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/sqltest"
 )
 
 // mainEnv, set in the environment of a child process, makes TestMain run
@@ -22,9 +28,24 @@ const mainEnv = "KLEPTO_SQL_TEST_MAIN"
 
 func TestMain(m *testing.M) {
 	if os.Getenv(mainEnv) == "1" {
+		testCommands = func(e *env) []command { return []command{&hangCommand{}} }
 		main() // exits
 	}
 	os.Exit(m.Run())
+}
+
+// hangCommand, a command of the child processes of tests, stands for a
+// command stuck in a driver that pays no heed to its context: it waits
+// an hour, whatever ctx does.
+type hangCommand struct{}
+
+func (*hangCommand) doc() *commandDoc    { return &commandDoc{name: "hang"} }
+func (*hangCommand) flags(*flag.FlagSet) {}
+
+func (*hangCommand) Run(context.Context, []string) error {
+	fmt.Println("hanging")
+	time.Sleep(time.Hour)
+	return nil
 }
 
 // hungServer returns the address of a TCP server that accepts
@@ -253,8 +274,9 @@ func TestSignalStopsConnect(t *testing.T) {
 	}
 }
 
-// A command that waits for a driver that pays no heed to the context,
-// lib/pq reading the answer to a query, exits 3s after the first signal.
+// A command that waits for the answer to a query that never comes stops at
+// the first signal: lib/pq, which would wait on, reads through package
+// pqconn, which ends the wait when the query's context ends.
 func TestSignalStopsHungQuery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs klepto-sql as a process")
@@ -293,7 +315,74 @@ func TestSignalStopsHungQuery(t *testing.T) {
 	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
 		t.Fatalf("klepto-sql: %v, want exit status 1", err)
 	}
-	if want := "klepto-sql: terminated signal received, and the command did not stop within 3s: exiting"; !strings.Contains(stderr.String(), want) {
+	if want := "klepto-sql: terminated signal received"; !strings.Contains(stderr.String(), want) {
 		t.Fatalf("stderr %q, want %q", stderr.String(), want)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("klepto-sql took %v to stop after SIGTERM", took)
+	}
+}
+
+// A PostgreSQL DSN that sets lib/pq's own connect_timeout connects: the
+// dialer that bounds the handshake by the command's context must not take
+// the end of lib/pq's dial context for the end of the connection.
+func TestPostgresConnectTimeoutParam(t *testing.T) {
+	db := sqltest.Fresh(t, dialect.Postgres)
+	u, err := url.Parse(dsnOf(t, db, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("connect_timeout", "5")
+	u.RawQuery = q.Encode()
+	ok(t, "create", "fib", "-db", u.String())
+	if out := ok(t, "ls", "-db", u.String()); !strings.Contains(out, "fib") {
+		t.Errorf("ls = %q, want fib listed", out)
+	}
+}
+
+// A command that does not stop when its context ends, as one stuck in a
+// driver that pays no heed to it, ends 3s (stopGrace) after the first
+// signal, with a message that says so.
+func TestSignalStopsStuckCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs klepto-sql as a process")
+	}
+	cmd := exec.Command(os.Args[0], "hang")
+	cmd.Env = append(os.Environ(), mainEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(stdout, make([]byte, len("hanging"))); err != nil {
+		t.Fatalf("the command did not start: %v", err)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		t.Fatal("klepto-sql still running 30s after SIGTERM")
+	}
+	took := time.Since(start)
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitFailure {
+		t.Fatalf("klepto-sql: %v, want exit status 1", err)
+	}
+	if want := "klepto-sql: terminated signal received, and the command did not stop within 3s: exiting"; !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr %q, want %q", stderr.String(), want)
+	}
+	if took < stopGrace-100*time.Millisecond || took > stopGrace+2*time.Second {
+		t.Errorf("klepto-sql exited %v after SIGTERM, want about %v", took, stopGrace)
 	}
 }

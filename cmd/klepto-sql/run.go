@@ -78,9 +78,17 @@ func (e *env) commands() []command {
 	}
 }
 
+// testCommands, set by tests only, returns commands that lookup finds
+// besides those of commands, and that the help does not list.
+var testCommands func(e *env) []command
+
 // lookup returns the command called name, or nil.
 func (e *env) lookup(name string) command {
-	for _, c := range e.commands() {
+	all := e.commands()
+	if testCommands != nil {
+		all = append(all, testCommands(e)...)
+	}
+	for _, c := range all {
 		if c.doc().name == name {
 			return c
 		}
