@@ -8,14 +8,15 @@ import (
 )
 
 // SQLiteLockWait is how long [Dialect.RetryBusy] retries a statement that
-// SQLite reports busy, when the context ends no sooner: the 5 s that
+// SQLite reports busy when the context has no deadline: the 5 s that
 // SQLite's busy_timeout=5000 would wait.
 const SQLiteLockWait = 5 * time.Second
 
 // RetryBusy runs fn, and on SQLite runs it again while it fails with
 // SQLITE_BUSY (another connection holds the write lock, see [IsBusy]),
-// until ctx is done or SQLiteLockWait has passed since the first attempt;
-// its error then wraps ctx's. On other databases it runs fn once.
+// until ctx is done, or, when ctx has no deadline, until SQLiteLockWait
+// has passed since the first attempt; its error then wraps ctx's. On other
+// databases it runs fn once.
 //
 // SQLite waits for the lock in its busy handler for busy_timeout (100 ms
 // with [SQLiteDSN]), which a canceled context does not interrupt: short
@@ -23,10 +24,13 @@ const SQLiteLockWait = 5 * time.Second
 // statement in autocommit, or a transaction that fails busy and is rolled
 // back, has written nothing, so fn may be run again whole.
 func (d *Dialect) RetryBusy(ctx context.Context, fn func() error) error {
-	start := time.Now()
+	giveUp, bounded := ctx.Deadline()
+	if !bounded {
+		giveUp = time.Now().Add(SQLiteLockWait)
+	}
 	for {
 		err := fn()
-		if err == nil || d.kind != sqlite || !IsBusy(err) || time.Since(start) >= SQLiteLockWait {
+		if err == nil || d.kind != sqlite || !IsBusy(err) || !time.Now().Before(giveUp) {
 			return err
 		}
 		timer := time.NewTimer(time.Duration(2+rand.IntN(6)) * time.Millisecond)

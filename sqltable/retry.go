@@ -26,13 +26,17 @@ const (
 // fails with a transient error: a busy database, a deadlock or a
 // serialization failure, or, when repeatable is true, a lost connection.
 // It retries up to t.retries times, except that on SQLite a busy database
-// is retried until ctx is done or dialect.SQLiteLockWait has passed (when
-// retries are not turned off), as [dialect.Dialect.RetryBusy] does. Operations are repeatable when running them twice
+// is retried until ctx is done, or, without a deadline, for
+// dialect.SQLiteLockWait (when retries are not turned off), as
+// [dialect.Dialect.RetryBusy] does. Operations are repeatable when running them twice
 // has the effect of running them once (reads, upserts, deletes of a key),
 // so that it does not matter whether the server saw the first attempt. do
 // stops waiting when ctx is done; its error then wraps ctx's.
 func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.Context) error) error {
-	start := time.Now()
+	giveUp, bounded := ctx.Deadline()
+	if !bounded {
+		giveUp = time.Now().Add(dialect.SQLiteLockWait)
+	}
 	retries := 0
 	for {
 		err := fn(ctx)
@@ -42,7 +46,7 @@ func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.
 		wait := backoff(retries)
 		if t.d == dialect.SQLite && dialect.IsBusy(err) {
 			// SQLite waited busy_timeout already: try again soon.
-			if time.Since(start) >= dialect.SQLiteLockWait {
+			if !time.Now().Before(giveUp) {
 				return err
 			}
 			wait = backoff(0)
