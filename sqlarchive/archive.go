@@ -237,9 +237,9 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, er
 	return false, nil
 }
 
-// Close stops the janitor and the follower of the change feed, waits for the releases of
-// leases under way, closes the Listener, and closes every table that Table
-// and Memoize returned (closing one of them earlier is fine), which
+// Close stops the janitor (waiting for a round under way) and the follower
+// of the change feed, waits for the releases of leases under way, closes
+// the Listener, and closes every table that Table and Memoize returned (closing one of them earlier is fine), which
 // releases their prepared statements; memos over them then fail to reach
 // their archive. Close does not close the *sql.DB, nor drop anything. Later
 // calls of the Archive's methods return ErrClosed; closing twice is not an

@@ -161,30 +161,11 @@ func deleteExpired(ctx context.Context, db *sql.DB, d *dialect.Dialect, table st
 	if limit <= 0 {
 		return 0, nil
 	}
-	c := d.QuoteIdent
-	t := c(table)
-	expired := c("expires_at") + " <= ? AND " + c("expires_at") + " <= " + d.Now()
-	lim := " LIMIT " + strconv.Itoa(limit)
-	var query string
-	var args []any
-	switch d {
-	case dialect.MySQL:
-		query = "DELETE FROM " + t + " WHERE " + expired + " ORDER BY " + c("expires_at") + lim
-		args = []any{d.TimeArg(now)}
-	case dialect.Postgres:
-		// SKIP LOCKED passes over rows that another janitor is deleting,
-		// or a writer is writing, rather than waiting for them; the outer
-		// condition is checked again on a row written meanwhile, so that
-		// a row written again is not deleted.
-		query = "DELETE FROM " + t + " WHERE " + c("key_hash") + " IN (SELECT " + c("key_hash") + " FROM " + t +
-			" WHERE " + expired + " ORDER BY " + c("expires_at") + lim + " FOR UPDATE SKIP LOCKED) AND " + expired
-		args = []any{d.TimeArg(now), d.TimeArg(now)}
-	default:
-		query = "DELETE FROM " + t + " WHERE " + c("key_hash") + " IN (SELECT " + c("key_hash") + " FROM " + t +
-			" WHERE " + expired + " ORDER BY " + c("expires_at") + lim + ")"
-		args = []any{d.TimeArg(now)}
+	query, nargs := expireSQL(d, table, limit)
+	args := make([]any, nargs)
+	for i := range args {
+		args[i] = d.TimeArg(now)
 	}
-	query = d.Rebind(query)
 	var n int64
 	err := d.RetryBusy(ctx, func() error {
 		res, err := execExpire(ctx, db, d, query, args)
@@ -195,6 +176,29 @@ func deleteExpired(ctx context.Context, db *sql.DB, d *dialect.Dialect, table st
 		return err
 	})
 	return int(n), err
+}
+
+// expireSQL returns the DELETE of deleteExpired and how many arguments it
+// takes, each the Archive's current time.
+func expireSQL(d *dialect.Dialect, table string, limit int) (string, int) {
+	c := d.QuoteIdent
+	t := c(table)
+	expired := c("expires_at") + " <= ? AND " + c("expires_at") + " <= " + d.Now()
+	lim := " LIMIT " + strconv.Itoa(limit)
+	switch d {
+	case dialect.MySQL:
+		return "DELETE FROM " + t + " WHERE " + expired + " ORDER BY " + c("expires_at") + lim, 1
+	case dialect.Postgres:
+		// SKIP LOCKED passes over rows that another janitor is deleting,
+		// or a writer is writing, rather than waiting for them; the outer
+		// condition is checked again on a row written meanwhile, so that
+		// a row written again is not deleted.
+		return d.Rebind("DELETE FROM " + t + " WHERE " + c("key_hash") + " IN (SELECT " + c("key_hash") + " FROM " + t +
+			" WHERE " + expired + " ORDER BY " + c("expires_at") + lim + " FOR UPDATE SKIP LOCKED) AND " + expired), 2
+	default:
+		return "DELETE FROM " + t + " WHERE " + c("key_hash") + " IN (SELECT " + c("key_hash") + " FROM " + t +
+			" WHERE " + expired + " ORDER BY " + c("expires_at") + lim + ")", 1
+	}
 }
 
 // execExpire runs the DELETE of deleteExpired. On MySQL it runs in a READ

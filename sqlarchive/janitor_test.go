@@ -1,6 +1,7 @@
 package sqlarchive_test
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/migrations"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -144,6 +146,14 @@ func TestDeleteExpiredBoundedPerRound(t *testing.T) {
 		putKeys(t, a, "b", "k", 7)
 		putKeys(t, a, "c", "k", 0)
 		clk.Advance(2 * time.Second)
+		changes := func() int {
+			var n int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+migrations.ChangesTable).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		changesBefore := changes()
 		remaining := func() []int {
 			return []int{len(storedKeys(t, db, a, "a")), len(storedKeys(t, db, a, "b"))}
 		}
@@ -166,6 +176,11 @@ func TestDeleteExpiredBoundedPerRound(t *testing.T) {
 		}
 		if info := a.JanitorInfo(); info != (sqlarchive.JanitorInfo{Rounds: 4, Deleted: 14}) {
 			t.Errorf("JanitorInfo = %+v, want 4 rounds, 14 deleted", info)
+		}
+		// Memories expire entries by themselves: the feed has nothing to
+		// tell them.
+		if n := changes(); n != changesBefore {
+			t.Errorf("the change feed went from %d changes to %d", changesBefore, n)
 		}
 	})
 }
@@ -197,6 +212,37 @@ func TestDeleteExpiredNeedsBothClocks(t *testing.T) {
 			t.Errorf("future entries after DeleteExpired = %q, want all 3", got)
 		}
 	})
+}
+
+// On PostgreSQL a round passes over an expired row that another
+// transaction holds, rather than wait for it, and deletes it in a later
+// round.
+func TestDeleteExpiredSkipsLockedRows(t *testing.T) {
+	db := sqltest.Postgres(t)
+	ctx := t.Context()
+	clk := newClock()
+	a := open(t, db, dialect.Postgres, clk.options())
+	putKeys(t, a, "memo", "old", 10)
+	clk.Advance(2 * time.Second)
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, "UPDATE memo SET hits = hits + 1 WHERE key_text = 'old00'"); err != nil {
+		t.Fatal(err)
+	}
+	round, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if n, err := a.DeleteExpired(round, 100); err != nil || n != 9 {
+		t.Errorf("DeleteExpired while a row is locked = %d, %v; want 9, nil", n, err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := a.DeleteExpired(ctx, 100); err != nil || n != 1 {
+		t.Errorf("DeleteExpired after the lock = %d, %v; want 1, nil", n, err)
+	}
 }
 
 // Janitors of several Archives, on pools of their own as in several
