@@ -24,7 +24,7 @@ type JanitorInfo struct {
 	Running bool   // whether the janitor runs (Options.ExpireInterval is positive and the Archive open)
 	Rounds  uint64 // rounds done, by the janitor or by Archive.DeleteExpired, failed ones included
 	Deleted uint64 // expired entries the rounds deleted
-	Errors  uint64 // failed rounds (the next round tries again)
+	Errors  uint64 // failed rounds, but for those cut short by their context, as by Close (the next round tries again)
 }
 
 // janitor deletes the expired entries of the tables of an Archive, a
@@ -105,7 +105,7 @@ func (j *janitor) sweep(ctx context.Context, limit int) (int, error) {
 	n, err := j.sweepLocked(ctx, limit)
 	j.rounds.Add(1)
 	j.deleted.Add(uint64(n))
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		j.errs.Add(1)
 	}
 	return n, err
