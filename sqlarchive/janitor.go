@@ -224,9 +224,10 @@ func execExpire(ctx context.Context, db *sql.DB, d *dialect.Dialect, query strin
 // of the archives of the catalog, taking them in turn from where the last
 // round stopped, and returns how many it deleted. An entry is deleted only
 // once it has expired both by Options.Clock, which Get checks, and by the
-// database's clock. Rounds of one Archive run one at a time; those of
-// several Archives, in one process or many, may run at once. DeleteExpired
-// returns an error wrapping ErrInvalidOptions if limit is not positive.
+// database's clock, the earliest expiries of each table first.
+// DeleteExpired may run while the janitor runs, and rounds of several
+// Archives, in one process or many, may run at once. It returns an error
+// wrapping ErrInvalidOptions if limit is not positive.
 func (a *Archive) DeleteExpired(ctx context.Context, limit int) (int, error) {
 	if err := a.check(); err != nil {
 		return 0, err

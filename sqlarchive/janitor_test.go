@@ -185,6 +185,26 @@ func TestDeleteExpiredBoundedPerRound(t *testing.T) {
 	})
 }
 
+// A round deletes the entries of a table that expired first.
+func TestDeleteExpiredEarliestFirst(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		clk := newClock()
+		a := open(t, db, d, clk.options())
+		tbl := table[int](t, a, "memo", &sqlarchive.TableOptions{TTL: new(time.Second)})
+		for _, k := range []string{"c", "a", "e", "b", "d"} { // written, so expiring, in this order
+			put(t, tbl, k, 0)
+			clk.Advance(time.Second)
+		}
+		clk.Advance(time.Minute)
+		if n, err := a.DeleteExpired(t.Context(), 2); err != nil || n != 2 {
+			t.Fatalf("DeleteExpired = %d, %v; want 2", n, err)
+		}
+		if got, want := storedKeys(t, db, a, "memo"), []string{"b", "d", "e"}; !slices.Equal(got, want) {
+			t.Errorf("stored keys = %q, want %q", got, want)
+		}
+	})
+}
+
 // An entry is deleted only once it has expired by both the Archive's clock,
 // which reads check, and the database's: a process whose clock runs ahead
 // deletes nothing that the database's clock says is live.
