@@ -237,7 +237,7 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, er
 	return false, nil
 }
 
-// Close stops the janitor (waiting for a round under way) and the follower
+// Close stops the janitor (ending a round under way) and the follower
 // of the change feed, waits for the releases of leases under way, closes
 // the Listener, and closes every table that Table and Memoize returned (closing one of them earlier is fine), which
 // releases their prepared statements; memos over them then fail to reach
