@@ -26,7 +26,7 @@ import (
 // so the processes are real and nothing is built twice. Its value is the
 // child's configuration, as JSON; the field "mode" picks the program: ""
 // for the memoizing loop of runChild, "serve" for the memo server of
-// runServe.
+// runServe, "janitor" for the janitor of runJanitor.
 const childEnv = "KLEPTO_INTEGRATION_CHILD"
 
 func TestMain(m *testing.M) {
@@ -41,6 +41,8 @@ func TestMain(m *testing.M) {
 				err = runChild()
 			case "serve":
 				err = runServe()
+			case "janitor":
+				err = runJanitor()
 			default:
 				err = fmt.Errorf("unknown mode %q", head.Mode)
 			}

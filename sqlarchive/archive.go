@@ -97,6 +97,20 @@ type Options struct {
 	// [Listener] and package sqlarchive/pqlisten). Nil means polling only.
 	// Close closes it.
 	Listener Listener
+
+	// ExpireInterval, when positive, starts the janitor: a goroutine that
+	// every ExpireInterval deletes expired entries from the tables of the
+	// catalog's archives, at most ExpireBatch per round (see
+	// Archive.DeleteExpired), until Close. Zero, the default, means no
+	// janitor: expired entries are misses for every read, and stay stored
+	// until they are written again, purged or deleted by DeleteExpired.
+	// One janitor per database is enough, but several, in one process or
+	// many, may run at once.
+	ExpireInterval time.Duration
+
+	// ExpireBatch is the most expired entries a round of the janitor
+	// deletes, over all tables. Zero means DefaultExpireBatch (1,000).
+	ExpireBatch int
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -115,6 +129,7 @@ type Archive struct {
 
 	follower *follower // reads the change feed for memos and Watch
 	leases   *leaser   // leases of memos' keys
+	janitor  *janitor  // deletes expired entries
 
 	mu     sync.Mutex // guards following fields
 	closed bool
@@ -150,6 +165,10 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative PollInterval %v", o.PollInterval)
 	case o.FeedWindow > 0 && o.FeedWindow < 256:
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: FeedWindow %d is under 256", o.FeedWindow)
+	case o.ExpireInterval < 0:
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative ExpireInterval %v", o.ExpireInterval)
+	case o.ExpireBatch < 0:
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative ExpireBatch %d", o.ExpireBatch)
 	}
 	d, err := dialect.Resolve(ctx, db, o.Dialect)
 	if err != nil {
@@ -188,6 +207,11 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	}
 	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.leases = newLeaser(db, d, a.follower)
+	a.janitor = &janitor{a: a, interval: o.ExpireInterval, batch: o.ExpireBatch}
+	if a.janitor.batch == 0 {
+		a.janitor.batch = DefaultExpireBatch
+	}
+	a.janitor.start(ctx)
 	return a, nil
 }
 
@@ -213,9 +237,9 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, er
 	return false, nil
 }
 
-// Close stops the follower of the change feed, waits for the releases of
-// leases under way, closes the Listener, and closes every table that Table
-// and Memoize returned (closing one of them earlier is fine), which
+// Close stops the janitor (ending a round under way) and the follower
+// of the change feed, waits for the releases of leases under way, closes
+// the Listener, and closes every table that Table and Memoize returned (closing one of them earlier is fine), which
 // releases their prepared statements; memos over them then fail to reach
 // their archive. Close does not close the *sql.DB, nor drop anything. Later
 // calls of the Archive's methods return ErrClosed; closing twice is not an
@@ -231,6 +255,7 @@ func (a *Archive) Close() error {
 	a.opened = nil
 	a.mu.Unlock()
 
+	a.janitor.close()
 	errs := []error{a.follower.close(), a.leases.close()}
 	for _, name := range slices.Sorted(maps.Keys(opened)) {
 		for _, t := range opened[name] {

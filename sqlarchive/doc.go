@@ -93,6 +93,33 @@
 // table of the application. Function versions, absent from klepto, give each
 // version of a memoized function a table of its own.
 //
+// # Expiry
+//
+// Entries expire as in package sqltable: an expired entry is a miss for
+// every read, and stays stored until it is written again, purged or
+// deleted. With [Options].ExpireInterval, the Archive runs a janitor, one
+// goroutine per Archive (so per database handle, however many tables it
+// has), which every ExpireInterval deletes expired entries from the tables
+// of the catalog's archives; [Archive.DeleteExpired] does one such round
+// on demand, and [Archive.JanitorInfo] reports on them. A round reads the
+// catalog, then deletes at most [Options].ExpireBatch entries (1,000 by
+// default) over all tables, one bounded DELETE per table that the index
+// on expires_at serves, the earliest expiries first; it takes the archives
+// in turn, starting after the one where the last round stopped, so that
+// an archive with more expired entries than a round deletes does not keep
+// the others waiting. An entry is deleted only once it has expired both by
+// [Options].Clock, which reads check, and by the database's clock, so that
+// a process whose clock runs ahead does not delete entries that others
+// still serve. Janitors of many processes may run at once: deleting an
+// entry twice is harmless, and on PostgreSQL a round skips the rows that
+// another transaction holds (SKIP LOCKED) rather than wait for them. Deleting expired entries records nothing in the change feed,
+// as memories expire them by themselves. The janitor is off by default:
+// it writes to the database on its own schedule, which on SQLite takes the
+// one write lock, and expired entries are invisible to reads anyway; turn
+// it on in one or a few long-running processes per database. docs/sql.md,
+// at the root of the module, has queries for live and expired entries on
+// each database.
+//
 // # Sharing between processes
 //
 // Memos of one function in many processes, through [Memoize], share its

@@ -156,9 +156,29 @@
 // With Options.TTL, entries expire that long after they are written
 // (expires_at). An expired entry is a miss everywhere (Get, Has, Len, Keys,
 // All, GetMany, Pop, CopyTo) until it is written again; [Table.DeleteExpired]
-// removes expired rows. Expiry is a property of each row, so Tables with
+// removes expired rows, and the janitor of package sqlarchive
+// (sqlarchive.Options.ExpireInterval) removes them in the background. Expiry is a property of each row, so Tables with
 // different TTLs, or none, can share a table. Time comes from
 // Options.Clock, which tests replace.
+//
+// # Time columns
+//
+// WARNING: the timestamps are stored in UTC, each database its own way,
+// and each database has a "now" that does not compare with them. On
+// SQLite they are text, "2026-11-27T06:25:59.037Z": compare them with
+// strftime('%Y-%m-%dT%H:%M:%fZ', 'now') (dialect.Dialect.Now), not with
+// datetime('now') or CURRENT_TIMESTAMP, whose text has a space where the
+// stored text has a T and so sorts before it: `expires_at <=
+// datetime('now')` misses every entry that expired earlier the same day.
+// On MySQL and MariaDB they are DATETIME(6) holding UTC: compare them with
+// UTC_TIMESTAMP(6), not NOW(), which is the wall clock of the session's
+// time_zone: at +05:00, `expires_at <= NOW()` counts as expired the
+// entries that expire in the next five hours. On PostgreSQL they are
+// TIMESTAMPTZ, which now() compares with whatever the session's TimeZone.
+// docs/sql.md, at the root of the module, gives the queries people ask for
+// (live and expired entries, top keys by hits, biggest values, rows per
+// day, a function's arguments and results) on each database; a test runs
+// each of them, and the wrong forms above, against each database.
 //
 // # Change feed
 //
