@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/keyfmt"
 )
 
@@ -92,13 +93,13 @@ func decodeArgs(stored string) string {
 // only way valid JSON holds U+0000.
 func hasNUL(doc string) bool {
 	for i := 0; i < len(doc); i++ {
-		if doc[i] != '\\' || i+1 == len(doc) {
+		if doc[i] != '\\' {
 			continue
 		}
-		if doc[i+1] == 'u' && strings.HasPrefix(doc[i+2:], "0000") {
+		if strings.HasPrefix(doc[i+1:], "u0000") {
 			return true
 		}
-		i++ // the escaped character: \\ is not the start of an escape
+		i++ // the escaped character, such as the second \ of \\u0000
 	}
 	return false
 }
@@ -127,6 +128,9 @@ func (t *Table[V]) encode(v V) (arg any, size int, err error) {
 	}
 	if t.codec == codec.JSON {
 		s, err := codec.JSONString(v)
+		if err == nil && t.d == dialect.Postgres && hasNUL(s) {
+			err = errNULValue
+		}
 		return s, len(s), err
 	}
 	b, err := codec.Encode(t.codec, v)
@@ -153,8 +157,16 @@ func (t *Table[V]) encodeStored(b []byte) (arg any, size int, err error) {
 	if err := json.Compact(&buf, b); err != nil {
 		return nil, 0, fmt.Errorf("the value is not JSON: %w", err)
 	}
+	if t.d == dialect.Postgres && hasNUL(buf.String()) {
+		return nil, 0, errNULValue
+	}
 	return buf.String(), buf.Len(), nil
 }
+
+// errNULValue is the error of encoding a JSON value that holds U+0000 for
+// PostgreSQL, whose JSONB cannot hold it: no archive of codec json there
+// can store the value, which matches codec.ErrEncode.
+var errNULValue = fmt.Errorf("%w: the value holds the character U+0000, which PostgreSQL's JSONB cannot hold; codecs gob and raw can", codec.ErrEncode)
 
 // decode decodes raw, a value of the Table's codec, into *v. raw may be
 // reused once decode returns. With Options.Stored, *v is a copy of raw,
