@@ -328,8 +328,8 @@ func (d *Dir[V]) put(ctx context.Context, key keymap.Key, value V) error {
 }
 
 // PutMany stores every entry; a later entry wins over an earlier one with
-// the same key. It writes and fsyncs the entry files, then renames them
-// into place and fsyncs each subdirectory once; the fsyncs of a batch run
+// the same key. It writes and fsyncs each entry file and renames it into
+// place, then fsyncs each subdirectory once; the fsyncs of a batch run
 // concurrently, so that the file system can commit them together. If
 // PutMany fails or ctx is canceled part way, some of the entries may be
 // stored.
@@ -373,18 +373,16 @@ func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 			}
 		}
 	}()
+	// Each file is renamed into place as soon as it is written, so that no
+	// temporary file of a live writer grows as old as StaleTempAge, however
+	// long the batch.
 	err := parallel(ctx, len(todo), func(i int) error {
 		p := &todo[i]
 		tmp, err := d.writeTemp(p.sub, p.name, p.data)
 		p.tmp = tmp
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	subs := make(map[string]bool)
-	for i := range todo {
-		p := &todo[i]
+		if err != nil {
+			return err
+		}
 		if err := replaceable(filepath.Join(p.sub, p.name)); err != nil {
 			return err
 		}
@@ -392,7 +390,14 @@ func (d *Dir[V]) putMany(ctx context.Context, entries []cache.Entry[V]) error {
 			return err
 		}
 		p.tmp = ""
-		subs[p.sub] = true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	subs := make(map[string]bool)
+	for i := range todo {
+		subs[todo[i].sub] = true
 	}
 	dirs := slices.Sorted(maps.Keys(subs))
 	return parallel(context.WithoutCancel(ctx), len(dirs), func(i int) error { return syncDir(dirs[i]) })
