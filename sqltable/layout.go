@@ -144,8 +144,9 @@ func uniqueKeysQuery(d *dialect.Dialect) string {
 			`JOIN pg_catalog.pg_class c ON c.oid = i.indrelid ` +
 			`JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid ` +
 			`JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
-			`JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY (i.indkey) ` +
-			`WHERE n.nspname = current_schema() AND c.relname = $1 AND i.indisunique ` +
+			// The key columns only, not those of INCLUDE.
+			`JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY ((i.indkey::int2[])[0:i.indnkeyatts-1]) ` +
+			`WHERE n.nspname = current_schema() AND c.relname = $1 AND i.indisunique AND i.indisvalid ` +
 			`AND i.indpred IS NULL AND i.indexprs IS NULL ORDER BY ic.relname, a.attnum`
 	default:
 		return `SELECT index_name, column_name FROM information_schema.statistics ` +

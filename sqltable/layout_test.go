@@ -118,53 +118,34 @@ func TestOpenRefusesOtherLayouts(t *testing.T) {
 // the primary key; Put overwrites its entries, as in a table Open creates.
 func TestOpenAcceptsEquivalentLayouts(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
-		tests := []struct {
+		type layout struct {
 			name   string
 			codec  codec.Codec
 			change map[string]string
 			extra  []string
-		}{
+		}
+		tests := []layout{
 			{name: "as created", extra: []string{"PRIMARY KEY (key_hash)"}},
 			{name: "unique key", extra: []string{autoID(d), "UNIQUE (key_hash)"}},
 		}
 		switch d {
 		case dialect.SQLite:
-			tests = append(tests, struct {
-				name   string
-				codec  codec.Codec
-				change map[string]string
-				extra  []string
-			}{"equivalent types", codec.JSON, map[string]string{"key_text": "VARCHAR(255) NOT NULL", "value": "CLOB NOT NULL",
-				"size_bytes": "BIGINT", "created_at": "DATETIME NOT NULL", "updated_at": "VARCHAR(30)"}, []string{"PRIMARY KEY (key_hash)"}},
-				struct {
-					name   string
-					codec  codec.Codec
-					change map[string]string
-					extra  []string
-				}{"untyped binary", codec.Gob, map[string]string{"key_hash": "NOT NULL", "value": "NOT NULL"}, []string{"PRIMARY KEY (key_hash)"}})
+			tests = append(tests,
+				layout{"equivalent types", codec.JSON, map[string]string{"key_text": "VARCHAR(255) NOT NULL", "value": "CLOB NOT NULL",
+					"size_bytes": "BIGINT", "created_at": "DATETIME NOT NULL", "updated_at": "VARCHAR(30)"}, []string{"PRIMARY KEY (key_hash)"}},
+				layout{"untyped binary", codec.Gob, map[string]string{"key_hash": "NOT NULL", "value": "NOT NULL"}, []string{"PRIMARY KEY (key_hash)"}})
 		case dialect.Postgres:
-			tests = append(tests, struct {
-				name   string
-				codec  codec.Codec
-				change map[string]string
-				extra  []string
-			}{"equivalent types", codec.JSON, map[string]string{"key_text": "VARCHAR NOT NULL", "value": "JSON NOT NULL", "args": "JSON",
-				"size_bytes": "INTEGER NOT NULL DEFAULT 0"}, []string{"PRIMARY KEY (key_hash)"}})
+			tests = append(tests,
+				layout{"equivalent types", codec.JSON, map[string]string{"key_text": "VARCHAR NOT NULL", "value": "JSON NOT NULL", "args": "JSON",
+					"size_bytes": "INTEGER NOT NULL DEFAULT 0"}, []string{"PRIMARY KEY (key_hash)"}},
+				// The columns of INCLUDE are not of the key.
+				layout{"unique key with INCLUDE", codec.JSON, nil, []string{autoID(d), "UNIQUE (key_hash) INCLUDE (expires_at)"}})
 		default:
-			tests = append(tests, struct {
-				name   string
-				codec  codec.Codec
-				change map[string]string
-				extra  []string
-			}{"equivalent types", codec.JSON, map[string]string{"key_hash": "VARBINARY(32) NOT NULL", "key_text": "VARCHAR(2000) NOT NULL",
-				"value": "LONGTEXT NOT NULL", "args": "MEDIUMTEXT", "size_bytes": "INT NOT NULL DEFAULT 0", "created_at": "DATETIME(3) NOT NULL"},
-				[]string{"PRIMARY KEY (key_hash)"}},
-				struct {
-					name   string
-					codec  codec.Codec
-					change map[string]string
-					extra  []string
-				}{"binary values", codec.Gob, map[string]string{"value": "MEDIUMBLOB NOT NULL"}, []string{"PRIMARY KEY (key_hash)"}})
+			tests = append(tests,
+				layout{"equivalent types", codec.JSON, map[string]string{"key_hash": "VARBINARY(32) NOT NULL", "key_text": "VARCHAR(2000) NOT NULL",
+					"value": "LONGTEXT NOT NULL", "args": "MEDIUMTEXT", "size_bytes": "INT NOT NULL DEFAULT 0", "created_at": "DATETIME(3) NOT NULL"},
+					[]string{"PRIMARY KEY (key_hash)"}},
+				layout{"binary values", codec.Gob, map[string]string{"value": "MEDIUMBLOB NOT NULL"}, []string{"PRIMARY KEY (key_hash)"}})
 		}
 		for i, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
