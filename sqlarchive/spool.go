@@ -20,6 +20,8 @@ type spool struct {
 	mem bytes.Buffer
 	f   *os.File // nil while the lines fit in memory
 	w   *bufio.Writer
+
+	unlinked bool // f's name was removed as soon as f was made
 }
 
 // add appends line, which holds no newline.
@@ -48,7 +50,7 @@ func (s *spool) toFile() error {
 	}
 	// Unlinked at once where the system allows it, so that nothing is
 	// left behind by a process that is killed; close removes it otherwise.
-	_ = os.Remove(f.Name())
+	s.unlinked = os.Remove(f.Name()) == nil
 	s.f, s.w = f, bufio.NewWriterSize(f, 64<<10)
 	if _, err := s.w.Write(s.mem.Bytes()); err != nil {
 		return err
@@ -78,6 +80,9 @@ func (s *spool) close() error {
 		return nil
 	}
 	err := s.f.Close()
+	if s.unlinked {
+		return err // its name may be another file's by now
+	}
 	if rerr := os.Remove(s.f.Name()); !errors.Is(rerr, fs.ErrNotExist) {
 		err = errors.Join(err, rerr)
 	}
