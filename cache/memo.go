@@ -449,10 +449,11 @@ func (m *Memo[A, R]) put(ctx context.Context, a Archive[R], key keymap.Key, args
 // call, or nil.
 //
 // The writes of evicted entries run under ctx, so they end with the call's
-// deadline. An entry that only memory holds is never dropped silently: if
+// deadline. An entry that only memory holds is not dropped unreported: if
 // writing it back fails, it goes back into memory and the new entry is the
 // one left out; the error names the key that was not written, and any
 // entry that putting it back pushed out of memory without being written.
+// A Safe memo counts that error in Info.Errors rather than returning it.
 func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slot[R]) error {
 	if a != nil && m.purge {
 		if max := m.mem.MaxSize(); max > 0 && m.mem.Len() >= max {
