@@ -49,14 +49,12 @@ func resolveFile(path string) (string, error) {
 // checkRegular returns an error matching ErrInvalidPath if the file at
 // path exists and is not a regular file (a symbolic link is not).
 func checkRegular(path string) error {
-	fi, err := os.Lstat(path)
+	m, irregular, err := fskind.Irregular(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
 	case err != nil:
 		return fmt.Errorf("archive: %w", err)
-	case !fi.Mode().IsRegular():
-		return fmt.Errorf("archive: %w", notKind(path, fi.Mode(), "a regular file"))
+	case irregular:
+		return fmt.Errorf("archive: %w", notKind(path, m, "a regular file"))
 	}
 	return nil
 }
@@ -65,9 +63,8 @@ func checkRegular(path string) error {
 // regular file, which a rename must not replace or a removal delete: a
 // device or a named pipe that someone put where an entry belongs.
 func replaceable(path string) error {
-	fi, err := os.Lstat(path)
-	if err == nil && !fi.Mode().IsRegular() {
-		return notKind(path, fi.Mode(), "a regular file")
+	if m, irregular, _ := fskind.Irregular(path); irregular {
+		return notKind(path, m, "a regular file")
 	}
 	return nil
 }

@@ -75,16 +75,11 @@ var ErrNotRegularLock = errors.New("migrations: the lock file is not a regular f
 // checkRegular returns an error if the file at path exists and is not a
 // regular file.
 func checkRegular(path string) error {
-	fi, err := os.Lstat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil
-	case err != nil:
-		return err
-	case !fi.Mode().IsRegular():
-		return notRegular(fi.Mode())
+	m, irregular, err := fskind.Irregular(path)
+	if irregular {
+		return notRegular(m)
 	}
-	return nil
+	return err
 }
 
 // notRegular returns the error for a lock file of mode m.

@@ -22,6 +22,7 @@ import (
 	_ "github.com/mattn/go-sqlite3" // driver "sqlite3"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/internal/fskind"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -329,7 +330,7 @@ func (db *database) open(ctx context.Context, create bool) (*sql.DB, error) {
 		}
 		if err == nil && !st.Mode().IsRegular() {
 			// SQLite would write a -journal file beside it, and more.
-			return nil, fmt.Errorf("SQLite database %s is %s, not a regular file", db.path, fileKind(st.Mode()))
+			return nil, fmt.Errorf("SQLite database %s is %s, not a regular file", db.path, fskind.Name(st.Mode()))
 		}
 		pool, err := sql.Open(db.driver, db.dsn)
 		if err != nil {
@@ -411,21 +412,4 @@ func (a *archive) explain(err error, name string) error {
 		return fmt.Errorf("no archive %q in %s (klepto-sql ls lists them)", name, a.db.shown)
 	}
 	return err
-}
-
-// fileKind returns what a file of mode m is, for errors.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeCharDevice != 0:
-		return "a character device"
-	case m&fs.ModeDevice != 0:
-		return "a block device"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	}
-	return "a special file"
 }

@@ -178,7 +178,7 @@ func TestSQLiteNotRegular(t *testing.T) {
 		make func(path string) error
 	}{
 		{"a character device", func(p string) error { return syscall.Mknod(p, syscall.S_IFCHR|0o666, 1<<8|3) }},
-		{"a FIFO", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
+		{"a FIFO (named pipe)", func(p string) error { return syscall.Mkfifo(p, 0o600) }},
 		{"a directory", func(p string) error { return os.Mkdir(p, 0o700) }},
 	} {
 		t.Run(tc.kind, func(t *testing.T) {

@@ -7,11 +7,15 @@
 // Its functions are safe for concurrent use.
 package fskind
 
-import "io/fs"
+import (
+	"errors"
+	"io/fs"
+	"os"
+)
 
 // Name returns the kind of a file of mode m, with its article: "a regular
-// file", "a directory", "a symbolic link", "a named pipe", "a socket", "a
-// device" or "an irregular file".
+// file", "a directory", "a symbolic link", "a FIFO (named pipe)", "a
+// socket", "a character device", "a block device" or "an irregular file".
 func Name(m fs.FileMode) string {
 	switch {
 	case m.IsRegular():
@@ -21,11 +25,27 @@ func Name(m fs.FileMode) string {
 	case m&fs.ModeSymlink != 0:
 		return "a symbolic link"
 	case m&fs.ModeNamedPipe != 0:
-		return "a named pipe"
+		return "a FIFO (named pipe)"
 	case m&fs.ModeSocket != 0:
 		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
 	case m&fs.ModeDevice != 0:
-		return "a device"
+		return "a block device"
 	}
 	return "an irregular file"
+}
+
+// Irregular returns the mode of the file at path, not following a final
+// symbolic link, and true when that file exists and is not a regular file;
+// false and no error when the path holds a regular file or nothing.
+func Irregular(path string) (fs.FileMode, bool, error) {
+	fi, err := os.Lstat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, err
+	}
+	return fi.Mode(), !fi.Mode().IsRegular(), nil
 }

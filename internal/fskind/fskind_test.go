@@ -12,10 +12,10 @@ func TestName(t *testing.T) {
 		0o644:                             "a regular file",
 		fs.ModeDir | 0o755:                "a directory",
 		fs.ModeSymlink | 0o777:            "a symbolic link",
-		fs.ModeNamedPipe | 0o644:          "a named pipe",
+		fs.ModeNamedPipe | 0o644:          "a FIFO (named pipe)",
 		fs.ModeSocket | 0o755:             "a socket",
-		fs.ModeDevice | 0o660:             "a device",
-		fs.ModeDevice | fs.ModeCharDevice: "a device",
+		fs.ModeDevice | 0o660:             "a block device",
+		fs.ModeDevice | fs.ModeCharDevice: "a character device",
 		fs.ModeIrregular:                  "an irregular file",
 	} {
 		if got := fskind.Name(m); got != want {
