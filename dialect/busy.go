@@ -24,13 +24,11 @@ const SQLiteLockWait = 5 * time.Second
 // statement in autocommit, or a transaction that fails busy and is rolled
 // back, has written nothing, so fn may be run again whole.
 func (d *Dialect) RetryBusy(ctx context.Context, fn func() error) error {
-	giveUp, bounded := ctx.Deadline()
-	if !bounded {
-		giveUp = time.Now().Add(SQLiteLockWait)
-	}
+	_, bounded := ctx.Deadline()
+	giveUp := time.Now().Add(SQLiteLockWait)
 	for {
 		err := fn()
-		if err == nil || d.kind != sqlite || !IsBusy(err) || !time.Now().Before(giveUp) {
+		if err == nil || d.kind != sqlite || !IsBusy(err) || !bounded && !time.Now().Before(giveUp) {
 			return err
 		}
 		timer := time.NewTimer(time.Duration(2+rand.IntN(6)) * time.Millisecond)

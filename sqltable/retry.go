@@ -33,10 +33,8 @@ const (
 // so that it does not matter whether the server saw the first attempt. do
 // stops waiting when ctx is done; its error then wraps ctx's.
 func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.Context) error) error {
-	giveUp, bounded := ctx.Deadline()
-	if !bounded {
-		giveUp = time.Now().Add(dialect.SQLiteLockWait)
-	}
+	_, bounded := ctx.Deadline()
+	giveUp := time.Now().Add(dialect.SQLiteLockWait)
 	retries := 0
 	for {
 		err := fn(ctx)
@@ -46,7 +44,7 @@ func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.
 		wait := backoff(retries)
 		if t.d == dialect.SQLite && dialect.IsBusy(err) {
 			// SQLite waited busy_timeout already: try again soon.
-			if !time.Now().Before(giveUp) {
+			if !bounded && !time.Now().Before(giveUp) {
 				return err
 			}
 			wait = backoff(0)
