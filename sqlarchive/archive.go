@@ -15,6 +15,7 @@ import (
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/migrations"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 var (
@@ -97,6 +98,21 @@ type Options struct {
 	// [Listener] and package sqlarchive/pqlisten). Nil means polling only.
 	// Close closes it.
 	Listener Listener
+
+	// StatsInterval is how often the Archive writes the statistics it
+	// gathers in memory: the reads of its tables, to the hits and
+	// accessed_at columns of their rows, and the counts of its memos, to
+	// the hits, misses and loads of their catalog rows (see
+	// [Archive.FlushStats]). Zero means DefaultStatsInterval (2 s); it
+	// must not be negative.
+	StatsInterval time.Duration
+
+	// NoAccessStats leaves the hits and accessed_at columns of the
+	// Archive's tables alone: by default each entry that a Get of a table
+	// (or of a memo's archive) finds is counted in memory and added to its
+	// row every StatsInterval (see sqltable.AccessLog). The catalog's
+	// counts are kept either way.
+	NoAccessStats bool
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -113,12 +129,17 @@ type Archive struct {
 	sql        catalogSQL
 	feedWindow int
 
-	follower *follower // reads the change feed for memos and Watch
-	leases   *leaser   // leases of memos' keys
+	follower *follower     // reads the change feed for memos and Watch
+	leases   *leaser       // leases of memos' keys
+	stats    *catalogStats // counts of the memos, for the catalog
+
+	noAccess      bool          // Options.NoAccessStats
+	statsInterval time.Duration // Options.StatsInterval, or its default
 
 	mu     sync.Mutex // guards following fields
 	closed bool
 	opened map[string][]io.Closer // tables returned by Table and Memoize, by archive name
+	access *sqltable.AccessLog    // reads of the tables, made with the first table; nil before, and with noAccess
 }
 
 // Open returns the Archive of the database behind db. opts may be nil; the
@@ -150,6 +171,11 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative PollInterval %v", o.PollInterval)
 	case o.FeedWindow > 0 && o.FeedWindow < 256:
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: FeedWindow %d is under 256", o.FeedWindow)
+	case o.StatsInterval < 0:
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative StatsInterval %v", o.StatsInterval)
+	}
+	if o.StatsInterval == 0 {
+		o.StatsInterval = DefaultStatsInterval
 	}
 	d, err := dialect.Resolve(ctx, db, o.Dialect)
 	if err != nil {
@@ -177,6 +203,9 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 					ErrNoFeed, table)
 			}
 		}
+		if err := checkStatsColumns(ctx, db, d); err != nil {
+			return nil, err
+		}
 	}
 	q, err := newCatalogSQL(d)
 	if err != nil {
@@ -186,6 +215,8 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.noAccess, a.statsInterval = o.NoAccessStats, o.StatsInterval
+	a.stats = newCatalogStats(db, d, a.now, o.StatsInterval)
 	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.leases = newLeaser(db, d, a.follower)
 	return a, nil
@@ -217,7 +248,8 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, er
 // leases under way, closes the Listener, and closes every table that Table
 // and Memoize returned (closing one of them earlier is fine), which
 // releases their prepared statements; memos over them then fail to reach
-// their archive. Close does not close the *sql.DB, nor drop anything. Later
+// their archive. Then it writes the statistics gathered since the last
+// flush (see [Archive.FlushStats]), within 5 s. Close does not close the *sql.DB, nor drop anything. Later
 // calls of the Archive's methods return ErrClosed; closing twice is not an
 // error.
 func (a *Archive) Close() error {
@@ -227,7 +259,7 @@ func (a *Archive) Close() error {
 		return nil
 	}
 	a.closed = true
-	opened := a.opened
+	opened, access := a.opened, a.access
 	a.opened = nil
 	a.mu.Unlock()
 
@@ -237,6 +269,11 @@ func (a *Archive) Close() error {
 			errs = append(errs, t.Close())
 		}
 	}
+	// The tables flushed their reads as they closed.
+	if access != nil {
+		errs = append(errs, access.Close())
+	}
+	errs = append(errs, a.stats.close())
 	return errors.Join(errs...)
 }
 
@@ -392,6 +429,21 @@ func (a *Archive) Stats(ctx context.Context, name string) (Stats, error) {
 		return Stats{}, fmt.Errorf("sqlarchive: stats %q: %w", name, err)
 	}
 	return s, nil
+}
+
+// accessLog returns the AccessLog of the Archive's tables, made on first
+// use; nil with Options.NoAccessStats, or once a is closed.
+func (a *Archive) accessLog() *sqltable.AccessLog {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.noAccess || a.closed {
+		return nil
+	}
+	if a.access == nil {
+		// The options are valid: NewAccessLog does not fail.
+		a.access, _ = sqltable.NewAccessLog(&sqltable.AccessLogOptions{FlushInterval: a.statsInterval})
+	}
+	return a.access
 }
 
 // check returns ErrClosed if a is closed.
