@@ -348,3 +348,34 @@ func BenchmarkGetAccess(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkAccessFlush measures the flush of the reads of 500 keys: one
+// UPDATE.
+func BenchmarkAccessFlush(b *testing.B) {
+	benchDB(b, func(b *testing.B, db *sql.DB, d *dialect.Dialect) {
+		ctx := context.Background()
+		keys := benchKeySet(500)
+		plain, _ := benchTables(b, db, d, keys)
+		log := newAccessLog(b, nil)
+		tbl, err := sqltable.Open[int](ctx, db, plain.Name(), &sqltable.Options{Dialect: d, AccessLog: log})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { _ = tbl.Close() })
+		got, err := tbl.GetMany(ctx, keys)
+		if err != nil || len(got) != len(keys) {
+			b.Fatalf("GetMany = %d entries, %v", len(got), err)
+		}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := log.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.StopTimer()
+			if _, err := tbl.GetMany(ctx, keys); err != nil {
+				b.Fatal(err)
+			}
+			b.StartTimer()
+		}
+	})
+}

@@ -23,7 +23,8 @@
 //	import   NAME [-i FILE] [-skip-migrate]: read entries written by export, in one transaction
 //	copy     -to DSN [NAME...] [-skip-bad] [-skip-migrate]: copy archives to another database, of any kind
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
-//	stats    NAME: print the rows, expired rows, bytes, oldest and newest write
+//	stats    NAME: print the rows, expired rows, bytes, oldest and newest write,
+//	         and the memos' hits, misses and loads
 //	version  print the version of klepto-sql
 //	help     [COMMAND]: print the help, with examples, of klepto-sql or of a command
 //
