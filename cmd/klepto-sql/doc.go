@@ -10,7 +10,8 @@
 //
 //	migrate  up | down [N] | version | force V | status | sql | generate:
 //	         apply, revert, inspect or export klepto's schema
-//	ls       list the archives, with their rows, bytes, codec, keymap, TTL and creation time
+//	ls       list the archives, with their rows, bytes, codec, keymap, TTL, creation
+//	         time and the memos' hits, misses and loads
 //	create   NAME [-codec json|gob|raw] [-ttl D] [-adopt] [-skip-migrate]: create an archive,
 //	         or adopt a table that the catalog does not list
 //	drop     NAME -yes [-orphan]: drop an archive with all its entries, or a table
