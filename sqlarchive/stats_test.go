@@ -158,3 +158,36 @@ func TestSkipMigrateWithoutStats(t *testing.T) {
 		}
 	})
 }
+
+// TestDropWithPendingReads checks that Drop, which closes the archive's
+// tables, is not failed by the reads they hold for a table now gone.
+func TestDropWithPendingReads(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		a := open(t, db, d, &sqlarchive.Options{StatsInterval: time.Hour})
+		tbl := table[int](t, a, "gone", nil)
+		if err := tbl.Put(ctx, keymap.NewKey("k"), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tbl.Get(ctx, keymap.NewKey("k")); err != nil {
+			t.Fatal(err)
+		}
+		// Another Archive drops it: this one's table still holds a read.
+		if err := open(t, db, d, nil).Drop(ctx, "gone"); err != nil {
+			t.Fatal(err)
+		}
+		if err := tbl.Close(); err != nil {
+			t.Errorf("Close of a dropped table with a pending read: %v", err)
+		}
+		tbl = table[int](t, a, "gone2", nil)
+		if err := tbl.Put(ctx, keymap.NewKey("k"), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tbl.Get(ctx, keymap.NewKey("k")); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Drop(ctx, "gone2"); err != nil {
+			t.Errorf("Drop with a pending read: %v", err)
+		}
+	})
+}

@@ -58,7 +58,8 @@ type AccessLogOptions struct {
 // the latest access time if that is later than the one stored.
 //
 // The flush only updates rows that exist: it never creates a row (the
-// reads of a key deleted meanwhile are lost), never changes a row's value,
+// reads of a key deleted meanwhile, or of a table dropped meanwhile, are
+// lost, without an error), never changes a row's value,
 // updated_at or expiry, and records nothing in the change feed, so it
 // makes no memory stale. Reads whose flush fails are lost, as are those
 // dropped when MaxPending keys wait, so hits is a lower bound of the reads
@@ -193,7 +194,9 @@ func (l *AccessLog) flushAll(ctx context.Context) error {
 	l.mu.Unlock()
 	var errs []error
 	for _, b := range bufs {
-		errs = append(errs, b.flush(ctx))
+		if err := b.flush(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sqltable %s: %w", b.name, err))
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -265,7 +268,7 @@ func (b *accessBuffer) hit(hash [32]byte, now time.Time) {
 }
 
 // flush writes the pending reads of the table, in batches of
-// accessBatchRows keys in key_hash order.
+// accessBatchRows keys in key_hash order. Its errors do not name the table.
 func (b *accessBuffer) flush(ctx context.Context) error {
 	b.flushing.Lock()
 	defer b.flushing.Unlock()
@@ -286,7 +289,7 @@ func (b *accessBuffer) flush(ctx context.Context) error {
 	var errs []error
 	for chunk := range slices.Chunk(hashes, accessBatchRows) {
 		if err := b.flushRows(ctx, chunk, pending); err != nil {
-			errs = append(errs, fmt.Errorf("sqltable %s: flush the reads of %d keys: %w", b.name, len(chunk), err))
+			errs = append(errs, fmt.Errorf("flush the reads of %d keys: %w", len(chunk), err))
 		}
 	}
 	return errors.Join(errs...)
@@ -367,10 +370,14 @@ func (t *Table[V]) openAccess(ctx context.Context, log *AccessLog) error {
 			args = append(args, h[:], a.hits, t.d.TimeArg(a.last))
 		}
 		// Not repeatable: an UPDATE that adds must not run twice.
-		return t.do(ctx, false, func(ctx context.Context) error {
+		err := t.do(ctx, false, func(ctx context.Context) error {
 			_, err := t.db.ExecContext(ctx, query, args...)
 			return err
 		})
+		if dialect.IsMissingTable(err) {
+			return nil // dropped: its rows, and their reads, are gone
+		}
+		return err
 	}
 	if err := log.register(b); err != nil {
 		return err
