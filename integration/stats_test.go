@@ -5,9 +5,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/migrations"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
+
+// stepsDownTo returns how many migrations of dialect d Down reverts from
+// the latest to version v.
+func stepsDownTo(t *testing.T, d *dialect.Dialect, v uint) int {
+	t.Helper()
+	list, err := migrations.List(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, m := range list {
+		if m.Version > v {
+			n++
+		}
+	}
+	return n
+}
 
 // stop ends the memo server as its user would: its stdin closes, so it
 // closes its Archive, which writes its statistics, and exits.

@@ -37,9 +37,9 @@ var (
 	ErrClosed = errors.New("sqlarchive: archive is closed")
 
 	// ErrNoFeed is wrapped by the errors of Open with Options.SkipMigrate,
-	// and of memos, when the database lacks the change feed or the leases
-	// of klepto's latest migrations.
-	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's change feed or leases tables")
+	// and of memos, when the database lacks the change feed, the leases or
+	// the catalog's statistics columns of klepto's latest migrations.
+	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's latest migrations (change feed, leases or catalog statistics)")
 
 	// ErrInvalidOptions is wrapped by the errors of [Open], [Table],
 	// [Memoize], [CreateLike], [Copy], [Dump], [Load] and [Stored] about
@@ -64,7 +64,8 @@ type Options struct {
 	// migrations with their own tools (see package migrations): Open then
 	// only checks that the catalog table exists, and returns an error
 	// wrapping ErrNoCatalog if it does not, or ErrNoFeed if the later
-	// migrations (the change feed and the leases) are missing. By default
+	// migrations (the change feed, the leases and the catalog's
+	// statistics) are missing. By default
 	// Open applies any pending migration with migrations.Up; it also leaves
 	// the schema alone, without SkipMigrate, when another tool applied every
 	// migration (see Open).
