@@ -379,3 +379,39 @@ func BenchmarkAccessFlush(b *testing.B) {
 		}
 	})
 }
+
+// TestAccessLogFlushesWhenHalfFull checks that a log without a timer
+// flushes a table once MaxPending/2 of its keys wait.
+func TestAccessLogFlushesWhenHalfFull(t *testing.T) {
+	ctx := t.Context()
+	db := sqltest.SQLite(t)
+	log := newAccessLog(t, &sqltable.AccessLogOptions{FlushInterval: -1, MaxPending: 4})
+	tbl := open[int](t, db, dialect.SQLite, &sqltable.Options{AccessLog: log})
+	a, b := keymap.NewKey("a"), keymap.NewKey("b")
+	for _, k := range []keymap.Key{a, b} {
+		if err := tbl.Put(ctx, k, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := tbl.Get(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := readRow(t, db, dialect.SQLite, tbl.Name(), a); r.hits != 0 {
+		t.Fatalf("hits with 1 key of 4 waiting = %d, want 0", r.hits)
+	}
+	if _, _, err := tbl.Get(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ra, _ := readRow(t, db, dialect.SQLite, tbl.Name(), a)
+		rb, _ := readRow(t, db, dialect.SQLite, tbl.Name(), b)
+		if ra.hits == 1 && rb.hits == 1 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hits %d, %d 10 s after 2 keys of 4 waited, want 1, 1", ra.hits, rb.hits)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
