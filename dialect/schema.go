@@ -38,8 +38,9 @@ func IndexName(table string) string { return "klepto_ix_" + table + "_exp" }
 //	accessed_at  NOT NULL DEFAULT now              timestamp
 //	expires_at   nullable; NULL never expires      timestamp, indexed
 //
-// The hits and accessed_at columns are reserved for later use and not
-// maintained: klepto leaves them at their defaults and never reads them.
+// The hits and accessed_at columns count the reads that found the entry,
+// and the time of the last one, when package sqltable's AccessLog
+// maintains them; otherwise klepto leaves them at their defaults.
 //
 // Timestamps are TEXT on SQLite, holding ISO-8601 UTC with milliseconds
 // ("2026-11-27T06:25:59.037Z", the form of SQLite's

@@ -29,11 +29,14 @@ func TestMissingFeedTables(t *testing.T) {
 				setup func(t *testing.T, db sqltest.Database) error
 				cli   bool // try klepto-sql put on the archive sq too
 			}{
+				{name: "no catalog statistics (version 4)", setup: func(t *testing.T, db sqltest.Database) error {
+					return migrations.Down(ctx, db.DB, stepsDownTo(t, d, 4), &migrations.Options{Dialect: d})
+				}},
 				{name: "no leases (version 3)", setup: func(t *testing.T, db sqltest.Database) error {
-					return migrations.Down(ctx, db.DB, 1, &migrations.Options{Dialect: d})
+					return migrations.Down(ctx, db.DB, stepsDownTo(t, d, 3), &migrations.Options{Dialect: d})
 				}},
 				{name: "no leases, feed without keys (version 2)", setup: func(t *testing.T, db sqltest.Database) error {
-					return migrations.Down(ctx, db.DB, 2, &migrations.Options{Dialect: d})
+					return migrations.Down(ctx, db.DB, stepsDownTo(t, d, 2), &migrations.Options{Dialect: d})
 				}},
 				{name: "no feed", cli: true, setup: func(t *testing.T, db sqltest.Database) error {
 					runCLI(t, db, "create", "sq")
@@ -104,8 +107,9 @@ func TestFeedTablesDropped(t *testing.T) {
 			if r := b.call(3); r.Ran || r.Value != square(3) {
 				t.Errorf("the call of a key in the archive = %+v, want a load", r)
 			}
-			// The operator runs the migrations again.
-			if err := migrations.Force(ctx, db.DB, 3, &migrations.Options{Dialect: d}); err != nil {
+			// The operator reverts the migrations down to 3 (migration 4's
+			// down drops klepto_leases if it exists) and runs them again.
+			if err := migrations.Down(ctx, db.DB, stepsDownTo(t, d, 3), &migrations.Options{Dialect: d}); err != nil {
 				t.Fatal(err)
 			}
 			if err := migrations.Up(ctx, db.DB, &migrations.Options{Dialect: d}); err != nil {

@@ -22,6 +22,7 @@ var marks = []mark{
 	{2, ChangesTable, ""},
 	{3, ChangesTable, "key_text"},
 	{4, LeasesTable, ""},
+	{6, ArchivesTable, "loads"},
 }
 
 // Found is what [Status] finds by looking at klepto's tables rather than

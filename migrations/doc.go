@@ -14,9 +14,12 @@
 //   - klepto_archives, the catalog, one row per archive: name (primary key),
 //     table_name (unique), keymap and keymap_version, codec ("json", "gob" or
 //     "raw"), ttl_ns (a time.Duration; 0: none), func_version,
-//     layout_version ([dialect.Layout]), created_at and updated_at; and
-//     policy, max_entries, max_bytes, hits and misses, which are reserved
-//     for later use and not maintained (they keep their defaults: "" and 0);
+//     layout_version ([dialect.Layout]), created_at and updated_at; hits,
+//     misses and loads (migration 6), the memos' counts summed over every
+//     process, and stats_at (migration 6), when they were last added to,
+//     NULL before (package sqlarchive maintains them); and policy,
+//     max_entries and max_bytes, which are reserved for later use and not
+//     maintained (they keep their defaults: "" and 0);
 //   - klepto_changes, the change feed, written by package sqltable and
 //     followed by package sqlarchive: one row for each change that can make
 //     another process's memory stale, with id (increasing), table_name, op

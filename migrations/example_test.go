@@ -39,7 +39,7 @@ func Example() {
 	fmt.Println("version", st.Version, "of", st.Latest(), "dirty", st.Dirty)
 	fmt.Println(migrations.Up(ctx, db, nil))
 	// Output:
-	// version 4 of 4 dirty false
+	// version 6 of 6 dirty false
 	// migrations: no change
 }
 
@@ -73,6 +73,8 @@ func ExampleGenerate() {
 	// 0004_klepto_changes_keys.down.sql
 	// 0005_klepto_leases.up.sql
 	// 0005_klepto_leases.down.sql
+	// 0006_klepto_archives_stats.up.sql
+	// 0006_klepto_archives_stats.down.sql
 }
 
 func ExampleSQL() {
@@ -86,7 +88,7 @@ func ExampleSQL() {
 		}
 	}
 	// Output:
-	// -- klepto-sql schema for mysql, migrations 1 to 4.
+	// -- klepto-sql schema for mysql, migrations 1 to 6.
 	// -- 0001_klepto_archives.up.sql
 	// CREATE TABLE klepto_archives (
 	// -- 0002_klepto_changes.up.sql
@@ -94,6 +96,7 @@ func ExampleSQL() {
 	// -- 0003_klepto_changes_keys.up.sql
 	// -- 0004_klepto_leases.up.sql
 	// CREATE TABLE klepto_leases (
+	// -- 0006_klepto_archives_stats.up.sql
 }
 
 // Recovering from a migration that failed part way.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -30,6 +31,21 @@ var want = []migrations.Migration{
 	{Version: 2, Name: "klepto_changes"},
 	{Version: 3, Name: "klepto_changes_keys"},
 	{Version: 4, Name: "klepto_leases"},
+	{Version: 6, Name: "klepto_archives_stats"},
+}
+
+// latest is the version of the last migration.
+var latest = want[len(want)-1].Version
+
+// stepsDown returns how many migrations Down reverts from latest to v.
+func stepsDown(v uint) int {
+	n := 0
+	for _, m := range want {
+		if m.Version > v {
+			n++
+		}
+	}
+	return n
 }
 
 func TestList(t *testing.T) {
@@ -103,6 +119,7 @@ func TestGenerate(t *testing.T) {
 		"0002_klepto_changes.up.sql", "0002_klepto_changes.down.sql",
 		"0003_klepto_changes_keys.up.sql", "0003_klepto_changes_keys.down.sql",
 		"0004_klepto_leases.up.sql", "0004_klepto_leases.down.sql",
+		"0005_klepto_archives_stats.up.sql", "0005_klepto_archives_stats.down.sql",
 	}
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("Generate wrote %q, want %q", names, wantNames)
@@ -195,12 +212,16 @@ func TestGenerateNumbering(t *testing.T) {
 
 func TestState(t *testing.T) {
 	s := migrations.State{Version: 1, Migrations: want}
-	if s.Latest() != 4 || !slices.Equal(s.Pending(), want[1:]) {
+	if s.Latest() != latest || !slices.Equal(s.Pending(), want[1:]) {
 		t.Errorf("State{Version: 1}: Latest %d, Pending %v", s.Latest(), s.Pending())
 	}
 	s.Version = 4
+	if !slices.Equal(s.Pending(), want[4:]) {
+		t.Errorf("State{Version: 4}.Pending() = %v, want %v", s.Pending(), want[4:])
+	}
+	s.Version = latest
 	if s.Pending() != nil {
-		t.Errorf("State{Version: 4}.Pending() = %v, want none", s.Pending())
+		t.Errorf("State{Version: %d}.Pending() = %v, want none", latest, s.Pending())
 	}
 	if (migrations.State{}).Latest() != 0 {
 		t.Errorf("zero State has a latest version")
@@ -284,13 +305,19 @@ func TestUpDown(t *testing.T) {
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
-		checkVersion(t, db, d, 4, false)
+		checkVersion(t, db, d, latest, false)
 		checkTables(t, db, d, true, true, true)
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); !errors.Is(err, migrations.ErrNoChange) {
 			t.Errorf("second Up returned %v, want ErrNoChange", err)
 		}
 		checkCatalog(t, db, d)
 
+		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Down(1): %v", err)
+		}
+		checkVersion(t, db, d, 4, false)
+		checkTables(t, db, d, true, true, true)
+		checkNoStatsColumns(t, db, d)
 		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Down(1): %v", err)
 		}
@@ -316,12 +343,21 @@ func TestUpDown(t *testing.T) {
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up after Down: %v", err)
 		}
-		checkVersion(t, db, d, 4, false)
+		checkVersion(t, db, d, latest, false)
 		// The caller's pool is still open and whole.
 		if err := db.PingContext(ctx); err != nil {
 			t.Errorf("db after migrations: %v", err)
 		}
 	})
+}
+
+// checkNoStatsColumns checks that the catalog lacks the columns of
+// migration 6, and checkCatalog that it has them, with their defaults.
+func checkNoStatsColumns(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+	t.Helper()
+	if _, err := db.ExecContext(t.Context(), `SELECT loads FROM klepto_archives`); err == nil {
+		t.Error("klepto_archives has a loads column at version 4")
+	}
 }
 
 // checkCatalog writes a row into each table with the columns' defaults.
@@ -340,6 +376,12 @@ func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 	}
 	if since := time.Since(created); codec != "json" || ttl != 0 || layout != 1 || since < -time.Hour || since > time.Hour {
 		t.Errorf("catalog defaults: codec %q, ttl_ns %d, layout_version %d, created_at %v; want json, 0, 1, now", codec, ttl, layout, created)
+	}
+	var hits, misses, loads int64
+	var statsAt any
+	err = db.QueryRowContext(ctx, `SELECT hits, misses, loads, stats_at FROM klepto_archives`).Scan(&hits, &misses, &loads, &statsAt)
+	if err != nil || hits != 0 || misses != 0 || loads != 0 || statsAt != nil {
+		t.Errorf("catalog statistics: hits %d, misses %d, loads %d, stats_at %v (%v); want 0, 0, 0, NULL", hits, misses, loads, statsAt, err)
 	}
 	for range 2 {
 		if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_changes (table_name, op, key_text) VALUES (?, ?, ?)`), "fib", "clear", nil); err != nil {
@@ -380,24 +422,30 @@ func TestSchemaMismatch(t *testing.T) {
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
-		// A table dropped by hand: the record says 4, the tables 3.
-		if _, err := db.ExecContext(ctx, `DROP TABLE klepto_leases`); err != nil {
-			t.Fatal(err)
-		}
+		// Columns dropped by hand: the record says 6, the tables 4.
+		execAll(t, db, `ALTER TABLE klepto_archives DROP COLUMN stats_at`, `ALTER TABLE klepto_archives DROP COLUMN loads`)
 		err = migrations.Up(ctx, db, &migrations.Options{Dialect: d})
-		if se, ok := errors.AsType[*migrations.SchemaError](err); !ok || se.Recorded != 4 || se.Found != (migrations.Found{Version: 3}) {
-			t.Fatalf("Up with klepto_leases dropped returned %v, want a *SchemaError of version 4 and tables of 3", err)
+		if se, ok := errors.AsType[*migrations.SchemaError](err); !ok || se.Recorded != latest || se.Found != (migrations.Found{Version: 4}) {
+			t.Fatalf("Up with the stats columns dropped returned %v, want a *SchemaError of version %d and tables of 4", err, latest)
 		}
-		if want := `run "klepto-sql migrate force 3"`; !strings.Contains(err.Error(), want) {
+		if want := `run "klepto-sql migrate force 4"`; !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not say %s", err, want)
 		}
-		if err := migrations.Force(ctx, db, 3, &migrations.Options{Dialect: d}); err != nil {
+		if err := migrations.Force(ctx, db, 4, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatal(err)
 		}
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
-			t.Fatalf("Up after Force(3): %v", err)
+			t.Fatalf("Up after Force(4): %v", err)
 		}
+		checkVersion(t, db, d, latest, false)
 		checkTables(t, db, d, true, true, true)
+		// A table dropped by hand under a later migration's column: the
+		// tables match no version.
+		execAll(t, db, `DROP TABLE klepto_leases`)
+		err = migrations.Up(ctx, db, &migrations.Options{Dialect: d})
+		if se, ok := errors.AsType[*migrations.SchemaError](err); !ok || se.Recorded != latest || !se.Found.Mixed {
+			t.Fatalf("Up with klepto_leases dropped returned %v, want a *SchemaError of mixed tables", err)
+		}
 	})
 }
 
@@ -417,8 +465,8 @@ func markDirty(t *testing.T, db *sql.DB, d *dialect.Dialect, version int) {
 }
 
 // TestDirty: a version record left dirty, by golang-migrate's own drivers
-// or an earlier release, after a down migration from 4 that did not take
-// effect. On PostgreSQL and SQLite, Up and Down refuse, saying what to run;
+// or an earlier release, after down migrations from the latest that did
+// not take effect. On PostgreSQL and SQLite, Up and Down refuse, saying what to run;
 // Force recovers.
 func TestDirty(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
@@ -436,33 +484,33 @@ func TestDirty(t *testing.T) {
 		} {
 			err := op()
 			dirtyErr, ok := errors.AsType[*migrations.DirtyError](err)
-			if !ok || dirtyErr.Version != 3 || dirtyErr.Found != (migrations.Found{Version: 4}) {
-				t.Errorf("%s on a dirty database returned %v, want *DirtyError{Version: 3, Found: version 4}", name, err)
+			if !ok || dirtyErr.Version != 3 || dirtyErr.Found != (migrations.Found{Version: latest}) {
+				t.Errorf("%s on a dirty database returned %v, want *DirtyError{Version: 3, Found: version %d}", name, err, latest)
 				continue
 			}
-			want := `migrations: database is dirty at version 3 (a migration failed part way); ` +
-				`klepto's tables match version 4: check them, then run "klepto-sql migrate force 4"`
+			want := fmt.Sprintf(`migrations: database is dirty at version 3 (a migration failed part way); `+
+				`klepto's tables match version %d: check them, then run "klepto-sql migrate force %d"`, latest, latest)
 			if err.Error() != want {
 				t.Errorf("%s: error\n%s\nwant\n%s", name, err, want)
 			}
 		}
 		st, err := migrations.Status(ctx, db, &migrations.Options{Dialect: d})
-		if err != nil || st.Version != 3 || !st.Dirty || st.Found.Version != 4 || st.Agrees() {
-			t.Errorf("Status = %+v, %v; want dirty 3, tables of 4", st, err)
+		if err != nil || st.Version != 3 || !st.Dirty || st.Found.Version != latest || st.Agrees() {
+			t.Errorf("Status = %+v, %v; want dirty 3, tables of %d", st, err, latest)
 		}
 
 		if err := migrations.Force(ctx, db, 99, &migrations.Options{Dialect: d}); err == nil {
 			t.Errorf("Force(99) succeeded, want an error")
 		}
-		if err := migrations.Force(ctx, db, 4, &migrations.Options{Dialect: d}); err != nil {
-			t.Fatalf("Force(4): %v", err)
+		if err := migrations.Force(ctx, db, latest, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Force(%d): %v", latest, err)
 		}
-		checkVersion(t, db, d, 4, false)
+		checkVersion(t, db, d, latest, false)
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); !errors.Is(err, migrations.ErrNoChange) {
 			t.Fatalf("Up after Force: %v", err)
 		}
-		if err := migrations.Down(ctx, db, 4, &migrations.Options{Dialect: d}); err != nil {
-			t.Fatalf("Down(4): %v", err)
+		if err := migrations.Down(ctx, db, len(want), &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Down(%d): %v", len(want), err)
 		}
 		if err := migrations.Force(ctx, db, 0, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Force(0): %v", err)
@@ -484,6 +532,8 @@ func TestMySQLHeals(t *testing.T) {
 		{"up statement not applied", 2, 3},
 		{"down statement applied", 3, 3},
 		{"down statement not applied", 4, 3},
+		{"last up statement not applied", 4, int(latest)},
+		{"last up statement applied", int(latest), int(latest)},
 		{"first down applied", 0, -1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -493,8 +543,8 @@ func TestMySQLHeals(t *testing.T) {
 			if err := migrations.Up(ctx, db, opts); err != nil {
 				t.Fatal(err)
 			}
-			if tc.schema < 4 {
-				if err := migrations.Down(ctx, db, 4-tc.schema, opts); err != nil {
+			if n := stepsDown(uint(tc.schema)); n > 0 {
+				if err := migrations.Down(ctx, db, n, opts); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -502,7 +552,7 @@ func TestMySQLHeals(t *testing.T) {
 			if err := migrations.Up(ctx, db, opts); err != nil && !errors.Is(err, migrations.ErrNoChange) {
 				t.Fatalf("Up on a dirty database: %v", err)
 			}
-			checkVersion(t, db, dialect.MySQL, 4, false)
+			checkVersion(t, db, dialect.MySQL, latest, false)
 			checkTables(t, db, dialect.MySQL, true, true, true)
 		})
 	}
@@ -564,7 +614,7 @@ func TestConcurrentUp(t *testing.T) {
 		if applied != 1 {
 			t.Errorf("%d of %d concurrent Up calls applied migrations, want 1", applied, len(pools))
 		}
-		checkVersion(t, db, d, 4, false)
+		checkVersion(t, db, d, latest, false)
 	})
 }
 

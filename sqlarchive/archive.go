@@ -15,6 +15,7 @@ import (
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/migrations"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 var (
@@ -36,9 +37,9 @@ var (
 	ErrClosed = errors.New("sqlarchive: archive is closed")
 
 	// ErrNoFeed is wrapped by the errors of Open with Options.SkipMigrate,
-	// and of memos, when the database lacks the change feed or the leases
-	// of klepto's latest migrations.
-	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's change feed or leases tables")
+	// and of memos, when the database lacks the change feed, the leases or
+	// the catalog's statistics columns of klepto's latest migrations.
+	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's latest migrations (change feed, leases or catalog statistics)")
 
 	// ErrInvalidOptions is wrapped by the errors of [Open], [Table],
 	// [Memoize], [CreateLike], [Copy], [Dump], [Load] and [Stored] about
@@ -63,7 +64,8 @@ type Options struct {
 	// migrations with their own tools (see package migrations): Open then
 	// only checks that the catalog table exists, and returns an error
 	// wrapping ErrNoCatalog if it does not, or ErrNoFeed if the later
-	// migrations (the change feed and the leases) are missing. By default
+	// migrations (the change feed, the leases and the catalog's
+	// statistics) are missing. By default
 	// Open applies any pending migration with migrations.Up; it also leaves
 	// the schema alone, without SkipMigrate, when another tool applied every
 	// migration (see Open).
@@ -111,6 +113,21 @@ type Options struct {
 	// ExpireBatch is the most expired entries a round of the janitor
 	// deletes, over all tables. Zero means DefaultExpireBatch (1,000).
 	ExpireBatch int
+
+	// StatsInterval is how often the Archive writes the statistics it
+	// gathers in memory: the reads of its tables, to the hits and
+	// accessed_at columns of their rows, and the counts of its memos, to
+	// the hits, misses and loads of their catalog rows (see
+	// [Archive.FlushStats]). Zero means DefaultStatsInterval (2 s); it
+	// must not be negative.
+	StatsInterval time.Duration
+
+	// NoAccessStats leaves the hits and accessed_at columns of the
+	// Archive's tables alone: by default each entry that a Get of a table
+	// (or of a memo's archive) finds is counted in memory and added to its
+	// row every StatsInterval (see sqltable.AccessLog). The catalog's
+	// counts are kept either way.
+	NoAccessStats bool
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -127,13 +144,18 @@ type Archive struct {
 	sql        catalogSQL
 	feedWindow int
 
-	follower *follower // reads the change feed for memos and Watch
-	leases   *leaser   // leases of memos' keys
-	janitor  *janitor  // deletes expired entries
+	follower *follower     // reads the change feed for memos and Watch
+	leases   *leaser       // leases of memos' keys
+	janitor  *janitor      // deletes expired entries
+	stats    *catalogStats // counts of the memos, for the catalog
+
+	noAccess      bool          // Options.NoAccessStats
+	statsInterval time.Duration // Options.StatsInterval, or its default
 
 	mu     sync.Mutex // guards following fields
 	closed bool
 	opened map[string][]io.Closer // tables returned by Table and Memoize, by archive name
+	access *sqltable.AccessLog    // reads of the tables, made with the first table; nil before, and with noAccess
 }
 
 // Open returns the Archive of the database behind db. opts may be nil; the
@@ -169,6 +191,11 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative ExpireInterval %v", o.ExpireInterval)
 	case o.ExpireBatch < 0:
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative ExpireBatch %d", o.ExpireBatch)
+	case o.StatsInterval < 0:
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: open: negative StatsInterval %v", o.StatsInterval)
+	}
+	if o.StatsInterval == 0 {
+		o.StatsInterval = DefaultStatsInterval
 	}
 	d, err := dialect.Resolve(ctx, db, o.Dialect)
 	if err != nil {
@@ -196,6 +223,9 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 					ErrNoFeed, table)
 			}
 		}
+		if err := checkStatsColumns(ctx, db, d); err != nil {
+			return nil, err
+		}
 	}
 	q, err := newCatalogSQL(d)
 	if err != nil {
@@ -205,6 +235,8 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	a.noAccess, a.statsInterval = o.NoAccessStats, o.StatsInterval
+	a.stats = newCatalogStats(db, d, a.now, o.StatsInterval)
 	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.leases = newLeaser(db, d, a.follower)
 	a.janitor = &janitor{a: a, interval: o.ExpireInterval, batch: o.ExpireBatch}
@@ -237,11 +269,13 @@ func migrate(ctx context.Context, db *sql.DB, d *dialect.Dialect) (skip bool, er
 	return false, nil
 }
 
-// Close stops the janitor (ending a round under way) and the follower
-// of the change feed, waits for the releases of leases under way, closes
-// the Listener, and closes every table that Table and Memoize returned (closing one of them earlier is fine), which
-// releases their prepared statements; memos over them then fail to reach
-// their archive. Close does not close the *sql.DB, nor drop anything. Later
+// Close stops the janitor (ending a round under way) and the follower of
+// the change feed, waits for the releases of leases under way, closes the
+// Listener, writes the statistics gathered since the last flush (see
+// [Archive.FlushStats]) within 5 s, and closes every table that Table and
+// Memoize returned (closing one of them earlier is fine), which releases
+// their prepared statements; memos over them then fail to reach their
+// archive. Close does not close the *sql.DB, nor drop anything. Later
 // calls of the Archive's methods return ErrClosed; closing twice is not an
 // error.
 func (a *Archive) Close() error {
@@ -251,12 +285,22 @@ func (a *Archive) Close() error {
 		return nil
 	}
 	a.closed = true
-	opened := a.opened
+	opened, access := a.opened, a.access
 	a.opened = nil
 	a.mu.Unlock()
 
 	a.janitor.close()
 	errs := []error{a.follower.close(), a.leases.close()}
+	// The statistics, both within 5 s: then the tables have no reads left
+	// to write as they close.
+	var accessErr, statsErr error
+	var wg sync.WaitGroup
+	if access != nil {
+		wg.Go(func() { accessErr = access.Close() })
+	}
+	wg.Go(func() { statsErr = a.stats.close() })
+	wg.Wait()
+	errs = append(errs, accessErr, statsErr)
 	for _, name := range slices.Sorted(maps.Keys(opened)) {
 		for _, t := range opened[name] {
 			errs = append(errs, t.Close())
@@ -417,6 +461,21 @@ func (a *Archive) Stats(ctx context.Context, name string) (Stats, error) {
 		return Stats{}, fmt.Errorf("sqlarchive: stats %q: %w", name, err)
 	}
 	return s, nil
+}
+
+// accessLog returns the AccessLog of the Archive's tables, made on first
+// use; nil with Options.NoAccessStats, or once a is closed.
+func (a *Archive) accessLog() *sqltable.AccessLog {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.noAccess || a.closed {
+		return nil
+	}
+	if a.access == nil {
+		// The options are valid: NewAccessLog does not fail.
+		a.access, _ = sqltable.NewAccessLog(&sqltable.AccessLogOptions{FlushInterval: a.statsInterval})
+	}
+	return a.access
 }
 
 // check returns ErrClosed if a is closed.

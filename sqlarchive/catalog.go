@@ -26,7 +26,18 @@ type TableInfo struct {
 	TTL           time.Duration // how long entries live; 0 for ever
 	Layout        int           // the table layout, dialect.Layout when created
 	CreatedAt     time.Time     // when the archive was created, in UTC
-	UpdatedAt     time.Time     // when its catalog row last changed, in UTC
+	UpdatedAt     time.Time     // when its catalog row last changed, its statistics aside, in UTC
+
+	// Hits, Misses and Loads are the counts of cache.Info of the memos
+	// that Memoize made over the archive, summed over every process and
+	// every memo since the archive was created: calls served from memory,
+	// calls that ran the function, and calls served from the table. Each
+	// Archive adds its memos' counts every Options.StatsInterval and on
+	// Close, so they lag the calls by up to that long; counts whose write
+	// failed, and those of a memo garbage-collected before a flush, are
+	// lost. StatsAt is when counts were last added, in UTC; zero if never.
+	Hits, Misses, Loads int64
+	StatsAt             time.Time
 
 	// Err is nil for a catalog row that describes an archive. For a
 	// broken row, one that other tools wrote or changed, whose codec is
@@ -46,7 +57,7 @@ var ErrBrokenCatalog = errors.New("sqlarchive: broken catalog row")
 // of its fields. The others are reserved (see the package documentation).
 var infoColumns = []string{
 	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
-	"layout_version", "created_at", "updated_at",
+	"layout_version", "created_at", "updated_at", "hits", "misses", "loads", "stats_at",
 }
 
 // insertColumns are the catalog columns a new archive sets; the others keep
@@ -108,12 +119,12 @@ func insertArgs(d *dialect.Dialect, info *TableInfo) []any {
 // ErrBrokenCatalog that says what is wrong, without naming the archive.
 func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info TableInfo, broken, err error) {
 	var (
-		codecName        string
-		ttl              int64
-		created, updated any
+		codecName                 string
+		ttl                       int64
+		created, updated, statsAt any
 	)
 	err = row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
-		&codecName, &ttl, &info.Layout, &created, &updated)
+		&codecName, &ttl, &info.Layout, &created, &updated, &info.Hits, &info.Misses, &info.Loads, &statsAt)
 	if err != nil {
 		return TableInfo{}, nil, err
 	}
@@ -130,6 +141,9 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info Tab
 	}
 	if err := d.ScanTime(&info.UpdatedAt).Scan(updated); err != nil {
 		problems = append(problems, fmt.Errorf("updated_at: %w", err))
+	}
+	if err := d.ScanTime(&info.StatsAt).Scan(statsAt); err != nil {
+		problems = append(problems, fmt.Errorf("stats_at: %w", err))
 	}
 	if len(problems) > 0 {
 		broken = errmark.Errorf(ErrBrokenCatalog, "broken catalog row: %w", errors.Join(problems...))

@@ -31,10 +31,37 @@
 // so that every process opens an archive alike: a reader needs no options,
 // and a writer whose codec, keymap or TTL contradicts the catalog gets a
 // [*MismatchError] rather than a table it cannot read or keys that never hit.
-// [TableInfo] holds these columns. The catalog's other columns, policy,
-// max_entries, max_bytes, hits and misses, are reserved for later use and
-// not maintained: an Archive leaves them at their defaults and never
-// reads them.
+// [TableInfo] holds these columns, and the statistics below. The catalog's
+// other columns, policy, max_entries and max_bytes, are reserved for later
+// use and not maintained: an Archive leaves them at their defaults and
+// never reads them.
+//
+// # Statistics
+//
+// An Archive keeps two kinds of statistics, gathered in memory, so that a
+// read costs no statement of its own, and written every
+// [Options].StatsInterval (2 s by default), by [Archive.FlushStats] and by
+// Close:
+//
+//   - in the catalog, hits, misses and loads ([TableInfo].Hits, Misses
+//     and Loads): the counts of cache.Info of the memos that [Memoize]
+//     made, summed over every process and memo, each Archive adding what
+//     its memos' counts grew by; stats_at ([TableInfo].StatsAt) is when
+//     counts were last added;
+//   - in each row of a table, hits and accessed_at: how many times a Get
+//     of the table (through [Table] or a memo's archive) found the entry,
+//     and when last, as sqltable.AccessLog writes them. A memo reads its
+//     table only for keys it misses in memory, so the rows' hits of a
+//     memoized archive sum to its catalog's loads. [Options].NoAccessStats
+//     leaves the rows alone.
+//
+// Neither write creates a row, changes a value or records a change in the
+// feed. Both are lower bounds of the calls made: they lag by up to
+// StatsInterval, and counts whose write failed are lost, as are those of a
+// process that ends without Close, of a memo garbage-collected between
+// two flushes, and the reads that sqltable.AccessLog drops when 65,536 keys
+// of one table wait. Once every process has closed its Archive, they add
+// up to the calls made.
 //
 // # Schema
 //

@@ -151,6 +151,7 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	if err != nil {
 		return nil, errors.Join(errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: %w", name, err), a.forget(name, t))
 	}
+	addMemo(a.stats, name, m)
 	if !o.NoFollow {
 		table, _, _ := TableName(name) // valid: Table opened it
 		sub := &memoSubscriber[A, R]{memo: weak.Make(m), archive: weak.Make(s)}

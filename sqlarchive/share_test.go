@@ -237,7 +237,8 @@ func goroutines() int {
 	return strings.Count(string(buf), "created by github.com/klepto-sql/klepto/sqlarchive.")
 }
 
-// An Archive runs one follower for all its memos, and Close stops it.
+// An Archive runs one follower, and one writer of statistics, for all its
+// memos, and Close stops them.
 func TestOneFollower(t *testing.T) {
 	db := sqltest.Fresh(t, sqltest.Dialects()[0])
 	ctx := t.Context()
@@ -256,13 +257,14 @@ func TestOneFollower(t *testing.T) {
 		}
 		memos = append(memos, m)
 	}
-	// Once the leases of the calls are released, only the follower runs.
+	// Once the leases of the calls are released, only the follower and
+	// the writer of the statistics run.
 	deadline := time.Now().Add(5 * time.Second)
-	for goroutines() > 1 && time.Now().Before(deadline) {
+	for goroutines() > 2 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	if n := goroutines(); n != 1 {
-		t.Errorf("20 memos run %d goroutines, want one follower", n)
+	if n := goroutines(); n != 2 {
+		t.Errorf("20 memos run %d goroutines, want one follower and one writer of statistics", n)
 	}
 	if !a.FollowInfo().Running {
 		t.Error("the follower does not run")
@@ -274,7 +276,8 @@ func TestOneFollower(t *testing.T) {
 		t.Error("the follower runs after Close")
 	}
 	if n := goroutines(); n != 0 {
-		t.Errorf("%d goroutines left after Close", n)
+		buf := make([]byte, 1<<20)
+		t.Errorf("%d goroutines left after Close: %s", n, buf[:runtime.Stack(buf, true)])
 	}
 	runtime.KeepAlive(memos)
 }

@@ -150,6 +150,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		ArgsOptions:   o.ArgsOptions,
 		FeedWindow:    a.feedWindow,
 		RequireFeed:   true,
+		AccessLog:     a.accessLog(),
 	})
 }
 

@@ -346,6 +346,9 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 			}
 		}
 	}
+	for h := range out {
+		t.accessed(h)
+	}
 	return out, nil
 }
 

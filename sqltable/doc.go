@@ -32,13 +32,19 @@
 // member, a string, are stored wrapped too, so [Table.Rows] always
 // unwraps, and gives the arguments' JSON back exactly.
 //
-// The hits and accessed_at columns are reserved for later use and not
-// maintained: a Table leaves them at their defaults and never reads them.
-// Reads stay read-only, so Get writes nothing and costs one indexed
-// SELECT.
+// The hits and accessed_at columns count the reads that found the entry,
+// and the time of the last one, when the Table has an [AccessLog]
+// ([Options].AccessLog): a Get, GetExpiry or GetMany that finds an entry
+// counts it in memory, and the log adds the counts to the rows in
+// batches, one UPDATE per 500 keys, every [AccessLogOptions].FlushInterval
+// (2 s by default) and on Close, so a read still costs one indexed SELECT
+// and nothing more. A flush never creates a row, nor changes a value,
+// updated_at or the change feed. Without an AccessLog a Table leaves the
+// columns at their defaults, and reads write nothing.
 //
 // Open accepts an existing table, made by hand or by other tools, only
-// if it has this layout: every column above but hits and accessed_at,
+// if it has this layout: every column above but hits and accessed_at
+// (without them, an AccessLog counts nothing for the table),
 // key_hash as its primary key or alone in a unique key (else every Put
 // would add a row), and types that hold what a Table stores: a binary
 // key_hash (BINARY(32) or VARBINARY on MySQL), text key_text (VARCHAR

@@ -231,3 +231,43 @@ func ExampleOptions_ttl() {
 	// 0 false
 	// 1 <nil>
 }
+
+// Counting reads in the rows, without a write per read: the counts are
+// added in batches, here by Flush (by default also every 2 s, and on
+// Close).
+func ExampleAccessLog() {
+	db, done := openSQLite()
+	defer done()
+	ctx := context.Background()
+
+	accessLog, err := sqltable.NewAccessLog(nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer accessLog.Close()
+	fib, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{AccessLog: accessLog})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer fib.Close()
+
+	key := keymap.NewKey("(n=10)")
+	if err := fib.Put(ctx, key, 55); err != nil {
+		log.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := fib.Get(ctx, key); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := accessLog.Flush(ctx); err != nil {
+		log.Fatal(err)
+	}
+	var hits int
+	if err := db.QueryRowContext(ctx, "SELECT hits FROM fib WHERE key_text = '(n=10)'").Scan(&hits); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("hits:", hits)
+	// Output:
+	// hits: 3
+}

@@ -24,8 +24,9 @@ var ErrTooLarge = errors.New("sqltable: entry too large")
 // Get returns the value stored under key. A key that is missing or expired
 // is reported as found == false with a nil error.
 //
-// Get only reads: it does not count hits or update accessed_at (columns
-// reserved for later use).
+// With Options.AccessLog, a Get that finds the entry counts a hit in
+// memory, written to the row later (see AccessLog); without, Get writes
+// nothing.
 func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool, err error) {
 	value, _, found, err = t.GetExpiry(ctx, key)
 	return value, found, err
@@ -71,6 +72,7 @@ func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expi
 	case !found:
 		return value, time.Time{}, false, nil
 	}
+	t.accessed(key.Hash)
 	return value, expiresAt, true, nil
 }
 

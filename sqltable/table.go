@@ -106,6 +106,14 @@ type Options struct {
 	// IgnorePositions of the memo's keymap, so that arguments it leaves out
 	// of keys, such as a logger, are left out here too. Nil means none.
 	ArgsOptions *keymap.Options
+
+	// AccessLog, if not nil, counts the entries that Get, GetExpiry and
+	// GetMany find, and writes the counts to the hits and accessed_at
+	// columns in batches (see AccessLog). The Table must be over a pool
+	// (a *sql.DB), not a *sql.Conn or a *sql.Tx. Close flushes the
+	// Table's pending reads. Nil, the default, leaves hits and
+	// accessed_at alone: reads write nothing.
+	AccessLog *AccessLog
 }
 
 // beginner is what a Querier has when it is not bound to one transaction:
@@ -137,7 +145,8 @@ type Table[V any] struct {
 	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
 	argsKeys  *keymap.Keymap
 	sql       queries
-	feed      *feed // nil when the database has no change feed
+	feed      *feed         // nil when the database has no change feed
+	access    *accessBuffer // nil without Options.AccessLog
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -227,7 +236,13 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	} else {
 		t.retries = 0
 	}
+	if o.AccessLog != nil && !accessQuerier(db) {
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.AccessLog needs a *sql.DB, not a %T", name, db)
+	}
 	if err := t.open(ctx, o.FeedWindow, o.RequireFeed); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
+	}
+	if err := t.openAccess(ctx, o.AccessLog); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	return t, nil
@@ -369,7 +384,7 @@ func (t *Table[V]) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
-	var errs []error
+	errs := []error{t.closeAccess()}
 	for _, s := range t.prepared() {
 		if s.ps != nil {
 			errs = append(errs, s.ps.Close())

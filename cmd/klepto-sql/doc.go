@@ -10,7 +10,8 @@
 //
 //	migrate  up | down [N] | version | force V | status | sql | generate:
 //	         apply, revert, inspect or export klepto's schema
-//	ls       list the archives, with their rows, bytes, codec, keymap, TTL and creation time
+//	ls       list the archives, with their rows, bytes, codec, keymap, TTL, creation
+//	         time and the memos' hits, misses and loads
 //	create   NAME [-codec json|gob|raw] [-ttl D] [-adopt] [-skip-migrate]: create an archive,
 //	         or adopt a table that the catalog does not list
 //	drop     NAME -yes [-orphan]: drop an archive with all its entries, or a table
@@ -23,7 +24,8 @@
 //	import   NAME [-i FILE] [-skip-migrate]: read entries written by export, in one transaction
 //	copy     -to DSN [NAME...] [-skip-bad] [-skip-migrate]: copy archives to another database, of any kind
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
-//	stats    NAME: print the rows, expired rows, bytes, oldest and newest write
+//	stats    NAME: print the rows, expired rows, bytes, oldest and newest write,
+//	         and the memos' hits, misses and loads
 //	version  print the version of klepto-sql
 //	help     [COMMAND]: print the help, with examples, of klepto-sql or of a command
 //

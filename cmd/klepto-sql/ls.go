@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 )
 
 // lsCommand lists the archives of a database.
@@ -17,11 +18,13 @@ func (c *lsCommand) doc() *commandDoc {
 	return &commandDoc{
 		name:    "ls",
 		max:     0,
-		summary: "list the archives, with their size, codec, keymap and TTL",
+		summary: "list the archives, with their size, codec, keymap, TTL and memo counts",
 		text: `Ls lists every archive of the database's catalog: its name, rows (expired ones
-included), bytes of values, codec, keymap, TTL and creation time. Tables of
-the database that are not archives are not listed. Counting rows and bytes
-reads each archive's table.
+included), bytes of values, codec, keymap, TTL and creation time, and the
+counts of the memos over it, summed over every process (hits, misses and
+loads, as stats prints them), with how long ago they were last added to
+(COUNTED; stats_at with -json). Tables of the database that are not
+archives are not listed. Counting rows and bytes reads each archive's table.
 
 An archive whose catalog row is broken (written or changed by other tools,
 with an unknown codec, say) is listed as broken, with the reason on stderr
@@ -50,6 +53,10 @@ type archiveJSON struct {
 	TTLSeconds  float64   `json:"ttl_seconds"`
 	FuncVersion string    `json:"func_version"`
 	CreatedAt   timestamp `json:"created_at"`
+	Hits        int64     `json:"hits"`
+	Misses      int64     `json:"misses"`
+	Loads       int64     `json:"loads"`
+	StatsAt     timestamp `json:"stats_at"`
 	Broken      string    `json:"broken,omitempty"` // why the catalog row is broken
 }
 
@@ -84,20 +91,25 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 			TTLSeconds:  info.TTL.Seconds(),
 			FuncVersion: info.FuncVersion,
 			CreatedAt:   timestamp(info.CreatedAt),
+			Hits:        info.Hits,
+			Misses:      info.Misses,
+			Loads:       info.Loads,
+			StatsAt:     timestamp(info.StatsAt),
 		})
 	}
 	if c.json {
 		return writeJSON(c.stdout, list)
 	}
 	w := newTable(c.stdout)
-	fmt.Fprintln(w, "NAME\tROWS\tBYTES\tCODEC\tKEYMAP\tTTL\tCREATED")
+	fmt.Fprintln(w, "NAME\tROWS\tBYTES\tCODEC\tKEYMAP\tTTL\tCREATED\tHITS\tMISSES\tLOADS\tCOUNTED")
+	now := time.Now()
 	for i, x := range list {
 		if x.Broken != "" {
-			fmt.Fprintf(w, "%s\t-\t-\tbroken\t%s\t-\t-\n", x.Name, printable(x.Keymap))
+			fmt.Fprintf(w, "%s\t-\t-\tbroken\t%s\t-\t-\t-\t-\t-\t-\n", x.Name, printable(x.Keymap))
 			continue
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", x.Name, x.Rows, x.Bytes, x.Codec, printable(x.Keymap),
-			formatTTL(infos[i].TTL), formatTime(infos[i].CreatedAt))
+		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%s\n", x.Name, x.Rows, x.Bytes, x.Codec, printable(x.Keymap),
+			formatTTL(infos[i].TTL), formatTime(infos[i].CreatedAt), x.Hits, x.Misses, x.Loads, formatAgo(infos[i].StatsAt, now))
 	}
 	if err := w.Flush(); err != nil {
 		return err

@@ -78,6 +78,25 @@ func formatTime(tm time.Time) string {
 	return tm.UTC().Format(time.RFC3339)
 }
 
+// formatAge returns how long before now tm was, for text output: "as of
+// 3s ago", with the time, or "never" for the zero time.
+func formatAge(tm, now time.Time) string {
+	if tm.IsZero() {
+		return "never"
+	}
+	age := max(now.Sub(tm), 0).Round(time.Second)
+	return fmt.Sprintf("as of %v ago (%s)", age, formatTime(tm))
+}
+
+// formatAgo returns how long before now tm was, for a column: "3s ago",
+// or "-" for the zero time.
+func formatAgo(tm, now time.Time) string {
+	if tm.IsZero() {
+		return "-"
+	}
+	return max(now.Sub(tm), 0).Round(time.Second).String() + " ago"
+}
+
 // formatTimePtr returns *tm as formatTime does, or "-" if tm is nil.
 func formatTimePtr(tm *time.Time) string {
 	if tm == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"time"
 )
 
 // statsCommand prints figures about the entries of an archive.
@@ -19,10 +20,16 @@ func (c *statsCommand) doc() *commandDoc {
 		args:    "NAME",
 		need:    []string{"NAME"},
 		max:     1,
-		summary: "print the rows, bytes and age of an archive's entries",
+		summary: "print the rows, bytes and age of an archive's entries, and its memos' counts",
 		text: `Stats prints figures about the entries of the archive NAME, computed by the
 database in one scan of its table: rows (expired ones included), expired
-rows, bytes of stored values, and the times of the oldest and newest writes.`,
+rows, bytes of stored values, and the times of the oldest and newest writes.
+Then the counts of the memos over the archive, summed over every process:
+hits (calls served from memory), misses (calls that ran the function) and
+loads (calls served from the table), and when they were last added to
+("counted": "as of 3s ago", or "never"; stats_at with -json). Processes add
+their counts every few seconds and when they close the archive, so these lag
+the calls by that much.`,
 		examples: []string{
 			"klepto-sql stats fib",
 			"klepto-sql stats fib -json | jq .expired",
@@ -42,7 +49,8 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer func() { err = joinClose(err, a) }()
-	if _, err := a.info(ctx, name); err != nil {
+	info, err := a.info(ctx, name)
+	if err != nil {
 		return err
 	}
 	s, err := a.Stats(ctx, name)
@@ -57,10 +65,17 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 			Bytes   int64     `json:"bytes"`
 			Oldest  timestamp `json:"oldest"`
 			Newest  timestamp `json:"newest"`
-		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest)})
+			Hits    int64     `json:"hits"`
+			Misses  int64     `json:"misses"`
+			Loads   int64     `json:"loads"`
+			StatsAt timestamp `json:"stats_at"`
+		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest),
+			info.Hits, info.Misses, info.Loads, timestamp(info.StatsAt)})
 	}
 	w := newTable(c.stdout)
 	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\noldest\t%s\nnewest\t%s\n",
 		name, s.Rows, s.Expired, s.Bytes, formatTime(s.Oldest), formatTime(s.Newest))
+	fmt.Fprintf(w, "hits\t%d\nmisses\t%d\nloads\t%d\ncounted\t%s\n",
+		info.Hits, info.Misses, info.Loads, formatAge(info.StatsAt, time.Now()))
 	return w.Flush()
 }

@@ -1,0 +1,1 @@
+ALTER TABLE klepto_archives DROP COLUMN stats_at, DROP COLUMN loads;

@@ -1,0 +1,2 @@
+ALTER TABLE klepto_archives DROP COLUMN stats_at;
+ALTER TABLE klepto_archives DROP COLUMN loads;

@@ -1,0 +1,2 @@
+ALTER TABLE klepto_archives ADD COLUMN loads INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE klepto_archives ADD COLUMN stats_at TEXT;
