@@ -75,9 +75,11 @@ type MemoOptions[R any] struct {
 
 	// WriteBack selects klepto's write mode: a new result stays in memory
 	// and reaches the archive only when the policy evicts it, on Purge, or
-	// on Dump and Sync. The default, write-through, puts every new result in
-	// the archive before Call returns, so other processes see it at once and
-	// a crash loses nothing. PolicyNo always writes through.
+	// on Dump and Sync. Eviction and Purge write only the results the memo
+	// computed: an entry read from the archive (by a call, Load or Sync)
+	// leaves memory without a write. The default, write-through, puts every
+	// new result in the archive before Call returns, so other processes see
+	// it at once and a crash loses nothing. PolicyNo always writes through.
 	//
 	// The write of an evicted entry, or of memory on Purge, runs under the
 	// context of the call that caused it, so it ends with that call's
@@ -88,8 +90,9 @@ type MemoOptions[R any] struct {
 	WriteBack bool
 
 	// Purge, when an archive is set, empties memory instead of evicting one
-	// entry when a new entry overflows it; in write-back mode every entry is
-	// dumped to the archive first. This is klepto's purge.
+	// entry when a new entry overflows it; in write-back mode every entry
+	// the memo computed is dumped to the archive first. This is klepto's
+	// purge.
 	Purge bool
 
 	// Safe makes failures of the cache invisible to callers, as klepto's safe
@@ -150,10 +153,13 @@ type Memo[A, R any] struct {
 }
 
 // slot is a value in memory, with the time it expires in Unix nanoseconds
-// (0 for never).
+// (0 for never). dirty marks, in write-back mode, a result that no archive
+// holds yet: only dirty entries are written on eviction and purge. An
+// entry read from the archive is clean.
 type slot[R any] struct {
-	v   R
-	exp int64
+	v     R
+	exp   int64
+	dirty bool
 }
 
 // archiveState is swapped atomically so the hot path never locks.
@@ -369,7 +375,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 			m.errs.Add(1)
 		case found:
 			m.loads.Add(1)
-			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch)
+			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch, false)
 		case st.lease != nil:
 			l, err := st.lease.Lease(ctx, key)
 			switch {
@@ -380,7 +386,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 				m.errs.Add(1)
 			case l.Found:
 				m.loads.Add(1)
-				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch)
+				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch, false)
 			case l.Release != nil:
 				defer l.Release()
 			}
@@ -410,7 +416,9 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 			return v, m.archiveErr(fmt.Errorf("cache: archive check: %w", err))
 		}
 	}
-	if err := m.keep(ctx, a, text, v, expires, epoch); err != nil {
+	// A write-back result is dirty until it is written; a written-through
+	// one is clean.
+	if err := m.keep(ctx, a, text, v, expires, epoch, m.writeBack); err != nil {
 		return v, err // only in write-back mode, where putErr is nil
 	}
 	return v, m.archiveErr(putErr)
@@ -418,9 +426,10 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 
 // keep stores v for text in memory, expiring at expires (zero: never), as
 // store does, unless an invalidation came since epoch was read: the value
-// may then be the stale one it was about.
-func (m *Memo[A, R]) keep(ctx context.Context, a Archive[R], text string, v R, expires time.Time, epoch uint64) error {
-	s := slot[R]{v: v}
+// may then be the stale one it was about. dirty is false for a value read
+// from the archive, which eviction need not write back.
+func (m *Memo[A, R]) keep(ctx context.Context, a Archive[R], text string, v R, expires time.Time, epoch uint64, dirty bool) error {
+	s := slot[R]{v: v, dirty: dirty}
 	if !expires.IsZero() {
 		s.exp = expires.UnixNano()
 		m.expiring.Store(true)
@@ -462,7 +471,7 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 		}
 	}
 	k, ev, evicted := m.mem.put(text, v)
-	if !evicted || a == nil || !m.writeBack {
+	if !evicted || a == nil || !m.writeBack || !ev.dirty {
 		return nil
 	}
 	err := a.Put(ctx, keymap.NewKey(k), ev.v)
@@ -484,12 +493,24 @@ func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[strin
 	if !m.writeBack {
 		return nil
 	}
-	err := m.dumpEntries(ctx, a, all)
+	err := m.dumpEntries(ctx, a, dirtyEntries(all))
 	if err == nil {
 		return nil
 	}
 	lost := m.restore(all[:len(all)-1]) // the new entry is the one left out
 	return m.archiveErr(fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
+}
+
+// dirtyEntries returns the entries of es that no archive holds yet, in a
+// new slice.
+func dirtyEntries[R any](es []entry[string, slot[R]]) []entry[string, slot[R]] {
+	var dirty []entry[string, slot[R]]
+	for _, e := range es {
+		if e.value.dirty {
+			dirty = append(dirty, e)
+		}
+	}
+	return dirty
 }
 
 // restore puts es back into memory after writing them to the archive
