@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -122,6 +123,12 @@ type Info struct {
 // Memo memoizes a function: each result is kept under the key of its
 // arguments, in memory by a policy and, optionally, in an archive.
 //
+// When the keymap gives equal arguments equal keys (keymap.Keymap.EqualKeys
+// of A: bools, numbers, strings, and arrays and structs of them), a Memo
+// keeps the key texts of recent arguments by value, so a call served from
+// memory makes no key and does not allocate. Keys are the keymap's either
+// way.
+//
 // Concurrent callers of one key run the function once: the others wait for
 // its result (and count as hits). Errors returned by the function are never
 // cached, and a panic in the function is recovered into a [*PanicError].
@@ -141,6 +148,9 @@ type Memo[A, R any] struct {
 
 	flights flightGroup[R]
 	bufs    sync.Pool // *[]byte, key text scratch
+	// keys keeps key texts by argument value when the keymap allows it
+	// (keymap.Keymap.EqualKeys of A); nil otherwise.
+	keys *argKeys
 
 	// epoch counts the invalidations (Invalidate, Forget, Clear). A flight
 	// that read the archive before one keeps its result out of memory, as
@@ -220,6 +230,13 @@ func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions
 	if m.now == nil {
 		m.now = time.Now
 	}
+	if o.Policy != PolicyNo && km.EqualKeys(reflect.TypeFor[A]()) {
+		max := maxArgKeys
+		if o.Policy != PolicyInf {
+			max = min(2*o.MaxSize, maxArgKeys)
+		}
+		m.keys = newArgKeys(max)
+	}
 	m.arch.Store(newArchiveState(o.Archive, o.Archive != nil))
 	return m, nil
 }
@@ -289,8 +306,14 @@ func (m *Memo[A, R]) get(text string) (R, bool) {
 	return s.v, true
 }
 
-// text returns the key text of args, the memory key.
+// text returns the key text of args, the memory key. Arguments seen lately
+// take it from m.keys, without encoding or allocating.
 func (m *Memo[A, R]) text(args A) (string, error) {
+	if m.keys != nil {
+		if text, ok := m.keys.get(args); ok {
+			return text, nil
+		}
+	}
 	bp, _ := m.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -306,6 +329,9 @@ func (m *Memo[A, R]) text(args A) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("cache: key: %w", err)
+	}
+	if m.keys != nil {
+		m.keys.put(args, s)
 	}
 	return s, nil
 }
