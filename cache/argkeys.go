@@ -7,8 +7,10 @@ import (
 
 // argKeys keeps the key texts of recent arguments by argument value, for a
 // memo whose keymap gives equal arguments equal keys (see
-// keymap.Keymap.EqualKeys): a call whose arguments were seen lately makes
-// no key, so a hit neither encodes nor allocates. It is a cache of the
+// keymap.Keymap.EqualKeys): a call whose arguments hit memory before makes
+// no key, so a repeated hit neither encodes nor allocates. Arguments are
+// kept on their first hit, not on a miss, so that a run of misses pays a
+// failed lookup and nothing more. It is a cache of the
 // keymap, a pure function, so it never needs to agree with memory: memory
 // stays keyed by key text, and its policy and counts are those of every
 // other memo.

@@ -125,9 +125,9 @@ type Info struct {
 //
 // When the keymap gives equal arguments equal keys (keymap.Keymap.EqualKeys
 // of A: bools, numbers, strings, and arrays and structs of them), a Memo
-// keeps the key texts of recent arguments by value, so a call served from
-// memory makes no key and does not allocate. Keys are the keymap's either
-// way.
+// keeps the key texts of arguments that were served from memory by value,
+// so that their next call served from memory makes no key and does not
+// allocate. Keys are the keymap's either way.
 //
 // Concurrent callers of one key run the function once: the others wait for
 // its result (and count as hits). Errors returned by the function are never
@@ -274,7 +274,16 @@ func newPolicy[R any](p Policy, maxSize int) (policy[string, R], error) {
 // no error, counting one in Info.Errors. A write-back memo finds such a
 // result at once through [ValueChecker], not when it would be written.
 func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
-	text, err := m.text(args)
+	if m.keys != nil {
+		if text, ok := m.keys.get(args); ok {
+			if v, ok := m.get(text); ok {
+				m.hits.Add(1)
+				return v, nil
+			}
+			return m.miss(ctx, text, args)
+		}
+	}
+	text, err := m.encode(args)
 	if err != nil {
 		if !m.safe {
 			var zero R
@@ -288,6 +297,11 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 		return v, err
 	}
 	if v, ok := m.get(text); ok {
+		// A hit by arguments seen before: keep their text for the next
+		// one. Arguments seen once, as on a run of misses, are not kept.
+		if m.keys != nil {
+			m.keys.put(args, text)
+		}
 		m.hits.Add(1)
 		return v, nil
 	}
@@ -306,14 +320,19 @@ func (m *Memo[A, R]) get(text string) (R, bool) {
 	return s.v, true
 }
 
-// text returns the key text of args, the memory key. Arguments seen lately
-// take it from m.keys, without encoding or allocating.
+// text returns the key text of args, the memory key, from m.keys if it
+// keeps it.
 func (m *Memo[A, R]) text(args A) (string, error) {
 	if m.keys != nil {
 		if text, ok := m.keys.get(args); ok {
 			return text, nil
 		}
 	}
+	return m.encode(args)
+}
+
+// encode makes the key text of args.
+func (m *Memo[A, R]) encode(args A) (string, error) {
 	bp, _ := m.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -329,9 +348,6 @@ func (m *Memo[A, R]) text(args A) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("cache: key: %w", err)
-	}
-	if m.keys != nil {
-		m.keys.put(args, s)
 	}
 	return s, nil
 }

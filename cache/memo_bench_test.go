@@ -74,3 +74,21 @@ func BenchmarkMemoLoad(b *testing.B) {
 		}
 	}
 }
+
+// A memoized call that misses memory and runs the function: arguments
+// cycle through 1,000 values, memory holds 100.
+func BenchmarkMemoMiss(b *testing.B) {
+	m, err := cache.Memoize(func(_ context.Context, a benchArgs) (int, error) { return a.ID, nil }, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := m.Call(ctx, benchArgs{ID: i % 1000, Name: "answer"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
