@@ -40,8 +40,8 @@ func (k *argKeys) get(args any) (string, bool) {
 	return text.(string), true
 }
 
-// put keeps text as the key text of args. When max values are kept, it
-// first lets them all go: they are made again on their next use.
+// put keeps text as the key text of args. Once more than max values are
+// kept, it lets them all go: their texts are made again on their next hit.
 func (k *argKeys) put(args any, text string) {
 	if _, loaded := k.texts.LoadOrStore(args, text); loaded {
 		return
