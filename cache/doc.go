@@ -68,6 +68,9 @@
 //     ends with the deadline of the call that evicts; what could not be
 //     written stays in memory, and the error says so (see
 //     MemoOptions.WriteBack).
+//   - In write-back mode, eviction and Purge write only new results: an
+//     entry read from the archive (by a call, Load or Sync) is not written
+//     back when it leaves memory.
 //   - Keys are deterministic across processes (klepto's default hash() is
 //     not, so its archives never hit after a restart).
 //

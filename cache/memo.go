@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,9 +76,11 @@ type MemoOptions[R any] struct {
 
 	// WriteBack selects klepto's write mode: a new result stays in memory
 	// and reaches the archive only when the policy evicts it, on Purge, or
-	// on Dump and Sync. The default, write-through, puts every new result in
-	// the archive before Call returns, so other processes see it at once and
-	// a crash loses nothing. PolicyNo always writes through.
+	// on Dump and Sync. Eviction and Purge write only the results the memo
+	// computed: an entry read from the archive (by a call, Load or Sync)
+	// leaves memory without a write. The default, write-through, puts every
+	// new result in the archive before Call returns, so other processes see
+	// it at once and a crash loses nothing. PolicyNo always writes through.
 	//
 	// The write of an evicted entry, or of memory on Purge, runs under the
 	// context of the call that caused it, so it ends with that call's
@@ -88,8 +91,9 @@ type MemoOptions[R any] struct {
 	WriteBack bool
 
 	// Purge, when an archive is set, empties memory instead of evicting one
-	// entry when a new entry overflows it; in write-back mode every entry is
-	// dumped to the archive first. This is klepto's purge.
+	// entry when a new entry overflows it; in write-back mode every entry
+	// the memo computed is dumped to the archive first. This is klepto's
+	// purge.
 	Purge bool
 
 	// Safe makes failures of the cache invisible to callers, as klepto's safe
@@ -119,6 +123,12 @@ type Info struct {
 // Memo memoizes a function: each result is kept under the key of its
 // arguments, in memory by a policy and, optionally, in an archive.
 //
+// When the keymap gives equal arguments equal keys (keymap.Keymap.EqualKeys
+// of A: bools, numbers, strings, and arrays and structs of them), a Memo
+// keeps the key texts of arguments that were served from memory by value,
+// so that their next call served from memory makes no key and does not
+// allocate. Keys are the keymap's either way.
+//
 // Concurrent callers of one key run the function once: the others wait for
 // its result (and count as hits). Errors returned by the function are never
 // cached, and a panic in the function is recovered into a [*PanicError].
@@ -138,6 +148,9 @@ type Memo[A, R any] struct {
 
 	flights flightGroup[R]
 	bufs    sync.Pool // *[]byte, key text scratch
+	// keys keeps key texts by argument value when the keymap allows it
+	// (keymap.Keymap.EqualKeys of A); nil otherwise.
+	keys *argKeys
 
 	// epoch counts the invalidations (Invalidate, Forget, Clear). A flight
 	// that read the archive before one keeps its result out of memory, as
@@ -150,10 +163,13 @@ type Memo[A, R any] struct {
 }
 
 // slot is a value in memory, with the time it expires in Unix nanoseconds
-// (0 for never).
+// (0 for never). dirty marks, in write-back mode, a result that no archive
+// holds yet: only dirty entries are written on eviction and purge. An
+// entry read from the archive is clean.
 type slot[R any] struct {
-	v   R
-	exp int64
+	v     R
+	exp   int64
+	dirty bool
 }
 
 // archiveState is swapped atomically so the hot path never locks.
@@ -214,6 +230,13 @@ func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions
 	if m.now == nil {
 		m.now = time.Now
 	}
+	if o.Policy != PolicyNo && km.EqualKeys(reflect.TypeFor[A]()) {
+		max := maxArgKeys
+		if o.Policy != PolicyInf {
+			max = min(2*o.MaxSize, maxArgKeys)
+		}
+		m.keys = newArgKeys(max)
+	}
 	m.arch.Store(newArchiveState(o.Archive, o.Archive != nil))
 	return m, nil
 }
@@ -251,7 +274,16 @@ func newPolicy[R any](p Policy, maxSize int) (policy[string, R], error) {
 // no error, counting one in Info.Errors. A write-back memo finds such a
 // result at once through [ValueChecker], not when it would be written.
 func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
-	text, err := m.text(args)
+	if m.keys != nil {
+		if text, ok := m.keys.get(args); ok {
+			if v, ok := m.get(text); ok {
+				m.hits.Add(1)
+				return v, nil
+			}
+			return m.miss(ctx, text, args)
+		}
+	}
+	text, err := m.encode(args)
 	if err != nil {
 		if !m.safe {
 			var zero R
@@ -265,6 +297,11 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 		return v, err
 	}
 	if v, ok := m.get(text); ok {
+		// A hit by arguments seen before: keep their text for the next
+		// one. Arguments seen once, as on a run of misses, are not kept.
+		if m.keys != nil {
+			m.keys.put(args, text)
+		}
 		m.hits.Add(1)
 		return v, nil
 	}
@@ -283,8 +320,19 @@ func (m *Memo[A, R]) get(text string) (R, bool) {
 	return s.v, true
 }
 
-// text returns the key text of args, the memory key.
+// text returns the key text of args, the memory key, from m.keys if it
+// keeps it.
 func (m *Memo[A, R]) text(args A) (string, error) {
+	if m.keys != nil {
+		if text, ok := m.keys.get(args); ok {
+			return text, nil
+		}
+	}
+	return m.encode(args)
+}
+
+// encode makes the key text of args.
+func (m *Memo[A, R]) encode(args A) (string, error) {
 	bp, _ := m.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
@@ -369,7 +417,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 			m.errs.Add(1)
 		case found:
 			m.loads.Add(1)
-			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch)
+			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch, false)
 		case st.lease != nil:
 			l, err := st.lease.Lease(ctx, key)
 			switch {
@@ -380,7 +428,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 				m.errs.Add(1)
 			case l.Found:
 				m.loads.Add(1)
-				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch)
+				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch, false)
 			case l.Release != nil:
 				defer l.Release()
 			}
@@ -410,7 +458,9 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 			return v, m.archiveErr(fmt.Errorf("cache: archive check: %w", err))
 		}
 	}
-	if err := m.keep(ctx, a, text, v, expires, epoch); err != nil {
+	// A write-back result is dirty until it is written; a written-through
+	// one is clean.
+	if err := m.keep(ctx, a, text, v, expires, epoch, m.writeBack); err != nil {
 		return v, err // only in write-back mode, where putErr is nil
 	}
 	return v, m.archiveErr(putErr)
@@ -418,9 +468,10 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 
 // keep stores v for text in memory, expiring at expires (zero: never), as
 // store does, unless an invalidation came since epoch was read: the value
-// may then be the stale one it was about.
-func (m *Memo[A, R]) keep(ctx context.Context, a Archive[R], text string, v R, expires time.Time, epoch uint64) error {
-	s := slot[R]{v: v}
+// may then be the stale one it was about. dirty is false for a value read
+// from the archive, which eviction need not write back.
+func (m *Memo[A, R]) keep(ctx context.Context, a Archive[R], text string, v R, expires time.Time, epoch uint64, dirty bool) error {
+	s := slot[R]{v: v, dirty: dirty}
 	if !expires.IsZero() {
 		s.exp = expires.UnixNano()
 		m.expiring.Store(true)
@@ -463,7 +514,7 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 		}
 	}
 	k, ev, evicted := m.mem.put(text, v)
-	if !evicted || a == nil || !m.writeBack {
+	if !evicted || a == nil || !m.writeBack || !ev.dirty {
 		return nil
 	}
 	err := a.Put(ctx, keymap.NewKey(k), ev.v)
@@ -485,12 +536,24 @@ func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[strin
 	if !m.writeBack {
 		return nil
 	}
-	err := m.dumpEntries(ctx, a, all)
+	err := m.dumpEntries(ctx, a, dirtyEntries(all))
 	if err == nil {
 		return nil
 	}
 	lost := m.restore(all[:len(all)-1]) // the new entry is the one left out
 	return m.archiveErr(fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
+}
+
+// dirtyEntries returns the entries of es that no archive holds yet, in a
+// new slice.
+func dirtyEntries[R any](es []entry[string, slot[R]]) []entry[string, slot[R]] {
+	var dirty []entry[string, slot[R]]
+	for _, e := range es {
+		if e.value.dirty {
+			dirty = append(dirty, e)
+		}
+	}
+	return dirty
 }
 
 // restore puts es back into memory after writing them to the archive

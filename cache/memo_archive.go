@@ -36,7 +36,7 @@ func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
 				return fmt.Errorf("cache: load: %w", err)
 			}
 			if found {
-				if err := m.keep(ctx, a, k.Text, e.Value, e.ExpiresAt, epoch); err != nil {
+				if err := m.keep(ctx, a, k.Text, e.Value, e.ExpiresAt, epoch, false); err != nil {
 					return err
 				}
 			}
@@ -67,7 +67,7 @@ func (m *Memo[A, R]) Load(ctx context.Context, keys ...keymap.Key) error {
 		}
 	}
 	for _, e := range loaded {
-		if err := m.keep(ctx, a, e.Key.Text, e.Value, e.ExpiresAt, epoch); err != nil {
+		if err := m.keep(ctx, a, e.Key.Text, e.Value, e.ExpiresAt, epoch, false); err != nil {
 			return err
 		}
 	}
