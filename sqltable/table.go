@@ -141,7 +141,7 @@ type Table[V any] struct {
 	d         *dialect.Dialect
 	name      string
 	codec     codec.Codec
-	stored    bool // Options.Stored: V is []byte, the values as stored
+	stored    bool         // Options.Stored: V is []byte, the values as stored
 	ttl       atomic.Int64 // time.Duration; SetTTL changes it
 	now       func() time.Time
 	retries   int
