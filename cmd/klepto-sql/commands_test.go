@@ -299,9 +299,9 @@ func TestArchives(t *testing.T) {
 			list[i].CreatedAt = timestamp{}
 		}
 		want := []archiveJSON{
-			{Name: "blobs", Table: "blobs", Rows: 1, Bytes: 7, Codec: "raw", Keymap: "string", TTLSeconds: 5400},
-			{Name: "fib", Table: "fib", Rows: 3, Bytes: 3, Codec: "json", Keymap: "string"},
-			{Name: "fib@v2", Table: "fib__v2", Codec: "gob", Keymap: "string", FuncVersion: "v2"},
+			{Name: "blobs", Table: "blobs", Rows: 1, Bytes: 7, Codec: "raw", Keymap: "string", TTLSeconds: 5400, Evict: "lrs"},
+			{Name: "fib", Table: "fib", Rows: 3, Bytes: 3, Codec: "json", Keymap: "string", Evict: "lrs"},
+			{Name: "fib@v2", Table: "fib__v2", Codec: "gob", Keymap: "string", FuncVersion: "v2", Evict: "lrs"},
 		}
 		if !reflect.DeepEqual(list, want) {
 			t.Fatalf("ls -json = %+v\nwant %+v", list, want)
@@ -322,12 +322,15 @@ func TestArchives(t *testing.T) {
 			Name                 string
 			Rows, Expired, Bytes int64
 			Oldest, Newest       *time.Time
+			MaxEntries           int64 `json:"max_entries"`
+			MaxBytes             int64 `json:"max_bytes"`
+			Evict                string
 		}](t, statsJSON)
 		if stats.Name != "fib" || stats.Rows != 3 || stats.Bytes != 3 || stats.Oldest == nil || stats.Newest.Before(*stats.Oldest) {
 			t.Errorf("stats -json = %+v", stats)
 		}
-		if fields := decode[map[string]any](t, statsJSON); len(fields) != 6 {
-			t.Errorf("stats -json has fields %v, want name, rows, expired, bytes, oldest and newest", fields)
+		if fields := decode[map[string]any](t, statsJSON); len(fields) != 9 {
+			t.Errorf("stats -json has fields %v, want name, rows, expired, bytes, oldest, newest, max_entries, max_bytes and evict", fields)
 		}
 		if text := ok(t, "stats", "fib", "-db", dsn); !strings.Contains(text, "rows     3\n") || strings.Contains(text, "hits") {
 			t.Errorf("stats:\n%s", text)

@@ -50,6 +50,9 @@ type archiveJSON struct {
 	TTLSeconds  float64   `json:"ttl_seconds"`
 	FuncVersion string    `json:"func_version"`
 	CreatedAt   timestamp `json:"created_at"`
+	MaxEntries  int64     `json:"max_entries"`      // 0 for no bound
+	MaxBytes    int64     `json:"max_bytes"`        // 0 for no bound
+	Evict       string    `json:"evict"`            // lrs, lru or lfu
 	Broken      string    `json:"broken,omitempty"` // why the catalog row is broken
 }
 
@@ -84,6 +87,9 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 			TTLSeconds:  info.TTL.Seconds(),
 			FuncVersion: info.FuncVersion,
 			CreatedAt:   timestamp(info.CreatedAt),
+			MaxEntries:  info.Bounds.MaxEntries,
+			MaxBytes:    info.Bounds.MaxBytes,
+			Evict:       info.Bounds.Evict.String(),
 		})
 	}
 	if c.json {

@@ -42,7 +42,8 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 		return err
 	}
 	defer func() { err = joinClose(err, a) }()
-	if _, err := a.info(ctx, name); err != nil {
+	info, err := a.info(ctx, name)
+	if err != nil {
 		return err
 	}
 	s, err := a.Stats(ctx, name)
@@ -57,10 +58,16 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 			Bytes   int64     `json:"bytes"`
 			Oldest  timestamp `json:"oldest"`
 			Newest  timestamp `json:"newest"`
-		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest)})
+			// The bounds: 0 for none.
+			MaxEntries int64  `json:"max_entries"`
+			MaxBytes   int64  `json:"max_bytes"`
+			Evict      string `json:"evict"`
+		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest),
+			info.Bounds.MaxEntries, info.Bounds.MaxBytes, info.Bounds.Evict.String()})
 	}
 	w := newTable(c.stdout)
 	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\noldest\t%s\nnewest\t%s\n",
 		name, s.Rows, s.Expired, s.Bytes, formatTime(s.Oldest), formatTime(s.Newest))
+	fmt.Fprintf(w, "bounds\t%s\n", formatBounds(info.Bounds))
 	return w.Flush()
 }
