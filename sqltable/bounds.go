@@ -85,6 +85,10 @@ const (
 	evictWriters = 8
 )
 
+// checkNow, as the count of rows written since the last check, makes the
+// next write check the bounds.
+const checkNow = math.MaxInt64 / 2
+
 // Bounds limit the size of a table (see the package documentation): the
 // number of its rows and the sum of their size_bytes. The zero value
 // bounds nothing.
@@ -228,7 +232,7 @@ func (t *Table[V]) SetBounds(ctx context.Context, b Bounds) error {
 	}
 	t.bounds.Store(s)
 	// Check at the next write.
-	t.pendingRows.Store(math.MaxInt64 / 2)
+	t.pendingRows.Store(checkNow)
 	return nil
 }
 
@@ -300,7 +304,7 @@ func (t *Table[V]) wrote(ctx context.Context, rows, bytes int64) error {
 		return nil
 	}
 	r, b := t.pendingRows.Add(rows), t.pendingBytes.Add(bytes)
-	if r < s.checkRows && b < s.checkBytes {
+	if r < s.checkRows && b < s.checkBytes && r < checkNow {
 		return nil
 	}
 	if !t.evictMu.TryLock() {
@@ -311,7 +315,7 @@ func (t *Table[V]) wrote(ctx context.Context, rows, bytes int64) error {
 	t.pendingBytes.Store(0)
 	if _, err := t.enforce(ctx, s); err != nil {
 		// Check again at the next write.
-		t.pendingRows.Store(math.MaxInt64 / 2)
+		t.pendingRows.Store(checkNow)
 		return errmark.Errorf(ErrEvict, "the entry is stored, but eviction failed: %w", err)
 	}
 	return nil

@@ -286,6 +286,7 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 			return err
 		}
 		t.bounds.Store(s)
+		t.pendingRows.Store(checkNow) // the first write checks
 	}
 	err := t.do(ctx, true, func(ctx context.Context) error {
 		var err error
