@@ -184,10 +184,18 @@ func TestAlterReachesOtherProcess(t *testing.T) {
 				}
 				return calls.Load() > 1
 			})
-			// Another process alters the TTL: the memo's next write uses it.
+			// Another process alters the TTL: the memo drops its memory,
+			// and its next write uses the new TTL.
+			eventually(t, "the memo holds nothing before the alter", func() bool {
+				if _, err := m.Call(ctx, nArgs{3}); err != nil {
+					t.Fatal(err)
+				}
+				return m.Info().Size > 0
+			})
 			if _, err := writer.Alter(ctx, "sq", sqlarchive.AlterOptions{TTL: new(5 * time.Hour)}); err != nil {
 				t.Fatal(err)
 			}
+			eventually(t, "the alter did not clear the memo's memory", func() bool { return m.Info().Size == 0 })
 			eventually(t, "the alter did not reach the memo", func() bool {
 				n := calls.Load()
 				k := nArgs{int(n) + 1000}

@@ -2,10 +2,13 @@ package sqltable_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -313,5 +316,90 @@ func TestBoundsEvictContext(t *testing.T) {
 	cancel()
 	if _, err := tbl.Evict(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Evict with a canceled context: %v", err)
+	}
+}
+
+// hasIndex reports whether the database has an index called name.
+func hasIndex(t *testing.T, db *sql.DB, d *dialect.Dialect, name string) bool {
+	t.Helper()
+	var q string
+	switch d {
+	case dialect.SQLite:
+		q = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = ?"
+	case dialect.Postgres:
+		q = "SELECT COUNT(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexname = $1"
+	default:
+		q = "SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = ?"
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), q, name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
+
+// Open with bounds creates the index of the eviction order, on a new
+// table and on one that exists without it; opening again is no error.
+func TestBoundsIndex(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		plain, err := sqltable.Open[int](ctx, db, "fib", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer plain.Close()
+		sum := sha256.Sum256([]byte("fib"))
+		name := "klepto_evict_" + hex.EncodeToString(sum[:8]) + "_lfu"
+		if hasIndex(t, db, d, name) {
+			t.Fatal("an unbounded table has the index")
+		}
+		for range 2 {
+			tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{MaxEntries: 100, Evict: sqltable.EvictLFU})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tbl.Close()
+			if !hasIndex(t, db, d, name) {
+				t.Fatalf("no index %s", name)
+			}
+		}
+	})
+}
+
+// A write whose eviction fails has stored its entry, and returns an error
+// wrapping ErrEvict; the next write evicts.
+func TestBoundsEvictFails(t *testing.T) {
+	var fail atomic.Bool
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		if fail.Load() && op == sqltest.OpExec && strings.HasPrefix(query, `DELETE FROM "fib"`) {
+			return errors.New("injected failure")
+		}
+		return nil
+	})
+	ctx := t.Context()
+	tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, MaxEntries: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	for i := range 10 {
+		if err := tbl.Put(ctx, keymap.NewKey(fmt.Sprint(i)), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail.Store(true)
+	err = tbl.Put(ctx, keymap.NewKey("10"), 10)
+	if !errors.Is(err, sqltable.ErrEvict) || !strings.Contains(err.Error(), "injected failure") {
+		t.Fatalf("put with a failing eviction: %v", err)
+	}
+	if _, found, err := tbl.Get(ctx, keymap.NewKey("10")); err != nil || !found {
+		t.Fatalf("the entry was not stored: %v, %v", found, err)
+	}
+	fail.Store(false)
+	if err := tbl.Put(ctx, keymap.NewKey("11"), 11); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tbl.Len(ctx); err != nil || n > 10 {
+		t.Fatalf("after the next write: %d entries, %v", n, err)
 	}
 }
