@@ -150,7 +150,7 @@ type bounded struct {
 	// A write checks the bounds when the rows added since the last check
 	// reach checkRows, or their bytes checkBytes.
 	checkRows, checkBytes int64
-	count                 string // COUNT(*) and SUM(size_bytes)
+	count                 string // COUNT(*) and SUM(size_bytes) (0 without MaxBytes)
 	victims               string // key_hash, size_bytes in the order of eviction; LIMIT ?
 	index                 string // the index of the order, "" on MySQL
 	indexName             string
@@ -186,7 +186,11 @@ func (t *Table[V]) newBounded(b Bounds) *bounded {
 	}
 	order := strings.Join(cols, ", ")
 	from := " FROM " + c(t.name)
-	s.count = "SELECT COUNT(*), COALESCE(SUM(" + c("size_bytes") + "), 0)" + from
+	// Without a bound on bytes, the count reads an index, not the rows.
+	s.count = "SELECT COUNT(*), 0" + from
+	if b.MaxBytes > 0 {
+		s.count = "SELECT COUNT(*), COALESCE(SUM(" + c("size_bytes") + "), 0)" + from
+	}
 	s.victims = d.Rebind("SELECT " + c("key_hash") + ", " + c("size_bytes") + from + " ORDER BY " + order + " LIMIT ?")
 	if d != dialect.SQLite {
 		s.victims += " FOR UPDATE"
