@@ -403,3 +403,92 @@ func TestBoundsEvictFails(t *testing.T) {
 		t.Fatalf("after the next write: %d entries, %v", n, err)
 	}
 }
+
+// A read does not wait for an eviction under way: it sees the table as
+// it was before.
+func TestBoundsReadDuringEviction(t *testing.T) {
+	var block atomic.Bool
+	reached, release := make(chan struct{}), make(chan struct{})
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		if op == sqltest.OpExec && strings.HasPrefix(query, `DELETE FROM "fib"`) && block.CompareAndSwap(true, false) {
+			close(reached)
+			<-release
+		}
+		return nil
+	})
+	ctx := t.Context()
+	tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, MaxEntries: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	for i := range 10 {
+		if err := tbl.Put(ctx, keymap.NewKey(fmt.Sprint(i)), i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- tbl.Put(ctx, keymap.NewKey("10"), 10) }()
+	<-reached
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	v, found, err := tbl.Get(rctx, keymap.NewKey("0"))
+	if err != nil || !found || v != 0 {
+		t.Errorf("get during an eviction: %v, %v, %v", v, found, err)
+	}
+	if n, err := tbl.Len(rctx); err != nil || n != 11 {
+		t.Errorf("len during an eviction: %d, %v", n, err)
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, err := tbl.Len(ctx); err != nil || n > 10 {
+		t.Fatalf("after the eviction: %d, %v", n, err)
+	}
+}
+
+// On every database, reads do not wait for the locks of an eviction that
+// has not committed: its victims locked FOR UPDATE (on the servers) and
+// deleted.
+func TestBoundsReadDuringEvictionLocks(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{MaxEntries: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tbl.Close()
+		for i := range 5 {
+			if err := tbl.Put(ctx, keymap.NewKey(fmt.Sprint(i)), i); err != nil {
+				t.Fatal(err)
+			}
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		lock := "SELECT key_hash FROM fib ORDER BY updated_at LIMIT 5"
+		if d != dialect.SQLite {
+			lock += " FOR UPDATE"
+		}
+		rows, err := tx.QueryContext(ctx, lock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows.Close()
+		if _, err := tx.ExecContext(ctx, "DELETE FROM fib"); err != nil {
+			t.Fatal(err)
+		}
+		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if _, found, err := tbl.Get(rctx, keymap.NewKey("0")); err != nil || !found {
+			t.Fatalf("get during an eviction: %v, %v", found, err)
+		}
+		if n, err := tbl.Len(rctx); err != nil || n != 5 {
+			t.Fatalf("len during an eviction: %d, %v", n, err)
+		}
+	})
+}

@@ -184,18 +184,20 @@
 //
 // Writes do not count rows one by one: a Table counts the rows (and
 // bytes) that its writes may have added, and checks the table, with one
-// COUNT(*) and SUM(size_bytes), after its first write and then after each
-// eighth of a batch of its own writes: eight writers at once, processes
-// or Tables, add at most one batch between two checks of the table. So
-// the table holds at most the bound plus about one batch, and is within
-// that when the writes stop (four processes writing 5,000 new keys each
-// into a table bounded to 1,000 entries never took it past 1,050); a
-// check that finds it past the bound leaves it one batch under. Several writers may evict at once, and then evict
-// more than needed. Reads never evict nor wait for an eviction, and of
-// the goroutines of one Table only one evicts at a time, while the others
-// write on. [Table.Evict] evicts now. A write whose entry was stored but
-// whose eviction failed returns an error wrapping [ErrEvict], and the
-// next write tries again.
+// COUNT(*) (and SUM(size_bytes) with MaxBytes), after its first write and
+// then after each eighth of a batch of its own writes: eight writers at
+// once, processes or Tables, add at most one batch between two checks of
+// the table. So the table holds at most the bound plus about one batch,
+// and is within that when the writes stop (four processes writing 5,000
+// new keys each into a table bounded to 1,000 entries never took it past
+// 1,050); a check that finds it past the bound leaves it one batch under.
+// Several writers may evict at once, and then evict more than needed.
+// Reads never evict, and never wait for an eviction: until it commits,
+// they see the table as it was. Of the goroutines of one Table only one
+// evicts at a time; the others do not wait for it. [Table.Evict] evicts
+// now. A write whose entry was stored but whose eviction failed returns an
+// error wrapping [ErrEvict], and the next write tries again. A Table bound
+// to a transaction on MySQL, where DDL would commit it, creates no index.
 //
 // # Change feed
 //
