@@ -450,6 +450,9 @@ func (t *Table[V]) pickVictims(ctx context.Context, q Querier, s *bounded, limit
 // feed, one "evict" change per key, and deletes them, one statement each.
 func (t *Table[V]) deleteVictims(ctx context.Context, q Querier, hashes []any) error {
 	d, c := t.d, t.d.QuoteIdent
+	if d == dialect.Postgres {
+		return t.pgDeleteVictims(ctx, q, hashes)
+	}
 	in := " WHERE " + c("key_hash") + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(hashes)), ", ") + ")"
 	if t.feed != nil {
 		record := d.Rebind("INSERT INTO " + c(changesTable) + " (" + c("table_name") + ", " + c("op") + ", " +
@@ -481,4 +484,29 @@ func (t *Table[V]) pruneAfterEvict(ctx context.Context) {
 	if cut := last.Int64 - t.feed.window; cut > 0 {
 		_, _ = t.db.ExecContext(ctx, t.feed.prune, cut)
 	}
+}
+
+// pgDeleteVictims is deleteVictims on PostgreSQL: one statement, whose
+// DELETE … RETURNING feeds the records of the change feed, with the key
+// hashes as one array.
+func (t *Table[V]) pgDeleteVictims(ctx context.Context, q Querier, hashes []any) error {
+	c := t.d.QuoteIdent
+	var arr pgArray
+	for _, h := range hashes {
+		arr.bytes(h.([]byte))
+	}
+	del := "DELETE FROM " + c(t.name) + " WHERE " + c("key_hash") + " = ANY($1::text::bytea[])"
+	if t.feed == nil {
+		if _, err := q.ExecContext(ctx, del, arr.String()); err != nil {
+			return fmt.Errorf("delete victims: %w", err)
+		}
+		return nil
+	}
+	query := "WITH " + c("evicted") + " AS (" + del + " RETURNING " + c("key_hash") + ", " + c("key_text") + ") " +
+		"INSERT INTO " + c(changesTable) + " (" + c("table_name") + ", " + c("op") + ", " + c("key_hash") + ", " +
+		c("key_text") + ") SELECT $2, '" + opEvict + "', " + c("key_hash") + ", " + c("key_text") + " FROM " + c("evicted")
+	if _, err := q.ExecContext(ctx, query, arr.String(), t.name); err != nil {
+		return fmt.Errorf("delete victims: %w", feedError(err))
+	}
+	return nil
 }
