@@ -101,6 +101,7 @@ type request struct {
 //	drop            Archive.Drop the archive
 //	create          open (so create) the archive again through sqlarchive.Table
 //	forget N        m.Forget(sqArgs{N})
+//	fill N VALUE    store VALUE keys from N on through one sqlarchive.Table, one Put each
 
 // reply is a memo server's answer to a request, or an event.
 type reply struct {
@@ -347,6 +348,9 @@ func (s *server) handle(ctx context.Context, req request) (r reply) {
 		r.At = time.Now().UnixNano()
 	case "forget":
 		r.setErr(s.m.Forget(ctx, sqArgs{req.N}))
+		r.At = time.Now().UnixNano()
+	case "fill":
+		r.setErr(s.fill(ctx, req.N, req.Value))
 		r.At = time.Now().UnixNano()
 	default:
 		r.Err = fmt.Sprintf("unknown op %q", req.Op)

@@ -17,14 +17,14 @@
 //     layout_version ([dialect.Layout]), created_at and updated_at; hits,
 //     misses and loads (migration 6), the memos' counts summed over every
 //     process, and stats_at (migration 6), when they were last added to,
-//     NULL before (package sqlarchive maintains them); and policy,
-//     max_entries and max_bytes, which are reserved for later use and not
-//     maintained (they keep their defaults: "" and 0);
+//     NULL before (package sqlarchive maintains them); and the bounds,
+//     max_entries and max_bytes (0: none), and policy, the eviction order
+//     ("", "lrs", "lru" or "lfu"), which sqlarchive.Archive.Alter changes;
 //   - klepto_changes, the change feed, written by package sqltable and
 //     followed by package sqlarchive: one row for each change that can make
 //     another process's memory stale, with id (increasing), table_name, op
-//     ("update", "delete", "clear", "purge", "batch", "import", "copy" or
-//     "drop"), key_hash and key_text (NULL for a change of the whole table)
+//     ("update", "delete", "evict", "clear", "purge", "batch", "import",
+//     "copy", "alter" or "drop"), key_hash and key_text (NULL for a change of the whole table)
 //     and at. PostgreSQL and MySQL assign ids at insert, not at commit, so a
 //     reader may see id n+1 before n commits. On PostgreSQL, a statement
 //     that inserts into it notifies the channel klepto_changes, with the

@@ -12,6 +12,7 @@ import (
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
 	"github.com/klepto-sql/klepto/migrations"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // TableInfo is the catalog row of one archive: what it is called, where it
@@ -39,6 +40,11 @@ type TableInfo struct {
 	Hits, Misses, Loads int64
 	StatsAt             time.Time
 
+	// Bounds are the archive's bounds and eviction order (columns
+	// max_entries, max_bytes and policy); the zero value bounds nothing.
+	// Archive.Alter changes them.
+	Bounds sqltable.Bounds
+
 	// Err is nil for a catalog row that describes an archive. For a
 	// broken row, one that other tools wrote or changed, whose codec is
 	// unknown, whose ttl_ns is negative or whose times do not parse, it
@@ -58,6 +64,7 @@ var ErrBrokenCatalog = errors.New("sqlarchive: broken catalog row")
 var infoColumns = []string{
 	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
 	"layout_version", "created_at", "updated_at", "hits", "misses", "loads", "stats_at",
+	"max_entries", "max_bytes", "policy",
 }
 
 // insertColumns are the catalog columns a new archive sets; the others keep
@@ -65,6 +72,7 @@ var infoColumns = []string{
 var insertColumns = []string{
 	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
 	"layout_version", "created_at", "updated_at",
+	"max_entries", "max_bytes", "policy",
 }
 
 // catalogSQL holds the statements on the catalog, written once per Archive.
@@ -110,6 +118,7 @@ func insertArgs(d *dialect.Dialect, info *TableInfo) []any {
 		info.Name, info.Table, info.FuncVersion, info.Keymap, info.KeymapVersion,
 		info.Codec.String(), int64(info.TTL), info.Layout,
 		d.TimeArg(info.CreatedAt), d.TimeArg(info.UpdatedAt),
+		info.Bounds.MaxEntries, info.Bounds.MaxBytes, info.Bounds.Evict.String(),
 	}
 }
 
@@ -122,9 +131,11 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info Tab
 		codecName                 string
 		ttl                       int64
 		created, updated, statsAt any
+		policy                    string
 	)
 	err = row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
-		&codecName, &ttl, &info.Layout, &created, &updated, &info.Hits, &info.Misses, &info.Loads, &statsAt)
+		&codecName, &ttl, &info.Layout, &created, &updated, &info.Hits, &info.Misses, &info.Loads, &statsAt,
+		&info.Bounds.MaxEntries, &info.Bounds.MaxBytes, &policy)
 	if err != nil {
 		return TableInfo{}, nil, err
 	}
@@ -135,6 +146,12 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info Tab
 	}
 	if ttl < 0 {
 		problems = append(problems, fmt.Errorf("negative ttl_ns %d", ttl))
+	}
+	if info.Bounds.Evict, err = sqltable.ParseEvict(policy); err != nil {
+		problems = append(problems, fmt.Errorf("policy: %w", err))
+	}
+	if err := info.Bounds.Validate(); err != nil {
+		problems = append(problems, err)
 	}
 	if err := d.ScanTime(&info.CreatedAt).Scan(created); err != nil {
 		problems = append(problems, fmt.Errorf("created_at: %w", err))

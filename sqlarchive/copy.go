@@ -110,6 +110,7 @@ func (a *Archive) createLike(ctx context.Context, like TableInfo) error {
 		Codec:         like.Codec,
 		TTL:           like.TTL,
 		Layout:        dialect.Layout,
+		Bounds:        like.Bounds,
 	})
 	if err != nil {
 		return err

@@ -56,6 +56,8 @@ func likeProblem(like TableInfo, table, version string) string {
 		return fmt.Sprintf("the keymap description %q is longer than the catalog's %d bytes", like.Keymap, maxKeymap)
 	case like.KeymapVersion < 1:
 		return fmt.Sprintf("invalid keymap version %d", like.KeymapVersion)
+	case like.Bounds.Validate() != nil:
+		return like.Bounds.Validate().Error()
 	}
 	return ""
 }

@@ -23,6 +23,9 @@
 //	keymap_version  the version of the key encoding (keymap.Version)
 //	codec           how values are encoded: json, gob or raw
 //	ttl_ns          how long entries live, in nanoseconds; 0 for ever
+//	max_entries     the most entries its table keeps; 0 for no bound
+//	max_bytes       the most bytes of values its table keeps; 0 for no bound
+//	policy          the order of eviction past a bound: lrs, lru or lfu
 //	func_version    the version of the memoized function; "" for none
 //	layout_version  the layout of its table (dialect.Layout)
 //	created_at      when the archive was created
@@ -31,10 +34,9 @@
 // so that every process opens an archive alike: a reader needs no options,
 // and a writer whose codec, keymap or TTL contradicts the catalog gets a
 // [*MismatchError] rather than a table it cannot read or keys that never hit.
-// [TableInfo] holds these columns, and the statistics below. The catalog's
-// other columns, policy, max_entries and max_bytes, are reserved for later
-// use and not maintained: an Archive leaves them at their defaults and
-// never reads them.
+// [TableInfo] holds these columns: the archive's bounds and eviction order
+// (policy, max_entries, max_bytes; see "Changing settings") and the
+// statistics below.
 //
 // # Statistics
 //
@@ -62,6 +64,22 @@
 // two flushes, and the reads that sqltable.AccessLog drops when 65,536 keys
 // of one table wait. Once every process has closed its Archive, they add
 // up to the calls made.
+//
+// # Changing settings
+//
+// [Archive.Alter] (`klepto-sql alter`) changes an archive's TTL, bounds
+// and eviction order (see "Bounds" in package sqltable) in its catalog
+// row, and records the change in the change feed, in one transaction.
+// The tables this Archive opened take the new settings at once, the memos
+// of other processes when the change reaches them (they also drop the
+// archive's entries from memory), and tables that other processes open
+// from then on; tables of other processes opened before keep theirs until
+// opened again. The next write that checks the bounds evicts what is past
+// them: Alter deletes nothing. A new TTL applies to the entries written
+// from then on; entries already stored keep their expiry. After an Alter,
+// TableOptions that set the old values are a [*MismatchError]. Evictions
+// are in the change feed too, one "evict" per key, so that memos of other
+// processes forget the evicted keys.
 //
 // # Schema
 //

@@ -45,16 +45,17 @@ type Change struct {
 	At      time.Time // when it was recorded, on the database's clock, in UTC
 	Archive string    // the archive, as the catalog names it; "" for a table it does not list
 	Table   string    // the table
-	// Op is "update" (a key overwritten) or "delete" (a key removed), or,
-	// for a change of the whole table, "clear", "purge" (entries removed
-	// by age), "batch" (a batch that overwrote keys), "import", "copy" or
-	// "drop".
+	// Op is "update" (a key overwritten), "delete" (a key removed) or
+	// "evict" (a key evicted past the table's bounds), or, for a change of
+	// the whole table, "clear", "purge" (entries removed by age), "batch"
+	// (a batch that overwrote keys), "import", "copy", "alter" (the
+	// archive's settings changed by Archive.Alter) or "drop".
 	Op  string
 	Key string // the key as stored in key_text; "" for a change of the whole table
 }
 
 // KeyChange reports whether c concerns one key rather than the whole table.
-func (c Change) KeyChange() bool { return c.Op == "update" || c.Op == "delete" }
+func (c Change) KeyChange() bool { return c.Op == "update" || c.Op == "delete" || c.Op == "evict" }
 
 // FollowInfo describes the follower of an Archive: the goroutine that reads
 // the change feed for the memos of [Memoize] and for [Archive.Watch].
@@ -75,6 +76,8 @@ type subscriber interface {
 	invalidate(keys []keymap.Key)
 	// dropped tells that the table was dropped.
 	dropped()
+	// altered tells that the archive's settings changed.
+	altered()
 	// alive reports whether anyone still uses the subscriber.
 	alive() bool
 }
@@ -432,6 +435,7 @@ func (f *follower) dispatch(page []Change, hashes [][]byte) {
 		keys    []keymap.Key
 		all     bool
 		dropped bool
+		altered bool
 	}
 	byTable := make(map[string]*tableChanges)
 	for i, c := range page {
@@ -443,6 +447,8 @@ func (f *follower) dispatch(page []Change, hashes [][]byte) {
 		switch {
 		case c.Op == "drop":
 			tc.all, tc.dropped = true, true
+		case c.Op == opAlter:
+			tc.all, tc.altered = true, true
 		case c.KeyChange() && len(hashes[i]) == 32:
 			text, err := sqltable.DecodeKeyText(c.Key)
 			if err != nil {
@@ -460,6 +466,9 @@ func (f *follower) dispatch(page []Change, hashes [][]byte) {
 		for _, s := range f.subscribers(table) {
 			if tc.dropped {
 				s.dropped()
+			}
+			if tc.altered {
+				s.altered()
 			}
 			if tc.all {
 				s.invalidate(nil)

@@ -38,6 +38,8 @@ func (r *recorder) got() []string {
 	return slices.Clone(r.keys)
 }
 
+func (r *recorder) altered() {}
+
 // started waits for the first poll of a's follower, which it makes when
 // it starts: after it, the follower reads only when a test calls read.
 func started(t *testing.T, a *Archive) {

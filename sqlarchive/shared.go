@@ -29,6 +29,9 @@ type shared[R any] struct {
 	mu    sync.Mutex // serializes reopening
 	t     atomic.Pointer[sqltable.Table[R]]
 	stale atomic.Bool // the table was dropped: open it again before use
+	// The archive's settings changed (Archive.Alter): read them before
+	// the next use.
+	altered atomic.Bool
 }
 
 var (
@@ -42,6 +45,11 @@ var (
 
 // table returns the table, opened again if it was dropped.
 func (s *shared[R]) table(ctx context.Context) (*sqltable.Table[R], error) {
+	if s.altered.Load() {
+		if err := s.refresh(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if !s.stale.Load() {
 		return s.t.Load(), nil
 	}
@@ -179,4 +187,37 @@ func (m *memoSubscriber[A, R]) dropped() {
 	}
 }
 
+func (m *memoSubscriber[A, R]) altered() {
+	if s := m.archive.Value(); s != nil {
+		s.altered.Store(true)
+	}
+}
+
 func (m *memoSubscriber[A, R]) alive() bool { return m.memo.Value() != nil }
+
+// refresh gives the table the settings of the catalog, after another
+// process altered them (see Archive.Alter), and opens it with them from
+// then on.
+func (s *shared[R]) refresh(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.altered.Swap(false) {
+		return nil
+	}
+	info, err := s.a.Info(ctx, s.name)
+	if errors.Is(err, ErrNotFound) {
+		return nil // dropped: opened again, as the catalog says, when used
+	}
+	if err != nil {
+		s.altered.Store(true)
+		return err
+	}
+	ttl, b := info.TTL, info.Bounds
+	s.opts.TTL, s.opts.MaxEntries, s.opts.MaxBytes, s.opts.Evict = &ttl, &b.MaxEntries, &b.MaxBytes, &b.Evict
+	t := s.t.Load()
+	if err := errors.Join(t.SetTTL(ttl), t.SetBounds(ctx, b)); err != nil && !gone(err) {
+		s.altered.Store(true)
+		return err
+	}
+	return nil
+}

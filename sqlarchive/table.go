@@ -40,6 +40,16 @@ type TableOptions struct {
 	// entries that never expire. It must not be negative.
 	TTL *time.Duration
 
+	// MaxEntries and MaxBytes bound the archive's table, and Evict
+	// chooses its eviction order, as the fields of sqltable.Options of
+	// the same names do; the default is no bound and sqltable.EvictLRS.
+	// Like TTL, they are recorded in the catalog when the archive is
+	// created, must match it when set, and Archive.Alter changes them:
+	// write new(int64(0)) to require an unbounded archive.
+	MaxEntries *int64
+	MaxBytes   *int64
+	Evict      *sqltable.Evict
+
 	// Retries, MaxValueBytes and ArgsOptions are passed to the table as
 	// the fields of sqltable.Options of the same names.
 	Retries       int
@@ -51,7 +61,7 @@ type TableOptions struct {
 // catalog row.
 type MismatchError struct {
 	Name      string // the archive
-	Field     string // "codec", "keymap", "keymap version", "ttl" or "layout"
+	Field     string // "codec", "keymap", "keymap version", "ttl", "max entries", "max bytes", "evict" or "layout"
 	Stored    string // the value in the catalog
 	Requested string // the value asked for
 }
@@ -144,6 +154,9 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		Dialect:       a.d,
 		Codec:         info.Codec,
 		TTL:           info.TTL,
+		MaxEntries:    info.Bounds.MaxEntries,
+		MaxBytes:      info.Bounds.MaxBytes,
+		Evict:         info.Bounds.Evict,
 		Clock:         a.now,
 		Retries:       o.Retries,
 		MaxValueBytes: o.MaxValueBytes,
@@ -253,7 +266,21 @@ func (o *TableOptions) validate() error {
 	case o.Keymap != nil && len(o.Keymap.String()) > maxKeymap:
 		return fmt.Errorf("the keymap description %q is longer than the catalog's %d bytes", o.Keymap.String(), maxKeymap)
 	}
-	return nil
+	return o.bounds(sqltable.Bounds{}).Validate()
+}
+
+// bounds returns the bounds that o sets, the others those of b.
+func (o *TableOptions) bounds(b sqltable.Bounds) sqltable.Bounds {
+	if o.MaxEntries != nil {
+		b.MaxEntries = *o.MaxEntries
+	}
+	if o.MaxBytes != nil {
+		b.MaxBytes = *o.MaxBytes
+	}
+	if o.Evict != nil {
+		b.Evict = *o.Evict
+	}
+	return b
 }
 
 // ensure returns the catalog row of the archive called name, held in table,
@@ -352,6 +379,7 @@ func newInfo(name, table, version string, o *TableOptions) TableInfo {
 	if o.TTL != nil {
 		info.TTL = *o.TTL
 	}
+	info.Bounds = o.bounds(info.Bounds)
 	return info
 }
 
@@ -371,6 +399,12 @@ func (info *TableInfo) match(o *TableOptions) error {
 		return mismatch("keymap version", strconv.Itoa(info.KeymapVersion), strconv.Itoa(keymap.Version))
 	case o.TTL != nil && *o.TTL != info.TTL:
 		return mismatch("ttl", info.TTL.String(), o.TTL.String())
+	case o.MaxEntries != nil && *o.MaxEntries != info.Bounds.MaxEntries:
+		return mismatch("max entries", strconv.FormatInt(info.Bounds.MaxEntries, 10), strconv.FormatInt(*o.MaxEntries, 10))
+	case o.MaxBytes != nil && *o.MaxBytes != info.Bounds.MaxBytes:
+		return mismatch("max bytes", strconv.FormatInt(info.Bounds.MaxBytes, 10), strconv.FormatInt(*o.MaxBytes, 10))
+	case o.Evict != nil && *o.Evict != info.Bounds.Evict:
+		return mismatch("evict", info.Bounds.Evict.String(), o.Evict.String())
 	}
 	return nil
 }

@@ -146,6 +146,14 @@ func (t *Table[V]) chunks(k batchKind, rows []row) [][]row {
 // written in one transaction, with a record of op for the whole table if
 // they overwrote any key.
 func (t *Table[V]) writeRows(ctx context.Context, k batchKind, rows []row, op string) error {
+	if err := t.writeChunks(ctx, k, rows, op); err != nil {
+		return err
+	}
+	return t.wrote(ctx, int64(len(rows)), valueBytes(rows))
+}
+
+// writeChunks is writeRows but for the bounds.
+func (t *Table[V]) writeChunks(ctx context.Context, k batchKind, rows []row, op string) error {
 	chunks := t.chunks(k, rows)
 	// Prepare first: inside the transaction, the pool may have no other
 	// connection to prepare on. With a feed, SQLite and PostgreSQL first

@@ -163,9 +163,48 @@
 // (expires_at). An expired entry is a miss everywhere (Get, Has, Len, Keys,
 // All, GetMany, Pop, CopyTo) until it is written again; [Table.DeleteExpired]
 // removes expired rows, and the janitor of package sqlarchive
-// (sqlarchive.Options.ExpireInterval) removes them in the background. Expiry is a property of each row, so Tables with
-// different TTLs, or none, can share a table. Time comes from
-// Options.Clock, which tests replace.
+// (sqlarchive.Options.ExpireInterval) removes them in the background.
+// Expiry is a property of each row, so Tables with
+// different TTLs, or none, can share a table. [Table.SetTTL] changes the
+// TTL of the writes that follow; entries written before keep their
+// expires_at. Time comes from Options.Clock, which tests replace.
+//
+// # Bounds
+//
+// With Options.MaxEntries or MaxBytes (or [Table.SetBounds]), a Table
+// keeps the table within a bound: of its rows, expired or not, or of the
+// sum of their size_bytes. A write that takes the table past a bound
+// evicts, in the same call, the entries past it and one batch more, in the
+// order Options.Evict: [EvictLRS], least recently stored first (by
+// updated_at, the default, which costs reads nothing), [EvictLRU], least
+// recently used (by accessed_at, NULL first, then updated_at), or
+// [EvictLFU], least frequently used (by hits, then accessed_at and
+// updated_at). A batch is a twentieth of the bound, at least
+// [MinEvictBatch] entries or [MinEvictBatchBytes] bytes and at most 5,000
+// entries; a bound smaller than one batch, or negative, is an error
+// wrapping [ErrInvalidOptions]. Each batch is one transaction: it selects
+// the victims in that order (locking them, on PostgreSQL and MySQL),
+// records each in the change feed as an "evict" of its key, and deletes
+// them in one statement, by an index of the order that Open (or
+// SetBounds) creates if the table lacks it, named klepto_evict_ and a
+// hash of the table's name and the order.
+//
+// Writes do not count rows one by one: a Table counts the rows (and
+// bytes) that its writes may have added, and checks the table, with one
+// COUNT(*) (and SUM(size_bytes) with MaxBytes), after its first write and
+// then after each eighth of a batch of its own writes: eight writers at
+// once, processes or Tables, add at most one batch between two checks of
+// the table. So the table holds at most the bound plus about one batch,
+// and is within that when the writes stop (four processes writing 5,000
+// new keys each into a table bounded to 1,000 entries never took it past
+// 1,050); a check that finds it past the bound leaves it one batch under.
+// Several writers may evict at once, and then evict more than needed.
+// Reads never evict, and never wait for an eviction: until it commits,
+// they see the table as it was. Of the goroutines of one Table only one
+// evicts at a time; the others do not wait for it. [Table.Evict] evicts
+// now. A write whose entry was stored but whose eviction failed returns an
+// error wrapping [ErrEvict], and the next write tries again. A Table bound
+// to a transaction on MySQL, where DDL would commit it, creates no index.
 //
 // # Time columns
 //
@@ -192,7 +231,8 @@
 // package migrations (every database that package sqlarchive opens has
 // it), a Table records in it each change that can make another process's
 // memory stale, in the transaction of the change: a key overwritten by Put
-// or PutArgs ("update"), removed by Delete or Pop ("delete"), Clear
+// or PutArgs ("update"), removed by Delete or Pop ("delete") or evicted
+// past the bounds ("evict", one per key), Clear
 // ("clear"), DeleteBefore ("purge"), a PutMany, PutRows or CopyTo that
 // overwrote keys ("batch", "import", "copy") and Drop ("drop"). Writing a
 // key that was not there needs no record, since no memory can hold it: Put

@@ -36,6 +36,7 @@ const pruneEvery = 64
 const (
 	opUpdate = "update" // a key overwritten
 	opDelete = "delete" // a key removed
+	opEvict  = "evict"  // a key evicted past the bounds
 	opClear  = "clear"  // every entry removed
 	opPurge  = "purge"  // entries removed by age
 	opBatch  = "batch"  // PutMany overwrote keys

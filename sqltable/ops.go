@@ -158,6 +158,7 @@ func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args 
 		upsert, insert = &t.sql.putArgs, &t.sql.putArgsNew
 		values = []any{key.Hash[:], text, args, v, int64(size), stamp, stamp, expires}
 	}
+	fresh := int64(1) // rows the write may have added, for the bounds
 	if t.feed == nil {
 		err = t.do(ctx, true, func(ctx context.Context) error {
 			_, err := upsert.exec(ctx, t.db, values...)
@@ -174,14 +175,20 @@ func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args 
 			return err
 		})
 		if err == nil && !inserted {
+			fresh = 0
 			err = t.change(ctx, opUpdate, &key, func(ctx context.Context, q Querier) (bool, error) {
 				_, err := upsert.execOn(ctx, q, values...)
 				return true, err
 			})
 		}
 	}
+	if err == nil {
+		err = t.wrote(ctx, fresh, int64(size))
+	} else {
+		err = writeError(err, int64(size))
+	}
 	if err != nil {
-		return t.errorf("put %s: %w", keyfmt.Key(key), writeError(err, int64(size)))
+		return t.errorf("put %s: %w", keyfmt.Key(key), err)
 	}
 	return nil
 }

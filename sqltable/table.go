@@ -101,6 +101,18 @@ type Options struct {
 	// depend on the feed.
 	RequireFeed bool
 
+	// MaxEntries, when positive, is the most rows the table keeps,
+	// expired or not, and MaxBytes the most bytes of encoded values (the
+	// sum of size_bytes); zero means no bound, and a bound must not be
+	// negative nor smaller than one eviction batch (MinEvictBatch entries,
+	// MinEvictBatchBytes bytes). Writes past a bound evict entries in the
+	// order Evict (default EvictLRS); see "Bounds" in the package
+	// documentation. Open creates the index of the order if the table
+	// lacks it.
+	MaxEntries int64
+	MaxBytes   int64
+	Evict      Evict
+
 	// ArgsOptions are the keymap options of the JSON that PutArgs stores in
 	// the args column (see keymap.NewEncoded). Give them the Ignore and
 	// IgnorePositions of the memo's keymap, so that arguments it leaves out
@@ -137,8 +149,8 @@ type Table[V any] struct {
 	d         *dialect.Dialect
 	name      string
 	codec     codec.Codec
-	stored    bool // Options.Stored: V is []byte, the values as stored
-	ttl       time.Duration
+	stored    bool         // Options.Stored: V is []byte, the values as stored
+	ttl       atomic.Int64 // time.Duration; SetTTL changes it
 	now       func() time.Time
 	retries   int
 	maxValue  int
@@ -151,6 +163,12 @@ type Table[V any] struct {
 
 	mu    sync.Mutex // guards batch
 	batch map[batchKey]*sql.Stmt
+
+	// Bounds (see bounds.go): nil when unbounded.
+	bounds       atomic.Pointer[bounded]
+	pendingRows  atomic.Int64 // rows written since the last check
+	pendingBytes atomic.Int64 // bytes written since the last check
+	evictMu      sync.Mutex   // held by the goroutine evicting
 }
 
 // Open returns the archive table called name in the database behind db,
@@ -215,13 +233,13 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		name:     name,
 		codec:    o.Codec,
 		stored:   o.Stored,
-		ttl:      o.TTL,
 		now:      o.Clock,
 		retries:  o.Retries,
 		maxValue: o.MaxValueBytes,
 		argsKeys: argsKeys,
 		sql:      q,
 	}
+	t.ttl.Store(int64(o.TTL))
 	if t.now == nil {
 		t.now = time.Now
 	}
@@ -239,13 +257,18 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	if o.AccessLog != nil && !accessQuerier(db) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.AccessLog needs a *sql.DB, not a %T", name, db)
 	}
-	if err := t.open(ctx, o.FeedWindow, o.RequireFeed); err != nil {
+	if err := t.open(ctx, o.FeedWindow, o.RequireFeed, o.bounds()); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	if err := t.openAccess(ctx, o.AccessLog); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	return t, nil
+}
+
+// bounds returns the bounds of o.
+func (o *Options) bounds() Bounds {
+	return Bounds{MaxEntries: o.MaxEntries, MaxBytes: o.MaxBytes, Evict: o.Evict}
 }
 
 // validate says what is wrong with o, if anything.
@@ -260,18 +283,25 @@ func (o *Options) validate() error {
 	case o.MaxValueBytes < 0:
 		return fmt.Errorf("negative MaxValueBytes %d", o.MaxValueBytes)
 	}
-	return nil
+	return o.bounds().Validate()
 }
 
 // open creates the table if needed, checks its layout, finds the change
 // feed, learns the server's packet limit and prepares the single-key
 // statements.
-func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool) error {
+func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, bounds Bounds) error {
 	if err := t.do(ctx, true, t.create); err != nil {
 		return err
 	}
 	if err := t.do(ctx, true, t.checkLayout); err != nil {
 		return err
+	}
+	if s := t.newBounded(bounds); s != nil {
+		if err := t.createEvictIndex(ctx, s); err != nil {
+			return err
+		}
+		t.bounds.Store(s)
+		t.pendingRows.Store(checkNow) // the first write checks
 	}
 	err := t.do(ctx, true, func(ctx context.Context) error {
 		var err error
@@ -434,7 +464,7 @@ func (t *Table[V]) Dialect() *dialect.Dialect { return t.d }
 
 // TTL returns how long the table's entries live after they are written,
 // zero for ever (Options.TTL).
-func (t *Table[V]) TTL() time.Duration { return t.ttl }
+func (t *Table[V]) TTL() time.Duration { return time.Duration(t.ttl.Load()) }
 
 // Codec returns the codec of the table's values.
 func (t *Table[V]) Codec() codec.Codec { return t.codec }
@@ -460,10 +490,11 @@ func (t *Table[V]) nowArg() any { return t.d.TimeArg(t.now()) }
 
 // expiry returns the expires_at bind argument of an entry written at now.
 func (t *Table[V]) expiry(now time.Time) any {
-	if t.ttl == 0 {
+	ttl := time.Duration(t.ttl.Load())
+	if ttl == 0 {
 		return nil
 	}
-	return t.d.TimeArg(now.Add(t.ttl))
+	return t.d.TimeArg(now.Add(ttl))
 }
 
 // txOptions are the options of the Table's own transactions. MySQL's

@@ -299,9 +299,9 @@ func TestArchives(t *testing.T) {
 			list[i].CreatedAt = timestamp{}
 		}
 		want := []archiveJSON{
-			{Name: "blobs", Table: "blobs", Rows: 1, Bytes: 7, Codec: "raw", Keymap: "string", TTLSeconds: 5400},
-			{Name: "fib", Table: "fib", Rows: 3, Bytes: 3, Codec: "json", Keymap: "string"},
-			{Name: "fib@v2", Table: "fib__v2", Codec: "gob", Keymap: "string", FuncVersion: "v2"},
+			{Name: "blobs", Table: "blobs", Rows: 1, Bytes: 7, Codec: "raw", Keymap: "string", TTLSeconds: 5400, Evict: "lrs"},
+			{Name: "fib", Table: "fib", Rows: 3, Bytes: 3, Codec: "json", Keymap: "string", Evict: "lrs"},
+			{Name: "fib@v2", Table: "fib__v2", Codec: "gob", Keymap: "string", FuncVersion: "v2", Evict: "lrs"},
 		}
 		if !reflect.DeepEqual(list, want) {
 			t.Fatalf("ls -json = %+v\nwant %+v", list, want)
@@ -324,13 +324,16 @@ func TestArchives(t *testing.T) {
 			Oldest, Newest       *time.Time
 			Hits, Misses, Loads  int64
 			StatsAt              *time.Time `json:"stats_at"`
+			MaxEntries           int64      `json:"max_entries"`
+			MaxBytes             int64      `json:"max_bytes"`
+			Evict                string
 		}](t, statsJSON)
 		if stats.Name != "fib" || stats.Rows != 3 || stats.Bytes != 3 || stats.Oldest == nil || stats.Newest.Before(*stats.Oldest) ||
 			stats.Hits != 0 || stats.StatsAt != nil {
 			t.Errorf("stats -json = %+v", stats)
 		}
-		if fields := decode[map[string]any](t, statsJSON); len(fields) != 10 {
-			t.Errorf("stats -json has fields %v, want name, rows, expired, bytes, oldest, newest, hits, misses, loads and stats_at", fields)
+		if fields := decode[map[string]any](t, statsJSON); len(fields) != 13 {
+			t.Errorf("stats -json has fields %v, want name, rows, expired, bytes, oldest, newest, hits, misses, loads, stats_at, max_entries, max_bytes and evict", fields)
 		}
 		if text := ok(t, "stats", "fib", "-db", dsn); !strings.Contains(text, "rows     3\n") || !strings.Contains(text, "hits     0\n") ||
 			!strings.Contains(text, "counted  never\n") {

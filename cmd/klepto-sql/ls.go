@@ -57,6 +57,9 @@ type archiveJSON struct {
 	Misses      int64     `json:"misses"`
 	Loads       int64     `json:"loads"`
 	StatsAt     timestamp `json:"stats_at"`
+	MaxEntries  int64     `json:"max_entries"`      // 0 for no bound
+	MaxBytes    int64     `json:"max_bytes"`        // 0 for no bound
+	Evict       string    `json:"evict"`            // lrs, lru or lfu
 	Broken      string    `json:"broken,omitempty"` // why the catalog row is broken
 }
 
@@ -95,6 +98,9 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 			Misses:      info.Misses,
 			Loads:       info.Loads,
 			StatsAt:     timestamp(info.StatsAt),
+			MaxEntries:  info.Bounds.MaxEntries,
+			MaxBytes:    info.Bounds.MaxBytes,
+			Evict:       info.Bounds.Evict.String(),
 		})
 	}
 	if c.json {

@@ -63,6 +63,7 @@ func (e *env) commands() []command {
 		&lsCommand{env: e},
 		&createCommand{env: e},
 		&dropCommand{env: e},
+		&alterCommand{env: e},
 		&showCommand{env: e},
 		&getCommand{env: e},
 		&putCommand{env: e},

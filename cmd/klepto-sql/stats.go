@@ -69,13 +69,19 @@ func (c *statsCommand) Run(ctx context.Context, args []string) (err error) {
 			Misses  int64     `json:"misses"`
 			Loads   int64     `json:"loads"`
 			StatsAt timestamp `json:"stats_at"`
+			// The bounds: 0 for none.
+			MaxEntries int64  `json:"max_entries"`
+			MaxBytes   int64  `json:"max_bytes"`
+			Evict      string `json:"evict"`
 		}{name, s.Rows, s.Expired, s.Bytes, timestamp(s.Oldest), timestamp(s.Newest),
-			info.Hits, info.Misses, info.Loads, timestamp(info.StatsAt)})
+			info.Hits, info.Misses, info.Loads, timestamp(info.StatsAt),
+			info.Bounds.MaxEntries, info.Bounds.MaxBytes, info.Bounds.Evict.String()})
 	}
 	w := newTable(c.stdout)
 	fmt.Fprintf(w, "name\t%s\nrows\t%d\nexpired\t%d\nbytes\t%d\noldest\t%s\nnewest\t%s\n",
 		name, s.Rows, s.Expired, s.Bytes, formatTime(s.Oldest), formatTime(s.Newest))
 	fmt.Fprintf(w, "hits\t%d\nmisses\t%d\nloads\t%d\ncounted\t%s\n",
 		info.Hits, info.Misses, info.Loads, formatAge(info.StatsAt, time.Now()))
+	fmt.Fprintf(w, "bounds\t%s\n", formatBounds(info.Bounds))
 	return w.Flush()
 }

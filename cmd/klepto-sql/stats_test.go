@@ -44,6 +44,9 @@ func TestStatsCounts(t *testing.T) {
 				Oldest, Newest       *time.Time
 				Hits, Misses, Loads  int64
 				StatsAt              *time.Time `json:"stats_at"`
+				MaxEntries           int64      `json:"max_entries"`
+				MaxBytes             int64      `json:"max_bytes"`
+				Evict                string
 			}](t, ok(t, "stats", "square", "-json", "-db", dsn))
 			if stats.Hits != 2 || stats.Misses != 3 || stats.Loads != 3 || stats.StatsAt == nil || time.Since(*stats.StatsAt) > time.Hour {
 				t.Errorf("stats -json = %+v; want hits 2, misses 3, loads 3, stats_at now", stats)
