@@ -75,7 +75,8 @@ type MemoizeOptions[R any] struct {
 // to decode at every call, so Memoize returns an error wrapping
 // [ErrTypeChanged] instead, which says to bump the version. Memoize records
 // the types in a catalog row that has none: that of an archive it creates,
-// or one made by Table, CreateLike, the command or an earlier release.
+// or one made by Table, CreateLike, the command or an earlier release,
+// and again when a call creates the archive anew after a drop.
 // Memoize also returns the errors of Table and of
 // cache.Memoize.
 //
@@ -146,10 +147,11 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	if err != nil {
 		return nil, err
 	}
-	if err := a.checkTypes(ctx, name, describeType(reflect.TypeFor[R]()), describeType(reflect.TypeFor[A]())); err != nil {
+	resultType, argsType := describeType(reflect.TypeFor[R]()), describeType(reflect.TypeFor[A]())
+	if err := a.checkTypes(ctx, name, resultType, argsType); err != nil {
 		return nil, errors.Join(err, a.forget(name, t))
 	}
-	s := &shared[R]{a: a, name: name, opts: o.Table}
+	s := &shared[R]{a: a, name: name, opts: o.Table, resultType: resultType, argsType: argsType}
 	s.t.Store(t)
 	if !o.NoLease {
 		s.lease = &leaseOptions{ttl: o.LeaseTTL, wait: o.LeaseWait}

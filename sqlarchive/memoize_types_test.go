@@ -95,3 +95,25 @@ func TestMemoizeRecordsTypes(t *testing.T) {
 		}
 	})
 }
+
+// TestMemoizeTypesAfterDrop: a memo whose archive was dropped makes it
+// anew at its next call, with its types recorded.
+func TestMemoizeTypesAfterDrop(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+		ctx := t.Context()
+		a := open(t, db, d, nil)
+		m, err := sqlarchive.Memoize(ctx, a, "half", func(_ context.Context, n int) (float64, error) { return float64(n) / 2, nil }, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Drop(ctx, "half"); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := m.Call(ctx, 3); err != nil || v != 1.5 {
+			t.Fatalf("Call(3) after the drop = %v, %v", v, err)
+		}
+		if info, err := a.Info(ctx, "half"); err != nil || info.ResultType != "float64" || info.ArgsType != "int" {
+			t.Errorf("Info after the archive was made anew = %+v, %v; want float64 and int", info, err)
+		}
+	})
+}

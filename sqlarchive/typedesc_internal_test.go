@@ -23,8 +23,10 @@ type tagged struct {
 type node struct {
 	Value    int
 	Children []*node
-	hidden   string //nolint:unused // unexported: no codec sees it
+	hidden   string // unexported: no codec sees it
 }
+
+var _ = node{hidden: ""}
 
 type celsius float64
 
