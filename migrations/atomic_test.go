@@ -29,8 +29,8 @@ func TestFailedUpKeepsVersion(t *testing.T) {
 		if err := migrations.Up(ctx, db, opts); err != nil {
 			t.Fatal(err)
 		}
-		// Back to version 3: down 6, down 4.
-		if err := migrations.Down(ctx, db, 2, opts); err != nil {
+		// Back to version 3: down 7, down 6, down 4.
+		if err := migrations.Down(ctx, db, stepsDown(3), opts); err != nil {
 			t.Fatal(err)
 		}
 		// Migration 4 creates klepto_leases, then (but on MySQL) the
@@ -82,19 +82,19 @@ func TestFailedDownKeepsVersion(t *testing.T) {
 		switch d {
 		case dialect.SQLite:
 			// Migration 3's down drops klepto_changes.key_text, which
-			// SQLite refuses while an index uses it; downs 6 and 4 go
-			// first.
+			// SQLite refuses while an index uses it; downs 7, 6 and 4
+			// go first.
 			execAll(t, db, `CREATE INDEX mine ON klepto_changes (key_text)`)
-			steps, wantV = 3, 3
+			steps, wantV = 4, 3
 		case dialect.Postgres:
 			// Not the owner, the role may not alter klepto_archives:
-			// down 6 fails.
+			// down 7 fails.
 			user = postgresRole(t, db)
 		case dialect.MySQL:
-			// The user may alter tables, not drop them: down 6 succeeds,
-			// down 4 fails.
+			// The user may alter tables, not drop them: downs 7 and 6
+			// succeed, down 4 fails.
 			user = mysqlUser(t, db)
-			steps, wantV = 2, 4
+			steps, wantV = 3, 4
 		}
 		opts := &migrations.Options{Dialect: d}
 		err := migrations.Down(ctx, user, steps, opts)

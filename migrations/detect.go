@@ -23,6 +23,7 @@ var marks = []mark{
 	{3, ChangesTable, "key_text"},
 	{4, LeasesTable, ""},
 	{6, ArchivesTable, "loads"},
+	{7, ArchivesTable, "result_type"},
 }
 
 // Found is what [Status] finds by looking at klepto's tables rather than

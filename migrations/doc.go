@@ -17,7 +17,10 @@
 //     layout_version ([dialect.Layout]), created_at and updated_at; hits,
 //     misses and loads (migration 6), the memos' counts summed over every
 //     process, and stats_at (migration 6), when they were last added to,
-//     NULL before (package sqlarchive maintains them); and the bounds,
+//     NULL before (package sqlarchive maintains them); result_type and
+//     args_type (migration 7), descriptions of the Go types of a memoized
+//     function's result and argument, NULL until sqlarchive.Memoize
+//     records them; and the bounds,
 //     max_entries and max_bytes (0: none), and policy, the eviction order
 //     ("", "lrs", "lru" or "lfu"), which sqlarchive.Archive.Alter changes;
 //   - klepto_changes, the change feed, written by package sqltable and

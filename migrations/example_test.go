@@ -39,7 +39,7 @@ func Example() {
 	fmt.Println("version", st.Version, "of", st.Latest(), "dirty", st.Dirty)
 	fmt.Println(migrations.Up(ctx, db, nil))
 	// Output:
-	// version 6 of 6 dirty false
+	// version 7 of 7 dirty false
 	// migrations: no change
 }
 
@@ -75,6 +75,8 @@ func ExampleGenerate() {
 	// 0005_klepto_leases.down.sql
 	// 0006_klepto_archives_stats.up.sql
 	// 0006_klepto_archives_stats.down.sql
+	// 0007_klepto_archives_types.up.sql
+	// 0007_klepto_archives_types.down.sql
 }
 
 func ExampleSQL() {
@@ -88,7 +90,7 @@ func ExampleSQL() {
 		}
 	}
 	// Output:
-	// -- klepto-sql schema for mysql, migrations 1 to 6.
+	// -- klepto-sql schema for mysql, migrations 1 to 7.
 	// -- 0001_klepto_archives.up.sql
 	// CREATE TABLE klepto_archives (
 	// -- 0002_klepto_changes.up.sql
@@ -97,6 +99,7 @@ func ExampleSQL() {
 	// -- 0004_klepto_leases.up.sql
 	// CREATE TABLE klepto_leases (
 	// -- 0006_klepto_archives_stats.up.sql
+	// -- 0007_klepto_archives_types.up.sql
 }
 
 // Recovering from a migration that failed part way.

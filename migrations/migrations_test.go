@@ -32,6 +32,7 @@ var want = []migrations.Migration{
 	{Version: 3, Name: "klepto_changes_keys"},
 	{Version: 4, Name: "klepto_leases"},
 	{Version: 6, Name: "klepto_archives_stats"},
+	{Version: 7, Name: "klepto_archives_types"},
 }
 
 // latest is the version of the last migration.
@@ -120,6 +121,7 @@ func TestGenerate(t *testing.T) {
 		"0003_klepto_changes_keys.up.sql", "0003_klepto_changes_keys.down.sql",
 		"0004_klepto_leases.up.sql", "0004_klepto_leases.down.sql",
 		"0005_klepto_archives_stats.up.sql", "0005_klepto_archives_stats.down.sql",
+		"0006_klepto_archives_types.up.sql", "0006_klepto_archives_types.down.sql",
 	}
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("Generate wrote %q, want %q", names, wantNames)
@@ -315,6 +317,11 @@ func TestUpDown(t *testing.T) {
 		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Down(1): %v", err)
 		}
+		checkVersion(t, db, d, 6, false)
+		checkNoTypeColumns(t, db, d)
+		if err := migrations.Down(ctx, db, 1, &migrations.Options{Dialect: d}); err != nil {
+			t.Fatalf("Down(1): %v", err)
+		}
 		checkVersion(t, db, d, 4, false)
 		checkTables(t, db, d, true, true, true)
 		checkNoStatsColumns(t, db, d)
@@ -360,6 +367,17 @@ func checkNoStatsColumns(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 	}
 }
 
+// checkNoTypeColumns checks that the catalog lacks the columns of
+// migration 7, and checkCatalog that it has them, NULL.
+func checkNoTypeColumns(t *testing.T, db *sql.DB, d *dialect.Dialect) {
+	t.Helper()
+	for _, c := range []string{"result_type", "args_type"} {
+		if _, err := db.ExecContext(t.Context(), `SELECT `+c+` FROM klepto_archives`); err == nil {
+			t.Errorf("klepto_archives has a %s column at version 6", c)
+		}
+	}
+}
+
 // checkCatalog writes a row into each table with the columns' defaults.
 func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 	t.Helper()
@@ -382,6 +400,11 @@ func checkCatalog(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 	err = db.QueryRowContext(ctx, `SELECT hits, misses, loads, stats_at FROM klepto_archives`).Scan(&hits, &misses, &loads, &statsAt)
 	if err != nil || hits != 0 || misses != 0 || loads != 0 || statsAt != nil {
 		t.Errorf("catalog statistics: hits %d, misses %d, loads %d, stats_at %v (%v); want 0, 0, 0, NULL", hits, misses, loads, statsAt, err)
+	}
+	var resultType, argsType any
+	err = db.QueryRowContext(ctx, `SELECT result_type, args_type FROM klepto_archives`).Scan(&resultType, &argsType)
+	if err != nil || resultType != nil || argsType != nil {
+		t.Errorf("catalog types: result_type %v, args_type %v (%v); want NULL, NULL", resultType, argsType, err)
 	}
 	for range 2 {
 		if _, err := db.ExecContext(ctx, d.Rebind(`INSERT INTO klepto_changes (table_name, op, key_text) VALUES (?, ?, ?)`), "fib", "clear", nil); err != nil {
@@ -422,8 +445,9 @@ func TestSchemaMismatch(t *testing.T) {
 		if err := migrations.Up(ctx, db, &migrations.Options{Dialect: d}); err != nil {
 			t.Fatalf("Up: %v", err)
 		}
-		// Columns dropped by hand: the record says 6, the tables 4.
-		execAll(t, db, `ALTER TABLE klepto_archives DROP COLUMN stats_at`, `ALTER TABLE klepto_archives DROP COLUMN loads`)
+		// Columns dropped by hand: the record says 7, the tables 4.
+		execAll(t, db, `ALTER TABLE klepto_archives DROP COLUMN args_type`, `ALTER TABLE klepto_archives DROP COLUMN result_type`,
+			`ALTER TABLE klepto_archives DROP COLUMN stats_at`, `ALTER TABLE klepto_archives DROP COLUMN loads`)
 		err = migrations.Up(ctx, db, &migrations.Options{Dialect: d})
 		if se, ok := errors.AsType[*migrations.SchemaError](err); !ok || se.Recorded != latest || se.Found != (migrations.Found{Version: 4}) {
 			t.Fatalf("Up with the stats columns dropped returned %v, want a *SchemaError of version %d and tables of 4", err, latest)
@@ -532,7 +556,7 @@ func TestMySQLHeals(t *testing.T) {
 		{"up statement not applied", 2, 3},
 		{"down statement applied", 3, 3},
 		{"down statement not applied", 4, 3},
-		{"last up statement not applied", 4, int(latest)},
+		{"last up statement not applied", 6, int(latest)},
 		{"last up statement applied", int(latest), int(latest)},
 		{"first down applied", 0, -1},
 	} {

@@ -38,8 +38,9 @@ var (
 
 	// ErrNoFeed is wrapped by the errors of Open with Options.SkipMigrate,
 	// and of memos, when the database lacks the change feed, the leases or
-	// the catalog's statistics columns of klepto's latest migrations.
-	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's latest migrations (change feed, leases or catalog statistics)")
+	// the catalog's statistics or type columns of klepto's latest
+	// migrations.
+	ErrNoFeed = errors.New("sqlarchive: the database lacks klepto's latest migrations (change feed, leases, catalog statistics or types)")
 
 	// ErrInvalidOptions is wrapped by the errors of [Open], [Table],
 	// [Memoize], [CreateLike], [Copy], [Dump], [Load] and [Stored] about
@@ -64,8 +65,8 @@ type Options struct {
 	// migrations with their own tools (see package migrations): Open then
 	// only checks that the catalog table exists, and returns an error
 	// wrapping ErrNoCatalog if it does not, or ErrNoFeed if the later
-	// migrations (the change feed, the leases and the catalog's
-	// statistics) are missing. By default
+	// migrations (the change feed, the leases, the catalog's statistics
+	// and its type columns, migration 7) are missing. By default
 	// Open applies any pending migration with migrations.Up; it also leaves
 	// the schema alone, without SkipMigrate, when another tool applied every
 	// migration (see Open).
@@ -223,7 +224,7 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 					ErrNoFeed, table)
 			}
 		}
-		if err := checkStatsColumns(ctx, db, d); err != nil {
+		if err := checkCatalogColumns(ctx, db, d); err != nil {
 			return nil, err
 		}
 	}

@@ -45,6 +45,16 @@ type TableInfo struct {
 	// Archive.Alter changes them.
 	Bounds sqltable.Bounds
 
+	// ResultType and ArgsType describe the Go types of the result and of
+	// the argument of the function that Memoize memoizes into the archive
+	// (columns result_type and args_type), such as "int" or
+	// "struct{N int; Name string `json:\"name\"`}": named types with
+	// their package path, structs with their field names, types and json
+	// tags. Memoize records them and refuses other types; they are ""
+	// until it runs, for archives made by Table, CreateLike or the
+	// command.
+	ResultType, ArgsType string
+
 	// Err is nil for a catalog row that describes an archive. For a
 	// broken row, one that other tools wrote or changed, whose codec is
 	// unknown, whose ttl_ns is negative or whose times do not parse, it
@@ -64,7 +74,7 @@ var ErrBrokenCatalog = errors.New("sqlarchive: broken catalog row")
 var infoColumns = []string{
 	"name", "table_name", "func_version", "keymap", "keymap_version", "codec", "ttl_ns",
 	"layout_version", "created_at", "updated_at", "hits", "misses", "loads", "stats_at",
-	"max_entries", "max_bytes", "policy",
+	"max_entries", "max_bytes", "policy", "result_type", "args_type",
 }
 
 // insertColumns are the catalog columns a new archive sets; the others keep
@@ -82,6 +92,7 @@ type catalogSQL struct {
 	list    string // every row
 	insert  string // a new row, unless its name is taken
 	delete  string // the row of one archive name
+	types   string // records the types of one archive name where none are
 	dropped string // the record of a dropped table in the change feed
 }
 
@@ -107,6 +118,8 @@ func newCatalogSQL(d *dialect.Dialect) (catalogSQL, error) {
 		list:    sel,
 		insert:  insert,
 		delete:  d.Rebind("DELETE" + from + " WHERE " + d.QuoteIdent("name") + " = ?"),
+		types: d.Rebind("UPDATE " + d.QuoteIdent(migrations.ArchivesTable) + " SET " + d.QuoteIdent("result_type") + " = ?, " +
+			d.QuoteIdent("args_type") + " = ? WHERE " + d.QuoteIdent("name") + " = ? AND " + d.QuoteIdent("result_type") + " IS NULL"),
 		dropped: d.Rebind("INSERT INTO " + d.QuoteIdent(migrations.ChangesTable) + " (" + d.QuoteIdent("table_name") + ", " +
 			d.QuoteIdent("op") + ") VALUES (?, 'drop')"),
 	}, nil
@@ -132,14 +145,16 @@ func scanInfo(d *dialect.Dialect, row interface{ Scan(...any) error }) (info Tab
 		ttl                       int64
 		created, updated, statsAt any
 		policy                    string
+		resultType, argsType      sql.NullString
 	)
 	err = row.Scan(&info.Name, &info.Table, &info.FuncVersion, &info.Keymap, &info.KeymapVersion,
 		&codecName, &ttl, &info.Layout, &created, &updated, &info.Hits, &info.Misses, &info.Loads, &statsAt,
-		&info.Bounds.MaxEntries, &info.Bounds.MaxBytes, &policy)
+		&info.Bounds.MaxEntries, &info.Bounds.MaxBytes, &policy, &resultType, &argsType)
 	if err != nil {
 		return TableInfo{}, nil, err
 	}
 	info.TTL = time.Duration(ttl)
+	info.ResultType, info.ArgsType = resultType.String, argsType.String
 	var problems []error
 	if info.Codec, err = codec.Parse(codecName); err != nil {
 		problems = append(problems, err)

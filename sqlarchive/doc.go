@@ -27,6 +27,8 @@
 //	max_bytes       the most bytes of values its table keeps; 0 for no bound
 //	policy          the order of eviction past a bound: lrs, lru or lfu
 //	func_version    the version of the memoized function; "" for none
+//	result_type     the Go type of the memoized function's result (Memoize)
+//	args_type       the Go type of its argument (Memoize)
 //	layout_version  the layout of its table (dialect.Layout)
 //	created_at      when the archive was created
 //	updated_at      when the row last changed
@@ -37,6 +39,27 @@
 // [TableInfo] holds these columns: the archive's bounds and eviction order
 // (policy, max_entries, max_bytes; see "Changing settings") and the
 // statistics below.
+//
+// # Function versions and types
+//
+// A memoized function's results live in the archive of its name and
+// version ([MemoizeOptions].Version, or name@version): give the function a
+// new version when its results change, and the old results are never
+// served for it. [Memoize] records the Go types of the function's result
+// and argument in the catalog (TableInfo.ResultType and ArgsType), with
+// their shape: named types with their package path, structs with their
+// exported fields' names, types and json tags, for example
+// "struct{N int; Name string `json:\"name\"`}". A later Memoize of the
+// same name and version with another result or argument type, whose stored
+// results would fail to decode at every call, or decode into the wrong
+// fields, is refused with an error wrapping [ErrTypeChanged] that says what
+// changed and to bump the version. A catalog row with no types, made by
+// [Table], [CreateLike], the command or a release before migration 7, gets
+// the types of the first Memoize over it. Types that encode themselves
+// (json.Marshaler, encoding.TextMarshaler, gob.GobEncoder, such as
+// time.Time) are recorded by name only, and a change of their encoding
+// goes unseen; so does a change of the function's code that keeps its
+// types. Plain [Table] checks no types.
 //
 // # Statistics
 //

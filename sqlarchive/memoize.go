@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 	"weak"
@@ -68,7 +69,15 @@ type MemoizeOptions[R any] struct {
 //
 // The memo's keymap must be the one the catalog records for the archive:
 // keys made by another keymap would never be found, so Memoize returns a
-// *MismatchError instead. Memoize also returns the errors of Table and of
+// *MismatchError instead. Likewise, the Go types of the function's result
+// and argument must be those the catalog records (TableInfo.ResultType and
+// ArgsType): results stored by a function of another result type would fail
+// to decode at every call, so Memoize returns an error wrapping
+// [ErrTypeChanged] instead, which says to bump the version. Memoize records
+// the types in a catalog row that has none: that of an archive it creates,
+// or one made by Table, CreateLike, the command or an earlier release,
+// and again when a call creates the archive anew after a drop.
+// Memoize also returns the errors of Table and of
 // cache.Memoize.
 //
 // # Sharing between processes
@@ -138,7 +147,11 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	if err != nil {
 		return nil, err
 	}
-	s := &shared[R]{a: a, name: name, opts: o.Table}
+	resultType, argsType := describeType(reflect.TypeFor[R]()), describeType(reflect.TypeFor[A]())
+	if err := a.checkTypes(ctx, name, resultType, argsType); err != nil {
+		return nil, errors.Join(err, a.forget(name, t))
+	}
+	s := &shared[R]{a: a, name: name, opts: o.Table, resultType: resultType, argsType: argsType}
 	s.t.Store(t)
 	if !o.NoLease {
 		s.lease = &leaseOptions{ttl: o.LeaseTTL, wait: o.LeaseWait}
@@ -160,4 +173,41 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 		}
 	}
 	return m, nil
+}
+
+// ErrTypeChanged is wrapped by the errors of [Memoize] when the Go type of
+// the function's result or argument differs from the one the catalog
+// records for the archive (see TableInfo.ResultType): the archive holds
+// results of another function. Give the function a new version
+// (MemoizeOptions.Version), or drop the archive.
+var ErrTypeChanged = errors.New("sqlarchive: the memoized function's type changed")
+
+// checkTypes records result and args, descriptions of the types of the
+// result and the argument of the function memoized into the archive called
+// name, if its catalog row records none, and otherwise returns an error
+// wrapping ErrTypeChanged if they differ from those recorded.
+func (a *Archive) checkTypes(ctx context.Context, name, result, args string) error {
+	err := a.d.RetryBusy(ctx, func() error {
+		_, err := a.db.ExecContext(ctx, a.sql.types, result, args, name)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlarchive: memoize %q: record its types in the catalog: %w", name, err)
+	}
+	info, err := a.Info(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, c := range []struct{ what, stored, requested string }{
+		{"result", info.ResultType, result},
+		{"argument", info.ArgsType, args},
+	} {
+		if c.stored != c.requested {
+			return errmark.Errorf(ErrTypeChanged,
+				"sqlarchive: memoize %q: the %s type changed from %s to %s since the archive was made: "+
+					"bump the function version (MemoizeOptions.Version, or name@v2) or drop the archive",
+				name, c.what, c.stored, c.requested)
+		}
+	}
+	return nil
 }

@@ -96,7 +96,7 @@ func TestOpenDirty(t *testing.T) {
 		if err := migrations.Up(ctx, db, nil); err != nil {
 			t.Fatal(err)
 		}
-		// Down migrations from 6 that failed, their changes rolled back.
+		// Down migrations from 7 that failed, their changes rolled back.
 		for _, s := range []string{`DELETE FROM klepto_schema_migrations`, `INSERT INTO klepto_schema_migrations (version, dirty) VALUES (3, true)`} {
 			if _, err := db.ExecContext(ctx, s); err != nil {
 				t.Fatal(err)
@@ -113,11 +113,11 @@ func TestOpenDirty(t *testing.T) {
 			return
 		}
 		want := `sqlarchive: open: migrations: database is dirty at version 3 (a migration failed part way); ` +
-			`klepto's tables match version 6: check them, then run "klepto-sql migrate force 6"`
+			`klepto's tables match version 7: check them, then run "klepto-sql migrate force 7"`
 		if _, ok := errors.AsType[*migrations.DirtyError](err); !ok || err.Error() != want {
 			t.Fatalf("Open on a dirty database = %v,\nwant %s", err, want)
 		}
-		if err := migrations.Force(ctx, db, 6, nil); err != nil {
+		if err := migrations.Force(ctx, db, 7, nil); err != nil {
 			t.Fatal(err)
 		}
 		open(t, db, d, nil)

@@ -25,6 +25,9 @@ type shared[R any] struct {
 	name  string
 	opts  TableOptions
 	lease *leaseOptions // nil: no leases
+	// The descriptions of the memoized function's result and argument
+	// types, recorded in the catalog when the table is opened again.
+	resultType, argsType string
 
 	mu    sync.Mutex // serializes reopening
 	t     atomic.Pointer[sqltable.Table[R]]
@@ -61,6 +64,9 @@ func (s *shared[R]) table(ctx context.Context) (*sqltable.Table[R], error) {
 	t, err := Table[R](ctx, s.a, s.name, &s.opts)
 	if err != nil {
 		return nil, err
+	}
+	if err := s.a.checkTypes(ctx, s.name, s.resultType, s.argsType); err != nil {
+		return nil, errors.Join(err, s.a.forget(s.name, t))
 	}
 	if old := s.t.Swap(t); old != nil {
 		_ = s.a.forget(s.name, old)

@@ -223,18 +223,29 @@ func (a *Archive) FlushStats(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// checkStatsColumns returns an error wrapping ErrNoFeed if the catalog of
-// db lacks the columns of migration 6, which the Archive's statistics
-// need.
-func checkStatsColumns(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
-	// Unquoted: SQLite reads a quoted name that is no column as a string.
-	rows, err := db.QueryContext(ctx, "SELECT loads, stats_at FROM "+migrations.ArchivesTable+" WHERE 1 = 0")
-	if err != nil {
-		if dialect.IsMissingTable(err) || ctx.Err() != nil {
+// checkCatalogColumns returns an error wrapping ErrNoFeed if the catalog
+// of db lacks the columns of migration 6, which the Archive's statistics
+// need, or those of migration 7, which every catalog read selects.
+func checkCatalogColumns(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
+	for _, m := range []struct {
+		columns, names string
+		version        int
+	}{
+		{"loads, stats_at", "loads and stats_at", 6},
+		{"result_type, args_type", "result_type and args_type", 7},
+	} {
+		// Unquoted: SQLite reads a quoted name that is no column as a string.
+		rows, err := db.QueryContext(ctx, "SELECT "+m.columns+" FROM "+migrations.ArchivesTable+" WHERE 1 = 0")
+		if err != nil {
+			if dialect.IsMissingTable(err) || ctx.Err() != nil {
+				return fmt.Errorf("sqlarchive: open: %w", err)
+			}
+			return fmt.Errorf("%w: its %s table has no %s columns (migration %d); run `klepto-sql migrate up`, or apply the migrations of package migrations: %w",
+				ErrNoFeed, migrations.ArchivesTable, m.names, m.version, err)
+		}
+		if err := rows.Close(); err != nil {
 			return fmt.Errorf("sqlarchive: open: %w", err)
 		}
-		return fmt.Errorf("%w: its %s table has no loads and stats_at columns (migration 6); run `klepto-sql migrate up`, or apply the migrations of package migrations: %w",
-			ErrNoFeed, migrations.ArchivesTable, err)
 	}
-	return rows.Close()
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,7 +142,7 @@ func TestStatsOptions(t *testing.T) {
 }
 
 // TestSkipMigrateWithoutStats: with SkipMigrate, a catalog without the
-// columns of migration 6 is refused, saying what to run.
+// columns of migration 6 or 7 is refused, saying what to run.
 func TestSkipMigrateWithoutStats(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
 		ctx := t.Context()
@@ -149,12 +150,18 @@ func TestSkipMigrateWithoutStats(t *testing.T) {
 		if err := migrations.Up(ctx, db, mo); err != nil {
 			t.Fatal(err)
 		}
-		if err := migrations.Down(ctx, db, 1, mo); err != nil {
-			t.Fatal(err)
-		}
-		_, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d, SkipMigrate: true})
-		if !errors.Is(err, sqlarchive.ErrNoFeed) {
-			t.Fatalf("Open with SkipMigrate at version 4 = %v, want an error wrapping ErrNoFeed", err)
+		// Version 6: no type columns; version 4: no statistics either.
+		for _, tc := range []struct {
+			version int
+			want    string
+		}{{6, "no result_type and args_type columns (migration 7)"}, {4, "no loads and stats_at columns (migration 6)"}} {
+			if err := migrations.Down(ctx, db, 1, mo); err != nil {
+				t.Fatal(err)
+			}
+			_, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: d, SkipMigrate: true})
+			if !errors.Is(err, sqlarchive.ErrNoFeed) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open with SkipMigrate at version %d = %v, want an error wrapping ErrNoFeed that says %q", tc.version, err, tc.want)
+			}
 		}
 	})
 }

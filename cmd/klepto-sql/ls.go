@@ -23,7 +23,9 @@ func (c *lsCommand) doc() *commandDoc {
 included), bytes of values, codec, keymap, TTL and creation time, and the
 counts of the memos over it, summed over every process (hits, misses and
 loads, as stats prints them), with how long ago they were last added to
-(COUNTED; stats_at with -json). Tables of the database that are not
+(COUNTED; stats_at with -json). With -json it also gives the Go types of a
+memoized function's result and argument, result_type and args_type, once a
+program's sqlarchive.Memoize has recorded them. Tables of the database that are not
 archives are not listed. Counting rows and bytes reads each archive's table.
 
 An archive whose catalog row is broken (written or changed by other tools,
@@ -57,10 +59,12 @@ type archiveJSON struct {
 	Misses      int64     `json:"misses"`
 	Loads       int64     `json:"loads"`
 	StatsAt     timestamp `json:"stats_at"`
-	MaxEntries  int64     `json:"max_entries"`      // 0 for no bound
-	MaxBytes    int64     `json:"max_bytes"`        // 0 for no bound
-	Evict       string    `json:"evict"`            // lrs, lru or lfu
-	Broken      string    `json:"broken,omitempty"` // why the catalog row is broken
+	MaxEntries  int64     `json:"max_entries"`           // 0 for no bound
+	MaxBytes    int64     `json:"max_bytes"`             // 0 for no bound
+	Evict       string    `json:"evict"`                 // lrs, lru or lfu
+	ResultType  string    `json:"result_type,omitempty"` // the memoized function's result type
+	ArgsType    string    `json:"args_type,omitempty"`   // and its argument type
+	Broken      string    `json:"broken,omitempty"`      // why the catalog row is broken
 }
 
 func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
@@ -101,6 +105,8 @@ func (c *lsCommand) Run(ctx context.Context, _ []string) (err error) {
 			MaxEntries:  info.Bounds.MaxEntries,
 			MaxBytes:    info.Bounds.MaxBytes,
 			Evict:       info.Bounds.Evict.String(),
+			ResultType:  info.ResultType,
+			ArgsType:    info.ArgsType,
 		})
 	}
 	if c.json {

@@ -29,8 +29,11 @@ func (c *showCommand) doc() *commandDoc {
 their key hashes: the key text, the size of the value in bytes as the
 database returns it, when the entry was created and expires, and the start
 of its value (JSON without
-spaces, raw text as it is, other bytes in hex). With -json it prints one JSON
-array of the entries as export writes them, with their size and whole values.`,
+spaces, raw text as it is, other bytes in hex). Above them it prints the Go
+types of the result and the argument of the function memoized into the
+archive, once a program's sqlarchive.Memoize has recorded them. With -json it
+prints one JSON array of the entries as export writes them, with their size
+and whole values.`,
 		examples: []string{
 			"klepto-sql show fib",
 			"klepto-sql show fib -limit 50 -offset 100",
@@ -81,6 +84,9 @@ func (c *showCommand) Run(ctx context.Context, args []string) error {
 				recs = []shownRecord{}
 			}
 			return writeJSON(c.stdout, recs)
+		}
+		if info.ResultType != "" {
+			fmt.Fprintf(c.stdout, "result type    %s\nargument type  %s\n\n", info.ResultType, info.ArgsType)
 		}
 		w := newTable(c.stdout)
 		fmt.Fprintln(w, "KEY\tSIZE\tCREATED\tEXPIRES\tVALUE")
