@@ -102,9 +102,15 @@ func (t *Table[V]) putRows(entries []cache.Entry[V]) ([]row, error) {
 	return rows, nil
 }
 
+// maxGetRows is the most keys one GetMany statement reads.
+const maxGetRows = 1000
+
 // batchRows returns the most rows of one statement of kind k.
 func (t *Table[V]) batchRows(k batchKind) int {
-	if t.d == dialect.Postgres && k != batchGet {
+	switch {
+	case k == batchGet:
+		return min(maxGetRows, t.d.MaxPlaceholders()-1)
+	case t.d == dialect.Postgres:
 		return pgBatchRows
 	}
 	return min(maxBatchRows, t.d.MaxPlaceholders()/len(k.columns()))
@@ -249,12 +255,13 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 }
 
 // batchStmt returns the statement of key. A statement for a full chunk
-// (t.batchRows rows), or PostgreSQL's statement for any number of rows, is
+// (t.batchRows rows), or PostgreSQL's statements, one for any number of
+// rows, is
 // prepared once and kept when the Table may prepare statements; others are
 // plain SQL.
 func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	k, rows := key.kind, key.rows
-	pg := t.d == dialect.Postgres && k != batchGet
+	pg := t.d == dialect.Postgres
 	if pg {
 		key.rows = 0
 	}
@@ -269,9 +276,15 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	}
 	var query string
 	var err error
-	if pg {
+	switch {
+	case pg && k == batchGet:
+		query = t.sql.pgGetMany()
+	case pg:
 		query = t.sql.pgUpsert(k, t.codec, key.fresh)
-	} else if query, err = t.sql.batchSQL(key); err != nil {
+	default:
+		query, err = t.sql.batchSQL(key)
+	}
+	if err != nil {
 		return stmt{}, err
 	}
 	if !keep {
@@ -298,7 +311,8 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 
 // GetMany returns the values stored under keys, by key hash (Key.Hash);
 // keys that are missing or expired are absent from the map. It reads up to
-// 500 keys per statement.
+// 1,000 keys per statement: on PostgreSQL, key_hash = ANY of one array;
+// elsewhere, key_hash IN a list of placeholders.
 func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte]V, error) {
 	if t.closed.Load() {
 		return nil, t.closedf("get %d keys", len(keys))
@@ -321,8 +335,16 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 		}
 		err = t.do(ctx, true, func(ctx context.Context) error {
 			args = append(args[:0], t.nowArg())
-			for i := range chunk {
-				args = append(args, chunk[i][:])
+			if t.d == dialect.Postgres {
+				var a pgArray
+				for i := range chunk {
+					a.bytes(chunk[i][:])
+				}
+				args = append(args, a.String())
+			} else {
+				for i := range chunk {
+					args = append(args, chunk[i][:])
+				}
 			}
 			rows, err := s.queryRows(ctx, t.db, args...)
 			if err != nil {
