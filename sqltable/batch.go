@@ -351,7 +351,7 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 		err = t.do(ctx, true, func(ctx context.Context) error {
 			args = append(args[:0], t.nowArg())
 			if t.d == dialect.Postgres {
-				var a pgArray
+				a := pgArray{b: make([]byte, 0, 2+len(chunk)*70)} // ,"\\x…"
 				for i := range chunk {
 					a.bytes(chunk[i][:])
 				}
