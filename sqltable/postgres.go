@@ -9,14 +9,15 @@ import (
 	"github.com/klepto-sql/klepto/codec"
 )
 
-// On PostgreSQL, multi-row writes send each column as one array, in the
+// On PostgreSQL, the multi-row writes of CopyTo and imports (PutMany sends
+// VALUES, see Table.pgArrays) send each column as one array, in the
 // text form of PostgreSQL arrays, and insert the rows of
 // unnest($1::text::bytea[], …): a statement of a handful of parameters
 // whatever the number of rows, which the server parses and plans much
 // faster than a VALUES list of thousands of parameters. Every parameter is
 // text, so any driver binds it alike.
 
-// pgBatchRows is the most rows one PostgreSQL statement writes.
+// pgBatchRows is the most rows one PostgreSQL statement of arrays writes.
 const pgBatchRows = 1000
 
 // pgBatchBytes bounds the size of the arrays of one PostgreSQL statement.

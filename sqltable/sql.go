@@ -240,6 +240,19 @@ func (q *queries) getMany(n int) string {
 		" IN (" + d.Placeholders(2, n) + ")"
 }
 
+// pgGetMany returns PostgreSQL's GetMany: one statement whatever the
+// number of keys, whose arguments are the current time and the key hashes
+// as the text form of a bytea array (see pgArray), so that any driver binds
+// it alike. The rows are joined to the keys of the array, unnested once:
+// key_hash = ANY of the array would compare each row read to every key.
+func (q *queries) pgGetMany() string {
+	d := q.d
+	c := d.QuoteIdent
+	return "SELECT t." + c("key_hash") + ", t." + c("value") +
+		" FROM unnest($2::text::bytea[]) AS k(h) JOIN " + c(q.table) + " AS t ON t." + c("key_hash") + " = k.h" +
+		" WHERE (t." + c("expires_at") + " IS NULL OR t." + c("expires_at") + " > $1)"
+}
+
 // batchSQL returns the SQL of the batch statement of key.
 func (q *queries) batchSQL(key batchKey) (string, error) {
 	switch {
