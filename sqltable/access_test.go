@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -198,7 +199,8 @@ func TestAccessLogRecordsNoChange(t *testing.T) {
 
 func TestAccessLogDropsWhenFull(t *testing.T) {
 	ctx := t.Context()
-	db := sqltest.SQLite(t)
+	path := filepath.Join(t.TempDir(), "x.db")
+	db := sqltest.SQLiteAt(t, path)
 	log := newAccessLog(t, &sqltable.AccessLogOptions{FlushInterval: -1, MaxPending: 4})
 	tbl := open[int](t, db, dialect.SQLite, &sqltable.Options{AccessLog: log})
 	keys := make([]keymap.Key, 10)
@@ -208,14 +210,27 @@ func TestAccessLogDropsWhenFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// With 4 keys waiting, the reads of other keys are dropped, not waited
-	// on; a flush the log starts at 2 keys may make room for some.
+	// Another process holds the write lock while the reads go on, so that
+	// the flush the log starts when 2 keys wait cannot finish and make
+	// room: with 4 keys waiting, the reads of other keys are dropped, not
+	// waited on.
+	conn, err := sqltest.SQLiteAt(t, path).Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
 	for i := range keys {
 		for range 2 {
 			if _, _, err := tbl.Get(ctx, keys[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
+	}
+	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		t.Fatal(err)
 	}
 	if err := log.Flush(ctx); err != nil {
 		t.Fatalf("Flush: %v", err)
