@@ -12,7 +12,11 @@
 // tables ([Dialect.Tables]), serializes DDL across processes
 // ([Dialect.WithDDLLock]) and converts timestamps ([Dialect.TimeArg],
 // [Dialect.ScanTime]). [IsBusy], [IsDeadlock], [Retryable] and their siblings
-// classify driver errors. [SQLiteDSN] gives the recommended SQLite settings.
+// classify driver errors: those of github.com/mattn/go-sqlite3,
+// modernc.org/sqlite, github.com/lib/pq, github.com/jackc/pgx and
+// github.com/go-sql-driver/mysql. [SQLiteDSN] gives the recommended SQLite
+// settings for go-sqlite3, [ModerncSQLiteDSN] the same settings for
+// modernc.org/sqlite.
 //
 // The package imports no database driver: it works on any *sql.DB the caller
 // opened, and recognizes driver errors without linking the drivers. Every

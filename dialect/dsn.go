@@ -66,3 +66,29 @@ func SQLiteReaderDSN(path string) string {
 func sqliteFileURI(path string) string {
 	return "file:" + (&url.URL{Path: path}).EscapedPath()
 }
+
+// moderncParams and moderncReaderParams are sqliteParams and
+// sqliteReaderParams as modernc.org/sqlite reads them: PRAGMAs as _pragma
+// values, which the driver runs on every new connection, busy_timeout first.
+const (
+	moderncParams       = "_pragma=busy_timeout(100)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	moderncReaderParams = "_pragma=busy_timeout(100)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=query_only(1)"
+)
+
+// ModerncSQLiteDSN returns the modernc.org/sqlite (driver "sqlite", no cgo)
+// data source name of the database file at path for a pool that writes,
+// with the settings of [SQLiteDSN] and for the same reasons:
+//
+//	file:<path>?_pragma=busy_timeout(100)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate
+//
+// Open it with sql.Open("sqlite", ModerncSQLiteDSN(path)); everything
+// [SQLiteDSN] says of pools and busy_timeout holds for it.
+func ModerncSQLiteDSN(path string) string { return sqliteFileURI(path) + "?" + moderncParams }
+
+// ModerncSQLiteReaderDSN returns the modernc.org/sqlite data source name of
+// the database file at path for a read-only pool: as [ModerncSQLiteDSN], but
+// with PRAGMA query_only and without _txlock=immediate, as
+// [SQLiteReaderDSN].
+func ModerncSQLiteReaderDSN(path string) string {
+	return sqliteFileURI(path) + "?" + moderncReaderParams
+}

@@ -13,7 +13,11 @@ import (
 //   - go-sql-driver/mysql's *mysql.MySQLError and go-sqlite3's sqlite3.Error
 //     expose their codes only as struct fields (Number; Code and
 //     ExtendedCode). Those two types are recognized by package path and type
-//     name, and the field is read by reflection.
+//     name, and the field is read by reflection;
+//   - modernc.org/sqlite's *sqlite.Error has a Code() int method, which
+//     returns SQLite's extended result code; the type is recognized by
+//     package path and type name too, since other errors may have a Code
+//     method of another meaning.
 //
 // Each classifier searches the whole tree of wrapped errors, as errors.As
 // does, so errors wrapped with %w by this module or by the caller are
@@ -95,7 +99,7 @@ func IsTooLarge(err error) bool {
 // 42P01 (undefined_table).
 func IsMissingTable(err error) bool {
 	return match(err, func(e dbError) bool {
-		return e.sqlite == sqliteError && strings.HasPrefix(e.message, "no such table") ||
+		return e.sqlite == sqliteError && strings.Contains(e.message, "no such table") ||
 			e.mysql == 1146 || e.state == "42P01"
 	})
 }
@@ -167,6 +171,11 @@ func inspect(err error) (dbError, bool) {
 		ext, _ := intField(v, "ExtendedCode")
 		if ok {
 			return dbError{sqlite: code, sqliteExt: ext, message: err.Error()}, true
+		}
+	case t.PkgPath() == moderncPkg && t.Name() == "Error":
+		if c, ok := err.(interface{ Code() int }); ok {
+			ext := c.Code()
+			return dbError{sqlite: ext & 0xff, sqliteExt: ext, message: err.Error()}, true
 		}
 	case t.PkgPath() == sqlitePkg && t.Name() == "ErrNo" && v.CanInt():
 		return dbError{sqlite: int(v.Int())}, true

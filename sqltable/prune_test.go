@@ -2,6 +2,7 @@ package sqltable_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -55,7 +56,10 @@ func TestPruneWithinDeadline(t *testing.T) {
 	defer cancel()
 	err = tbl.Put(wctx, key, window)
 	slowCommit.Store(false)
-	if err != nil {
+	// go-sqlite3 commits a transaction whose context ends during COMMIT;
+	// modernc.org/sqlite refuses to, rolls back and reports the context's
+	// error. Either way no prune may run after the deadline.
+	if err != nil && !(sqltest.SQLiteDriver(t) == "sqlite" && errors.Is(err, context.DeadlineExceeded)) {
 		t.Fatalf("put: %v", err)
 	}
 	if pruned.Load() {

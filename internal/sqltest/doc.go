@@ -15,6 +15,13 @@
 // driver.ErrBadConn, into chosen operations. [Proxy] stands between a pool
 // and a server, and stalls the network between them on demand.
 //
-// This package imports the drivers (go-sqlite3, lib/pq, go-sql-driver/mysql)
-// and is for tests only.
+// Two variables choose the drivers of every pool this package opens, so that
+// the same tests run on each: KLEPTO_TEST_SQLITE_DRIVER, mattn
+// (github.com/mattn/go-sqlite3, the default) or modernc (modernc.org/sqlite),
+// and KLEPTO_TEST_PG_DRIVER, pq (github.com/lib/pq, the default) or pgx
+// (github.com/jackc/pgx/v5/stdlib). Any other value fails the test.
+// [Database].Driver names the driver chosen.
+//
+// This package imports the drivers (go-sqlite3, modernc.org/sqlite, lib/pq,
+// pgx, go-sql-driver/mysql) and is for tests only.
 package sqltest

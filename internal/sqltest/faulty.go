@@ -7,10 +7,6 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
-
-	"github.com/mattn/go-sqlite3"
-
-	"github.com/klepto-sql/klepto/dialect"
 )
 
 // Op names a driver operation that a [Faulty] pool lets an [Injector] fail.
@@ -50,19 +46,26 @@ func (op Op) String() string {
 type Injector func(op Op, query string) error
 
 // Faulty returns a pool on a new SQLite database file in tb.TempDir(), opened
-// with [dialect.SQLiteDSN], whose every driver operation first asks inject.
+// with the driver [SQLiteDriver] chooses and [SQLiteDSN], whose every driver operation first asks inject.
 // Use it to test error, retry and driver.ErrBadConn paths. The pool is closed
 // when the test ends.
 func Faulty(tb testing.TB, inject Injector) *sql.DB {
 	tb.Helper()
-	dsn := dialect.SQLiteDSN(filepath.Join(tb.TempDir(), "faulty.db"))
-	db := sql.OpenDB(&faultyConnector{dsn: dsn, inject: inject})
+	dsn := SQLiteDSN(tb, filepath.Join(tb.TempDir(), "faulty.db"))
+	probe, err := sql.Open(SQLiteDriver(tb), "")
+	if err != nil {
+		tb.Fatalf("sqltest: sqlite driver: %v", err)
+	}
+	drv := probe.Driver()
+	_ = probe.Close()
+	db := sql.OpenDB(&faultyConnector{dsn: dsn, drv: drv, inject: inject})
 	tb.Cleanup(func() { _ = db.Close() })
 	return db
 }
 
 type faultyConnector struct {
 	dsn    string
+	drv    driver.Driver
 	inject Injector
 }
 
@@ -77,7 +80,7 @@ func (c *faultyConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	return &faultyConn{conn: conn, inject: c.inject}, nil
 }
 
-func (c *faultyConnector) Driver() driver.Driver { return &sqlite3.SQLiteDriver{} }
+func (c *faultyConnector) Driver() driver.Driver { return c.drv }
 
 // faultyConn wraps a driver connection.
 type faultyConn struct {

@@ -14,8 +14,10 @@ import (
 	"testing"
 
 	"github.com/go-sql-driver/mysql"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/lib/pq"
 	_ "github.com/mattn/go-sqlite3" // registers "sqlite3"
+	_ "modernc.org/sqlite"          // registers "sqlite"
 
 	"github.com/klepto-sql/klepto/dialect"
 )
@@ -31,7 +33,68 @@ const (
 	// RequireEnv, set to 1, turns the skip of a test whose DSN is missing
 	// into a failure, so CI can never skip a database silently.
 	RequireEnv = "KLEPTO_TEST_REQUIRE_DBS"
+	// PostgresDriverEnv chooses the PostgreSQL driver of every pool this
+	// package opens: pq (github.com/lib/pq, driver "postgres", the default)
+	// or pgx (github.com/jackc/pgx/v5/stdlib, driver "pgx").
+	PostgresDriverEnv = "KLEPTO_TEST_PG_DRIVER"
+	// SQLiteDriverEnv chooses the SQLite driver of every pool this package
+	// opens: mattn (github.com/mattn/go-sqlite3, driver "sqlite3", the
+	// default) or modernc (modernc.org/sqlite, driver "sqlite").
+	SQLiteDriverEnv = "KLEPTO_TEST_SQLITE_DRIVER"
 )
+
+// PostgresDriver returns the database/sql driver name chosen by
+// KLEPTO_TEST_PG_DRIVER: "postgres" (lib/pq) or "pgx". Any other value
+// fails the test.
+func PostgresDriver(tb testing.TB) string {
+	tb.Helper()
+	switch v := os.Getenv(PostgresDriverEnv); v {
+	case "", "pq":
+		return "postgres"
+	case "pgx":
+		return "pgx"
+	default:
+		tb.Fatalf("sqltest: %s=%q: want pq or pgx", PostgresDriverEnv, v)
+		return ""
+	}
+}
+
+// SQLiteDriver returns the database/sql driver name chosen by
+// KLEPTO_TEST_SQLITE_DRIVER: "sqlite3" (mattn/go-sqlite3) or "sqlite"
+// (modernc.org/sqlite). Any other value fails the test.
+func SQLiteDriver(tb testing.TB) string {
+	tb.Helper()
+	switch v := os.Getenv(SQLiteDriverEnv); v {
+	case "", "mattn":
+		return "sqlite3"
+	case "modernc":
+		return "sqlite"
+	default:
+		tb.Fatalf("sqltest: %s=%q: want mattn or modernc", SQLiteDriverEnv, v)
+		return ""
+	}
+}
+
+// SQLiteDSN returns the data source name, for the driver [SQLiteDriver]
+// chooses, of a writer pool on the database file at path:
+// [dialect.SQLiteDSN] or [dialect.ModerncSQLiteDSN].
+func SQLiteDSN(tb testing.TB, path string) string {
+	tb.Helper()
+	if SQLiteDriver(tb) == "sqlite" {
+		return dialect.ModerncSQLiteDSN(path)
+	}
+	return dialect.SQLiteDSN(path)
+}
+
+// SQLiteReaderDSN is [SQLiteDSN] for a read-only pool:
+// [dialect.SQLiteReaderDSN] or [dialect.ModerncSQLiteReaderDSN].
+func SQLiteReaderDSN(tb testing.TB, path string) string {
+	tb.Helper()
+	if SQLiteDriver(tb) == "sqlite" {
+		return dialect.ModerncSQLiteReaderDSN(path)
+	}
+	return dialect.SQLiteReaderDSN(path)
+}
 
 // dialects lists the dialects [Each] runs, in order.
 var dialects = []*dialect.Dialect{dialect.SQLite, dialect.Postgres, dialect.MySQL}
@@ -69,7 +132,7 @@ func Open(tb testing.TB, d *dialect.Dialect) *sql.DB {
 type Database struct {
 	DB      *sql.DB          // the test's pool, closed when the test ends
 	Dialect *dialect.Dialect //
-	Driver  string           // the database/sql driver name: sqlite3, postgres or mysql
+	Driver  string           // the database/sql driver name: sqlite3 or sqlite, postgres or pgx, mysql
 	DSN     string           // the driver's data source name of this database
 	Name    string           // the SQLite file's path, the PostgreSQL schema or the MySQL database
 }
@@ -82,8 +145,8 @@ func Fresh(tb testing.TB, d *dialect.Dialect) Database {
 	switch d {
 	case dialect.SQLite:
 		path := filepath.Join(tb.TempDir(), "test.db")
-		dsn := dialect.SQLiteDSN(path)
-		return Database{DB: openSQLite(tb, dsn), Dialect: d, Driver: "sqlite3", DSN: dsn, Name: path}
+		dsn := SQLiteDSN(tb, path)
+		return Database{DB: openSQLite(tb, dsn), Dialect: d, Driver: SQLiteDriver(tb), DSN: dsn, Name: path}
 	case dialect.Postgres:
 		return postgres(tb)
 	case dialect.MySQL:
@@ -98,19 +161,19 @@ func Fresh(tb testing.TB, d *dialect.Dialect) Database {
 func Dialects() []*dialect.Dialect { return slices.Clone(dialects) }
 
 // SQLite returns a pool on a new database file in tb.TempDir(), opened with
-// [dialect.SQLiteDSN]. The pool has no connection limit, so tests can hold
+// the driver [SQLiteDriver] chooses and [SQLiteDSN]. The pool has no connection limit, so tests can hold
 // several connections; it is closed when the test ends.
 func SQLite(tb testing.TB) *sql.DB {
 	tb.Helper()
 	return SQLiteAt(tb, filepath.Join(tb.TempDir(), "test.db"))
 }
 
-// SQLiteAt returns a pool, opened with [dialect.SQLiteDSN], on the database
+// SQLiteAt returns a pool, opened as [SQLite] opens one, on the database
 // file at path, which is created if missing. Two pools on one path stand for
 // two processes sharing a file. The pool is closed when the test ends.
 func SQLiteAt(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
-	return openSQLite(tb, dialect.SQLiteDSN(path))
+	return openSQLite(tb, SQLiteDSN(tb, path))
 }
 
 // SQLitePools returns the recommended pair of pools on a new database file in
@@ -120,21 +183,21 @@ func SQLiteAt(tb testing.TB, path string) *sql.DB {
 func SQLitePools(tb testing.TB) (writer, reader *sql.DB) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "test.db")
-	writer = openSQLite(tb, dialect.SQLiteDSN(path))
+	writer = openSQLite(tb, SQLiteDSN(tb, path))
 	writer.SetMaxOpenConns(1)
 	// The writer creates the file and switches it to WAL before the reader,
 	// which may not write, opens it.
 	if err := writer.PingContext(context.Background()); err != nil {
 		tb.Fatalf("sqltest: open sqlite writer: %v", err)
 	}
-	reader = openSQLite(tb, dialect.SQLiteReaderDSN(path))
+	reader = openSQLite(tb, SQLiteReaderDSN(tb, path))
 	reader.SetMaxOpenConns(runtime.NumCPU())
 	return writer, reader
 }
 
 func openSQLite(tb testing.TB, dsn string) *sql.DB {
 	tb.Helper()
-	db, err := sql.Open("sqlite3", dsn)
+	db, err := sql.Open(SQLiteDriver(tb), dsn)
 	if err != nil {
 		tb.Fatalf("sqltest: open sqlite: %v", err)
 	}
@@ -160,9 +223,10 @@ func Postgres(tb testing.TB) *sql.DB {
 
 func postgres(tb testing.TB) Database {
 	tb.Helper()
+	driverName := PostgresDriver(tb)
 	dsn := requireDSN(tb, PostgresEnv, "PostgreSQL")
 	ctx := context.Background()
-	admin := openServer(tb, "postgres", dsn)
+	admin := openServer(tb, driverName, dsn)
 	schema := uniqueName()
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+dialect.Postgres.QuoteIdent(schema)); err != nil {
 		tb.Fatalf("sqltest: create postgres schema: %v", err)
@@ -173,28 +237,36 @@ func postgres(tb testing.TB) Database {
 		}
 	})
 
-	cfg, err := pq.NewConfig(dsn)
-	if err != nil {
-		tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
-	}
-	if cfg.Runtime == nil {
-		cfg.Runtime = map[string]string{}
-	}
-	cfg.Runtime["search_path"] = schema
-	connector, err := pq.NewConnectorConfig(cfg)
-	if err != nil {
-		tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+	var db *sql.DB
+	if driverName == "pgx" {
+		// pgx sends the URL's or key=value DSN's unknown parameters, such as
+		// search_path, as run-time parameters.
+		db = openServer(tb, driverName, withSearchPath(dsn, schema))
+	} else {
+		cfg, err := pq.NewConfig(dsn)
+		if err != nil {
+			tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+		}
+		if cfg.Runtime == nil {
+			cfg.Runtime = map[string]string{}
+		}
+		cfg.Runtime["search_path"] = schema
+		connector, err := pq.NewConnectorConfig(cfg)
+		if err != nil {
+			tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+		}
+		db = openConnector(tb, connector)
 	}
 	return Database{
-		DB:      openConnector(tb, connector),
+		DB:      db,
 		Dialect: dialect.Postgres,
-		Driver:  "postgres",
+		Driver:  driverName,
 		DSN:     withSearchPath(dsn, schema),
 		Name:    schema,
 	}
 }
 
-// withSearchPath returns the lib/pq DSN dsn, a URL or key=value pairs, with
+// withSearchPath returns the lib/pq or pgx DSN dsn, a URL or key=value pairs, with
 // the run-time parameter search_path set to schema.
 func withSearchPath(dsn, schema string) string {
 	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
