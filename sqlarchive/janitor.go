@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -167,16 +168,34 @@ func deleteExpired(ctx context.Context, db *sql.DB, d *dialect.Dialect, table st
 		args[i] = d.TimeArg(now)
 	}
 	var n int64
-	err := d.RetryBusy(ctx, func() error {
+	del := func() error {
 		res, err := execExpire(ctx, db, d, query, args)
 		if err != nil {
 			return err
 		}
 		n, err = res.RowsAffected()
 		return err
-	})
-	return int(n), err
+	}
+	// MySQL may choose one of two janitors deleting the same rows as the
+	// victim of a deadlock, and roll its DELETE back: run it again.
+	for attempt := 1; ; attempt++ {
+		err := d.RetryBusy(ctx, del)
+		if err == nil || !dialect.IsDeadlock(err) || attempt == deadlockAttempts {
+			return int(n), err
+		}
+		timer := time.NewTimer(time.Duration(1+rand.IntN(10)) * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return 0, fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
+		case <-timer.C:
+		}
+	}
 }
+
+// deadlockAttempts is how many times deleteExpired runs a DELETE that
+// MySQL rolls back as the victim of a deadlock.
+const deadlockAttempts = 5
 
 // expireSQL returns the DELETE of deleteExpired and how many arguments it
 // takes, each the Archive's current time.
