@@ -17,26 +17,17 @@ func TestRetryBusyWaitsUntilDeadline(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "x.db")
 	db := sqltest.SQLiteAt(t, path)
-	other := sqltest.SQLiteAt(t, path) // another process
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := sqltest.LockSQLite(t, path) // another process
 	locked := dialect.SQLiteLockWait + 700*time.Millisecond
 	released := make(chan error, 1)
 	go func() {
 		time.Sleep(locked)
-		_, err := conn.ExecContext(ctx, "ROLLBACK")
-		released <- err
+		released <- unlock()
 	}()
 	wctx, cancel := context.WithTimeout(ctx, locked+5*time.Second)
 	defer cancel()
 	start := time.Now()
-	err = dialect.SQLite.RetryBusy(wctx, func() error {
+	err := dialect.SQLite.RetryBusy(wctx, func() error {
 		_, err := db.ExecContext(wctx, "CREATE TABLE t (x INTEGER)")
 		return err
 	})

@@ -19,19 +19,11 @@ func TestUpWaitsForSQLiteLock(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "x.db")
 	db := sqltest.SQLiteAt(t, path)
-	other := sqltest.SQLiteAt(t, path) // another process
-	conn, err := other.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := sqltest.LockSQLite(t, path) // another process
 
 	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 	start := time.Now()
-	err = migrations.Up(short, db, nil)
+	err := migrations.Up(short, db, nil)
 	cancel()
 	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > 1500*time.Millisecond {
 		t.Errorf("Up with a deadline of 300 ms while the database is locked = %v after %v, want context.DeadlineExceeded soon after 300 ms", err, took)
@@ -41,8 +33,7 @@ func TestUpWaitsForSQLiteLock(t *testing.T) {
 	released := make(chan error, 1)
 	go func() {
 		time.Sleep(locked)
-		_, err := conn.ExecContext(ctx, "ROLLBACK")
-		released <- err
+		released <- unlock()
 	}()
 	start = time.Now()
 	if err := migrations.Up(ctx, db, nil); err != nil {

@@ -214,14 +214,7 @@ func TestAccessLogDropsWhenFull(t *testing.T) {
 	// the flush the log starts when 2 keys wait cannot finish and make
 	// room: with 4 keys waiting, the reads of other keys are dropped, not
 	// waited on.
-	conn, err := sqltest.SQLiteAt(t, path).Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		t.Fatal(err)
-	}
+	unlock := sqltest.LockSQLite(t, path)
 	for i := range keys {
 		for range 2 {
 			if _, _, err := tbl.Get(ctx, keys[i]); err != nil {
@@ -229,7 +222,7 @@ func TestAccessLogDropsWhenFull(t *testing.T) {
 			}
 		}
 	}
-	if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+	if err := unlock(); err != nil {
 		t.Fatal(err)
 	}
 	if err := log.Flush(ctx); err != nil {
