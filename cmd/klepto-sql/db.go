@@ -58,8 +58,18 @@ type database struct {
 //	mysql://USER:PASS@HOST:PORT/DB?PARAMS, made into go-sql-driver's form
 //	mysql:USER:PASS@tcp(HOST:PORT)/DB?PARAMS, go-sql-driver's form
 //
-// MySQL connections get parseTime=true. Errors never hold the password.
+// MySQL connections get parseTime=true. Errors never hold the password;
+// they are usage errors, mistakes in the command line or $KLEPTO_DSN.
 func parseDSN(s string) (database, error) {
+	db, err := parseDSNText(s)
+	if err != nil {
+		return database{}, &usageError{msg: err.Error()}
+	}
+	return db, nil
+}
+
+// parseDSNText is parseDSN, with errors that are not yet usage errors.
+func parseDSNText(s string) (database, error) {
 	shown := redact(s)
 	lower := strings.ToLower(s)
 	switch {
