@@ -149,7 +149,7 @@ func TestGolangMigrateCLI(t *testing.T) {
 
 			// The command: create, put and get, and a truthful status.
 			runCLI(t, db, "create", "thumbs", "-codec", "raw")
-			runCLI(t, db, "put", "thumbs", "a", "png")
+			runCLI(t, db, "put", "thumbs", "(a)", "png")
 			if out, _ := runCLI(t, db, "get", "fib", "(10)"); out != "55\n" {
 				t.Errorf("klepto-sql get fib (10) = %q, want 55", out)
 			}

@@ -32,7 +32,7 @@ func TestAlterCommand(t *testing.T) {
 			t.Errorf("ls -json after alter = %+v", list)
 		}
 		// The next write enforces the bound.
-		ok(t, "put", "fib", "next", "1", "-db", dsn)
+		ok(t, "put", "fib", "(next)", "1", "-db", dsn)
 		if s := decode[map[string]any](t, ok(t, "stats", "fib", "-json", "-db", dsn)); s["rows"].(float64) > 20 {
 			t.Errorf("%v rows after the next write, over 20", s["rows"])
 		}

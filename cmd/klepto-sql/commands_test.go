@@ -102,7 +102,7 @@ func TestArgumentOrder(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "order.db")
 	ok(t, "create", "-db", dsn, "temps")
 	ok(t, "put", "temps", "(city=Oslo)", "-db", dsn, "--", "-3.5")
-	ok(t, "-db", dsn, "put", "temps", "--", "-k", "-1")
+	ok(t, "-db", dsn, "put", "temps", "-raw", "--", "-k", "-1")
 	if got := ok(t, "get", "temps", "-db", dsn, "(city=Oslo)"); got != "-3.5\n" {
 		t.Fatalf("get = %q", got)
 	}
@@ -199,6 +199,15 @@ func TestEntries(t *testing.T) {
 		ok(t, "put", "fib", "(n=11)", `{"b": [1, 2.50], "a": "<&>", "c": null}`, "-db", dsn)
 		okIn(t, "\"from stdin\"\n", "put", "fib", "(n=12)", "-", "-db", dsn)
 		fails(t, exitFailure, []string{"VALUE is not JSON", `a string needs quotes`}, "put", "fib", "(n=13)", "hello", "-db", dsn)
+		// A key that no call of the archive's keymap makes is refused, unless -raw.
+		fails(t, exitUsage, []string{`archive "fib": keymap: "n=42" is not a key of keymap string: want the arguments in parentheses, such as (n=30)`, "-raw stores a key as given"},
+			"put", "fib", "n=42", "1", "-db", dsn)
+		fails(t, exitFailure, []string{`archive "fib" has no key "n=42"`}, "get", "fib", "n=42", "-db", dsn)
+		ok(t, "put", "fib", "n=42", "1", "-raw", "-db", dsn)
+		if got := ok(t, "get", "fib", "n=42", "-db", dsn); got != "1\n" {
+			t.Errorf("get of a key put with -raw = %q", got)
+		}
+		ok(t, "rm", "fib", "n=42", "-db", dsn)
 
 		if got := ok(t, "get", "fib", "(n=10)", "-db", dsn); got != "55\n" {
 			t.Errorf("get = %q", got)
@@ -295,7 +304,7 @@ func TestArchives(t *testing.T) {
 		for i, v := range []string{"1", "1", "2"} {
 			ok(t, "put", "fib", "(n="+string(rune('0'+i))+")", v, "-db", dsn)
 		}
-		ok(t, "put", "blobs", "a", "bytes\x00\xff", "-db", dsn)
+		ok(t, "put", "blobs", "a", "bytes\x00\xff", "-raw", "-db", dsn)
 
 		list := decode[[]archiveJSON](t, ok(t, "ls", "-json", "-db", dsn))
 		if len(list) != 3 {

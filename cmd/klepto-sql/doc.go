@@ -18,7 +18,8 @@
 //	         that the catalog does not list
 //	show     NAME [-limit N] [-offset N]: print a page of entries, values cut short
 //	get      NAME KEY: print the value stored under a key
-//	put      NAME KEY VALUE: store a value under a key
+//	put      NAME KEY VALUE [-raw]: store a value under a key; a KEY not of the form of the
+//	         archive's keymap, such as n=30 for (n=30), is refused unless -raw
 //	rm       NAME KEY...: remove entries by key
 //	export   NAME [-o FILE] [-skip-bad]: write the archive's settings and entries as JSON Lines, with arguments and timestamps
 //	import   NAME [-i FILE] [-skip-migrate]: read entries written by export, in one transaction

@@ -338,7 +338,7 @@ func TestImportMalformed(t *testing.T) {
 func TestExportFile(t *testing.T) {
 	dsn := "sqlite:" + filepath.Join(t.TempDir(), "x.db")
 	ok(t, "create", "fib", "-db", dsn)
-	ok(t, "put", "fib", "k", "1", "-db", dsn)
+	ok(t, "put", "fib", "k", "1", "-raw", "-db", dsn)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "fib.jsonl")
 	if err := os.WriteFile(file, []byte("old\n"), 0o644); err != nil {

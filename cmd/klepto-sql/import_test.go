@@ -107,7 +107,7 @@ func TestImportFailureKeepsArchive(t *testing.T) {
 	if got := names(t, dsn); !reflect.DeepEqual(got, []string{"fresh"}) {
 		t.Fatalf("archives after the failed import: %q", got)
 	}
-	ok(t, "put", "fresh", "k", "1", "-db", dsn)
+	ok(t, "put", "fresh", "k", "1", "-raw", "-db", dsn)
 	failsIn(t, `{"key":"k","value":"\u0000"}`, exitFailure, []string{"nothing imported"}, "import", "fresh", "-db", dsn)
 	if got := ok(t, "get", "fresh", "k", "-db", dsn); got != "1\n" {
 		t.Fatalf("get after the failed import = %q", got)

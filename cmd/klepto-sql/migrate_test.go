@@ -17,7 +17,7 @@ import (
 func TestMigrateDownAdopt(t *testing.T) {
 	eachDB(t, func(t *testing.T, dsn string) {
 		ok(t, "create", "fib", "-db", dsn)
-		ok(t, "put", "fib", "k", "1", "-db", dsn)
+		ok(t, "put", "fib", "k", "1", "-raw", "-db", dsn)
 		ok(t, "create", "junk", "-codec", "raw", "-db", dsn)
 		ok(t, "migrate", "down", "-yes", "-db", dsn)
 		ok(t, "migrate", "up", "-db", dsn)

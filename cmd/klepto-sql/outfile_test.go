@@ -17,7 +17,7 @@ func exportSource(t *testing.T) (dsn, want string) {
 	t.Helper()
 	dsn = "sqlite:" + filepath.Join(t.TempDir(), "x.db")
 	ok(t, "create", "fib", "-db", dsn)
-	ok(t, "put", "fib", "k", "1", "-db", dsn)
+	ok(t, "put", "fib", "(k)", "1", "-db", dsn)
 	return dsn, ok(t, "export", "fib", "-db", dsn)
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/klepto-sql/klepto/codec"
+	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -15,7 +16,8 @@ import (
 // putCommand stores a value under a key.
 type putCommand struct {
 	*env
-	db string
+	db  string
+	raw bool
 }
 
 func (c *putCommand) doc() *commandDoc {
@@ -27,7 +29,10 @@ func (c *putCommand) doc() *commandDoc {
 		summary: "store a value under a key",
 		text: `Put stores VALUE under KEY in the archive NAME, replacing any value there.
 KEY is the key text as a program's keymap makes it, such as (n=30) for the
-default string keymap. VALUE - reads the value from stdin.
+default string keymap (klepto-sql key prints the key of given arguments).
+A KEY that is not of the form of the archive's keymap, such as n=30, is
+refused, unless -raw says to store it as given. VALUE - reads the value
+from stdin.
 
 For archives of codec json, VALUE must be JSON: a string needs its quotes,
 as in '"hello"'. For codec raw, VALUE is stored as the bytes given. Codec
@@ -39,12 +44,14 @@ with '-', such as -- -1.`,
 			"klepto-sql put users '(id=7)' '{\"name\": \"Ada\"}'",
 			"klepto-sql put thumbnails '(\"cat.png\", 128)' - < cat-128.png",
 			"klepto-sql put temps '(city=\"Oslo\")' -- -3.5",
+			"klepto-sql put notes hand-made-key '\"hello\"' -raw",
 		},
 	}
 }
 
 func (c *putCommand) flags(fs *flag.FlagSet) {
 	dbFlag(fs, &c.db)
+	fs.BoolVar(&c.raw, "raw", false, "store KEY as given, even if it is not of the form of the keys of the archive's keymap")
 }
 
 func (c *putCommand) Run(ctx context.Context, args []string) error {
@@ -70,6 +77,24 @@ func (c *putCommand) Run(ctx context.Context, args []string) error {
 				return fmt.Errorf("archive %q stores JSON, and VALUE is not JSON (%v); a string needs quotes, as in '\"hello\"'", name, err)
 			}
 		}
+		if !c.raw {
+			if err := checkKey(info, key); err != nil {
+				return err
+			}
+		}
 		return t.Put(ctx, key, value)
 	})
+}
+
+// checkKey returns a usage error unless key has the form of the keys of
+// the keymap of the archive info describes.
+func checkKey(info sqlarchive.TableInfo, key keymap.Key) error {
+	km, err := keymap.Parse(info.Keymap)
+	if err != nil {
+		return fmt.Errorf("archive %q: %w; -raw stores a key as given", info.Name, err)
+	}
+	if err := km.CheckText(key.Text); err != nil {
+		return usagef("archive %q: %v; -raw stores a key as given", info.Name, err)
+	}
+	return nil
 }
