@@ -18,6 +18,12 @@ type CopyOptions struct {
 	// be read (see sqltable.BadRowError), and report them in the
 	// CopyResult, rather than stop at the first. Default false.
 	SkipBadRows bool
+
+	// Progress, if set, is called after each page of entries is written,
+	// with the number of entries it wrote, on the goroutine of Copy: the
+	// sum of its calls is CopyResult.Entries. For progress bars; a total
+	// comes from [Archive.Stats] beforehand (Rows - Expired).
+	Progress func(entries int)
 }
 
 // CopyResult is what [Copy] did.
@@ -75,13 +81,13 @@ func Copy(ctx context.Context, dst, src *Archive, name string, opts *CopyOptions
 		return res, err
 	}
 	defer func() { err = errors.Join(err, to.Close()) }()
-	var copts *sqltable.CopyOptions
+	copts := &sqltable.CopyOptions{Progress: o.Progress}
 	var bad badRows
 	if o.SkipBadRows {
-		copts = &sqltable.CopyOptions{OnBadRow: func(b *sqltable.BadRowError) error {
+		copts.OnBadRow = func(b *sqltable.BadRowError) error {
 			bad.skip(b)
 			return nil
-		}}
+		}
 	}
 	res.Entries, err = from.CopyTo(ctx, to, copts)
 	res.Skipped, res.BadRows = bad.skipped, bad.first

@@ -114,6 +114,12 @@ type DumpOptions struct {
 	// key_text, and report them in the DumpResult, rather than stop at
 	// the first. Default false.
 	SkipBadRows bool
+
+	// Progress, if set, is called after each entry is written, with 1,
+	// on the goroutine of Dump: the sum of its calls is
+	// DumpResult.Entries. For progress bars; a total comes from
+	// [Archive.Stats] beforehand (Rows - Expired).
+	Progress func(entries int)
 }
 
 // DumpResult is what [Dump] did.
@@ -187,7 +193,7 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer, opts *DumpO
 	if o.SkipBadRows {
 		bad = new(badRows)
 	}
-	res.Entries, err = dumpRows(ctx, t, info, bw, bad)
+	res.Entries, err = dumpRows(ctx, t, info, bw, bad, o.Progress)
 	if bad != nil {
 		res.Skipped, res.BadRows = bad.skipped, bad.first
 	}
@@ -201,9 +207,10 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer, opts *DumpO
 }
 
 // dumpRows writes the entries of t, the table of the archive info
-// describes, to w, and skips the bad rows into bad unless it is nil. Its
-// errors name the archive, or the table (see tableError).
-func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w io.Writer, bad *badRows) (n int, err error) {
+// describes, to w, and skips the bad rows into bad unless it is nil. It
+// calls progress, if set, after each entry. Its errors name the archive,
+// or the table (see tableError).
+func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w io.Writer, bad *badRows, progress func(int)) (n int, err error) {
 	for r, err := range t.Rows(ctx) {
 		if b, ok := errors.AsType[*sqltable.BadRowError](err); ok && bad != nil {
 			bad.skip(b)
@@ -220,6 +227,9 @@ func dumpRows(ctx context.Context, t *sqltable.Table[[]byte], info TableInfo, w 
 			return n, fmt.Errorf("sqlarchive: dump %q: %w", info.Name, err)
 		}
 		n++
+		if progress != nil {
+			progress(1)
+		}
 	}
 	return n, nil
 }

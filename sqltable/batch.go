@@ -406,6 +406,12 @@ type CopyOptions struct {
 	// CopyTo stops, and returns that error as it is. Nil means stop with
 	// the *BadRowError.
 	OnBadRow func(*BadRowError) error
+
+	// Progress, if set, is called after each page is written, with the
+	// number of entries the page wrote, on the goroutine of CopyTo: the
+	// sum of its calls is the count CopyTo returns. For progress bars; a
+	// total comes from [Table.Len] beforehand.
+	Progress func(entries int)
 }
 
 // CopyTo copies the entries of t that have not expired into dst, which may
@@ -430,8 +436,9 @@ func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V], opts *CopyOptions)
 		return 0, t.errorf("copy: nil destination table")
 	}
 	var onBad func(*BadRowError) error
+	var progress func(int)
 	if opts != nil {
-		onBad = opts.OnBadRow
+		onBad, progress = opts.OnBadRow, opts.Progress
 	}
 	// The table named once, unless dst's name is another.
 	op := "copy"
@@ -471,6 +478,9 @@ func (t *Table[V]) CopyTo(ctx context.Context, dst *Table[V], opts *CopyOptions)
 				return n, t.errorf("%s: write: %w", op, err)
 			}
 			n += len(rows)
+			if progress != nil {
+				progress(len(rows))
+			}
 		}
 		if len(page.rows) < pageRows {
 			return n, nil

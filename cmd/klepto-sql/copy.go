@@ -107,19 +107,28 @@ func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
 			names = append(names, info.Name)
 		}
 	}
-	progress := c.progress(int64(len(names)), "copy", false)
-	copied := make([]copiedJSON, 0, len(names))
 	for _, name := range names {
 		if _, err := src.info(ctx, name); err != nil {
 			return err
 		}
-		res, err := sqlarchive.Copy(ctx, dst.Archive, src.Archive, name, &sqlarchive.CopyOptions{SkipBadRows: c.skipBad})
+	}
+	var progress *bar // of the entries, not of the archives
+	if isTerminal(c.stderr) {
+		total, err := liveEntries(ctx, src, names)
+		if err != nil {
+			return err
+		}
+		progress = c.progress(total, "copy", false)
+	}
+	copied := make([]copiedJSON, 0, len(names))
+	for _, name := range names {
+		opts := &sqlarchive.CopyOptions{SkipBadRows: c.skipBad, Progress: progress.add}
+		res, err := sqlarchive.Copy(ctx, dst.Archive, src.Archive, name, opts)
 		reportSkipped(c.stderr, name, res.Skipped, res.BadRows)
 		if err != nil {
 			return badRowHint(err)
 		}
 		copied = append(copied, copiedJSON{name, res.Entries, res.Skipped})
-		progress.add(1)
 	}
 	progress.finish()
 	if c.json {
@@ -131,4 +140,18 @@ func (c *copyCommand) Run(ctx context.Context, args []string) (err error) {
 		fmt.Fprintf(w, "%s\t%d\n", x.Name, x.Entries)
 	}
 	return w.Flush()
+}
+
+// liveEntries returns the number of entries of the archives names of a
+// that have not expired.
+func liveEntries(ctx context.Context, a *archive, names []string) (int64, error) {
+	var total int64
+	for _, name := range names {
+		s, err := a.Stats(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		total += s.Rows - s.Expired
+	}
+	return total, nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"io"
@@ -85,8 +84,10 @@ func (c *exportCommand) Run(ctx context.Context, args []string) (err error) {
 	return writeFileAtomic(c.out, func(w io.Writer) error { return c.export(ctx, w, a, name) })
 }
 
-// export writes the archive called name to w.
+// export writes the archive called name to w, with a progress bar of
+// its entries when stderr is a terminal.
 func (c *exportCommand) export(ctx context.Context, w io.Writer, a *archive, name string) error {
+	opts := &sqlarchive.DumpOptions{SkipBadRows: c.skipBad}
 	if isTerminal(c.stderr) {
 		s, err := a.Stats(ctx, name)
 		if err != nil {
@@ -94,28 +95,9 @@ func (c *exportCommand) export(ctx context.Context, w io.Writer, a *archive, nam
 		}
 		progress := c.progress(s.Rows-s.Expired, "export "+name, false)
 		defer progress.finish()
-		w = &entryCounter{w: w, progress: progress, header: true}
+		opts.Progress = progress.add
 	}
-	res, err := sqlarchive.Dump(ctx, a.Archive, name, w, &sqlarchive.DumpOptions{SkipBadRows: c.skipBad})
+	res, err := sqlarchive.Dump(ctx, a.Archive, name, w, opts)
 	reportSkipped(c.stderr, name, res.Skipped, res.BadRows)
 	return badRowHint(err)
-}
-
-// entryCounter passes writes on to w, advancing progress by the entries
-// they end, the lines after the header.
-type entryCounter struct {
-	w        io.Writer
-	progress *bar
-	header   bool // whether the header's line is yet to end
-}
-
-func (c *entryCounter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	lines := bytes.Count(p[:n], []byte("\n"))
-	if c.header && lines > 0 {
-		c.header = false
-		lines--
-	}
-	c.progress.add(lines)
-	return n, err
 }
