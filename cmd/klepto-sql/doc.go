@@ -21,6 +21,8 @@
 //	put      NAME KEY VALUE [-raw]: store a value under a key; a KEY not of the form of the
 //	         archive's keymap, such as n=30 for (n=30), is refused unless -raw
 //	rm       NAME KEY...: remove entries by key
+//	key      NAME ARGS-JSON: print the key text and key hash that a call's arguments,
+//	         such as '{"N": 30}', have in an archive, made by the keymap its catalog records
 //	export   NAME [-o FILE] [-skip-bad]: write the archive's settings and entries as JSON Lines, with arguments and timestamps
 //	import   NAME [-i FILE] [-skip-migrate]: read entries written by export, in one transaction
 //	copy     -to DSN [NAME...] [-skip-bad] [-skip-migrate]: copy archives to another database, of any kind

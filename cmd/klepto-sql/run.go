@@ -68,6 +68,7 @@ func (e *env) commands() []command {
 		&getCommand{env: e},
 		&putCommand{env: e},
 		&rmCommand{env: e},
+		&keyCommand{env: e},
 		&exportCommand{env: e},
 		&importCommand{env: e},
 		&copyCommand{env: e},
