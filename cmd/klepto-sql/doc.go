@@ -29,6 +29,8 @@
 //	purge    NAME -expired | -older-than D | -all -yes: remove entries
 //	stats    NAME: print the rows, expired rows, bytes, oldest and newest write,
 //	         and the memos' hits, misses and loads
+//	completion bash|zsh|fish: print a shell completion script for the commands,
+//	         their flags and arguments, made from this klepto-sql's own commands
 //	version  print the version of klepto-sql
 //	help     [COMMAND]: print the help, with examples, of klepto-sql or of a command
 //

@@ -75,6 +75,7 @@ func (e *env) commands() []command {
 		&purgeCommand{env: e},
 		&statsCommand{env: e},
 		&watchCommand{env: e},
+		&completionCommand{env: e},
 		&versionCommand{env: e},
 		&helpCommand{env: e},
 	}
@@ -107,10 +108,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if dsn := e.getenv(dsnEnv); dsn != "" {
 		e.secret(dsn)
 	}
-	root := flag.NewFlagSet("klepto-sql", flag.ContinueOnError)
-	root.SetOutput(io.Discard)
-	root.StringVar(&e.globalDB, "db", "", "")
-	if err := e.timeoutFlags(root); err != nil {
+	root, err := e.rootFlags()
+	if err != nil {
 		return e.exit(nil, err)
 	}
 	if err := root.Parse(args); err != nil {
@@ -131,14 +130,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if c == nil {
 		return e.exit(nil, &usageError{msg: fmt.Sprintf("unknown command %q", name)})
 	}
-	fs := newFlagSet(c)
-	if fs.Lookup("db") != nil {
-		if e.globalDB != "" {
-			if err := fs.Set("db", e.globalDB); err != nil {
-				return e.exit(c, err)
-			}
+	fs := e.commandFlags(c)
+	if fs.Lookup("db") != nil && e.globalDB != "" {
+		if err := fs.Set("db", e.globalDB); err != nil {
+			return e.exit(c, err)
 		}
-		e.timeoutFlagsAfter(fs)
 	}
 	pos, err := parseArgs(fs, root.Args()[1:])
 	switch {
@@ -198,6 +194,25 @@ func (e *usageError) Error() string { return e.msg }
 // usagef returns a *usageError.
 func usagef(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// rootFlags returns the flag set of klepto-sql itself, for the flags
+// before the command, with the defaults of the environment.
+func (e *env) rootFlags() (*flag.FlagSet, error) {
+	root := flag.NewFlagSet("klepto-sql", flag.ContinueOnError)
+	root.SetOutput(io.Discard)
+	dbFlag(root, &e.globalDB)
+	return root, e.timeoutFlags(root)
+}
+
+// commandFlags returns the flag set of c as run parses it: with
+// -connect-timeout and -timeout if c takes -db.
+func (e *env) commandFlags(c command) *flag.FlagSet {
+	fs := newFlagSet(c)
+	if fs.Lookup("db") != nil {
+		e.timeoutFlagsAfter(fs)
+	}
+	return fs
 }
 
 // newFlagSet returns the flag set of c, which reports errors instead of
