@@ -18,8 +18,7 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
-	_ "github.com/lib/pq"           // driver "postgres"
-	_ "github.com/mattn/go-sqlite3" // driver "sqlite3"
+	_ "github.com/lib/pq" // driver "postgres"
 
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/fskind"
@@ -119,7 +118,7 @@ func parseDSNText(s string) (database, error) {
 	case strings.ContainsAny(path, "?#"):
 		return database{}, fmt.Errorf("invalid SQLite database %q: the path holds ? or #", s)
 	}
-	return database{dialect: dialect.SQLite, driver: "sqlite3", dsn: dialect.SQLiteDSN(path), path: path, shown: s}, nil
+	return database{dialect: dialect.SQLite, driver: sqliteDriver, dsn: sqliteDSN(path), path: path, shown: s}, nil
 }
 
 // sqlitePath returns the file of a SQLite DSN, and whether s is one.

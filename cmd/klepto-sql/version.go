@@ -18,7 +18,10 @@ func (c *versionCommand) doc() *commandDoc {
 		name:    "version",
 		max:     0,
 		summary: "print the version of klepto-sql",
-		text:    "Version prints the module version klepto-sql was built from, the Go version,\nand the commit when the build recorded it.",
+		text: `Version prints the module version klepto-sql was built from, the Go version,
+the commit when the build recorded it, and the SQLite driver:
+github.com/mattn/go-sqlite3 (cgo), or modernc.org/sqlite (pure Go) in a
+build with CGO_ENABLED=0 or -tags modernc.`,
 		examples: []string{
 			"klepto-sql version",
 		},
@@ -36,10 +39,13 @@ type versionJSON struct {
 	Revision  string `json:"revision"`
 	Time      string `json:"time"`
 	Modified  bool   `json:"modified"`
+	// SQLite is the module of the SQLite driver: github.com/mattn/go-sqlite3,
+	// or modernc.org/sqlite in builds without cgo.
+	SQLite string `json:"sqlite"`
 }
 
 func (c *versionCommand) Run(context.Context, []string) error {
-	v := versionJSON{Version: "unknown"}
+	v := versionJSON{Version: "unknown", SQLite: sqliteModule}
 	if info, ok := debug.ReadBuildInfo(); ok {
 		v.Version, v.GoVersion = info.Main.Version, info.GoVersion
 		for _, s := range info.Settings {
@@ -66,6 +72,7 @@ func (c *versionCommand) Run(context.Context, []string) error {
 			line += " (modified)"
 		}
 	}
+	line += " (SQLite: " + v.SQLite + ")"
 	_, err := fmt.Fprintln(c.stdout, line)
 	return err
 }
