@@ -9,7 +9,9 @@
 // [NewEncoded] (a binary or JSON serialization meant to be read back, see
 // [Decode]); [Chain] composes two of them. [Keymap.Key] returns the key of one
 // call and [Keymap.AppendText] appends its text to a buffer. [Options] make
-// keys typed or flat, leave arguments out and round floats.
+// keys typed or flat, leave arguments out and round floats. [Parse] makes a
+// keymap from its description, [Keymap.String], as archives record it, and
+// [Keymap.CheckText] says whether a text has the form of its keys.
 //
 // A [Keymap] is immutable and safe for concurrent use.
 //

@@ -71,6 +71,17 @@
 // `klepto-sql: archive "fib" has no key "(n=99)"` or
 // `klepto-sql: sqltable fib: get "(n=3)": database is locked`.
 //
+// Progress bars, drawn on stderr when it is a terminal, count entries:
+// those of copy and export through the Progress callbacks of
+// sqlarchive.Copy and sqlarchive.Dump, import's the bytes of its input.
+// An unknown or malformed DSN is a usage error (status 2).
+//
+// SQLite goes through github.com/mattn/go-sqlite3, which needs cgo. Built
+// with CGO_ENABLED=0, or with -tags modernc, klepto-sql uses the pure-Go
+// modernc.org/sqlite instead, on the same files; version says which:
+//
+//	CGO_ENABLED=0 go install github.com/klepto-sql/klepto/cmd/klepto-sql@latest
+//
 // Klepto-sql is a thin shell over packages sqlarchive, sqltable and
 // migrations: it holds no SQL of its own.
 package main

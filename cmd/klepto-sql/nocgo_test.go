@@ -37,6 +37,14 @@ func TestBuildWithoutCgo(t *testing.T) {
 	if v := decode[versionJSON](t, sh("version", "-json")); v.SQLite != "modernc.org/sqlite" {
 		t.Fatalf("version -json of the build without cgo = %+v, want sqlite modernc.org/sqlite", v)
 	}
+	// With cgo, -tags modernc selects it too.
+	tagged := filepath.Join(dir, "klepto-sql-modernc")
+	if out, err := exec.CommandContext(t.Context(), "go", "build", "-tags", "modernc", "-o", tagged, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build -tags modernc: %v\n%s", err, out)
+	}
+	if out, err := exec.CommandContext(t.Context(), tagged, "version", "-json").Output(); err != nil || decode[versionJSON](t, string(out)).SQLite != "modernc.org/sqlite" {
+		t.Fatalf("version -json of the build with -tags modernc: %v, %s", err, out)
+	}
 
 	dsn := "sqlite:" + filepath.Join(dir, "nocgo.db")
 	sh("create", "fib", "-db", dsn)
