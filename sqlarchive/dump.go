@@ -262,6 +262,14 @@ type LoadOptions struct {
 	// length in bytes, newline included, on the goroutine of Load.
 	Progress func(bytes int)
 
+	// WriteProgress, if set, is called once every line is read and
+	// checked, as Load writes the entries, after each batch (of up to 1000
+	// entries): with the entries written so far and the total, the number
+	// of entry lines, a key given on several lines counted on each, on the
+	// goroutine of Load. All are written in one transaction, committed
+	// when Load returns.
+	WriteProgress func(written, total int)
+
 	// TempDir is the folder of the temporary file in which Load keeps the
 	// checked input beyond its first 4 MB; default os.TempDir().
 	TempDir string
@@ -357,7 +365,7 @@ func Load(ctx context.Context, a *Archive, name string, r io.Reader, opts *LoadO
 	if err != nil {
 		return 0, fmt.Errorf("sqlarchive: load %q: temporary file: %w", name, err)
 	}
-	if err := a.writeRows(ctx, info, like.Codec, checked); err != nil {
+	if err := a.writeRows(ctx, info, like.Codec, checked, sp.lines, o.WriteProgress); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -407,11 +415,12 @@ func (a *Archive) loadTarget(ctx context.Context, name string, lines *lineReader
 	return like, nil
 }
 
-// writeRows writes the entries of checked, lines of a dump that records
-// checked for an archive of codec c, into the archive like describes, in
-// one transaction, for Load. Its errors name the archive, or the table
-// (see tableError).
-func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, checked *bufio.Reader) (err error) {
+// writeRows writes the entries of checked, the total lines of a dump
+// that records checked for an archive of codec c, into the archive like
+// describes, in one transaction, for Load; it calls progress, if set,
+// after each batch. Its errors name the archive, or the table (see
+// tableError).
+func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, checked *bufio.Reader, total int, progress func(written, total int)) (err error) {
 	loadError := func(err error) error {
 		if err == nil {
 			return nil
@@ -445,7 +454,7 @@ func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, 
 		return &MismatchError{Name: info.Name, Field: "codec", Stored: info.Codec.String(), Requested: c.String()}
 	}
 	batch := make([]sqltable.Row[[]byte], 0, loadBatch)
-	size := 0
+	size, written := 0, 0
 	for {
 		line, rerr := checked.ReadBytes('\n')
 		if len(line) > 0 {
@@ -463,6 +472,10 @@ func (a *Archive) writeRows(ctx context.Context, like TableInfo, c codec.Codec, 
 		case rerr != nil, len(batch) == loadBatch, size >= loadBatchBytes:
 			if err := t.PutRows(ctx, batch); err != nil {
 				return tableError(info.Name, info.Table, err)
+			}
+			written += len(batch)
+			if progress != nil {
+				progress(written, total)
 			}
 			clear(batch) // for the garbage collector
 			batch, size = batch[:0], 0

@@ -1,9 +1,10 @@
 package sqlarchive_test
 
 import (
+	"bytes"
 	"fmt"
-	"io"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/klepto-sql/klepto/cache"
@@ -15,7 +16,8 @@ import (
 
 // The Progress callbacks of Copy and Dump count the entries as they go:
 // their calls add up to the entries copied or written, Copy's a page (500
-// entries) at a time, Dump's one at a time.
+// entries) at a time, Dump's one at a time. Load's WriteProgress counts
+// the entries written, a batch (1000) at a time, of the total.
 func TestProgressCountsEntries(t *testing.T) {
 	ctx := t.Context()
 	src := copyOpen(t, sqltest.SQLite(t), dialect.SQLite)
@@ -43,11 +45,29 @@ func TestProgressCountsEntries(t *testing.T) {
 	}
 
 	calls, sum := 0, 0
-	dres, err := sqlarchive.Dump(ctx, dst, "fib", io.Discard, &sqlarchive.DumpOptions{Progress: func(entries int) { calls, sum = calls+1, sum+entries }})
+	var b bytes.Buffer
+	dres, err := sqlarchive.Dump(ctx, dst, "fib", &b, &sqlarchive.DumpOptions{Progress: func(entries int) { calls, sum = calls+1, sum+entries }})
 	if err != nil || dres.Entries != n {
 		t.Fatalf("Dump = %+v, %v; want %d entries", dres, err, n)
 	}
 	if calls != n || sum != n {
 		t.Fatalf("Dump's Progress: %d calls adding up to %d, want %d of 1", calls, sum, n)
+	}
+
+	// Load, with the last line twice: its writes count lines, in batches
+	// of 1000.
+	lines := strings.SplitAfter(b.String(), "\n")
+	input := b.String() + "\n" + lines[len(lines)-2]
+	var writes [][2]int
+	readLines := 0
+	loaded, err := sqlarchive.Load(ctx, dst, "fib_again", strings.NewReader(input), &sqlarchive.LoadOptions{
+		Progress:      func(int) { readLines++ },
+		WriteProgress: func(written, total int) { writes = append(writes, [2]int{written, total}) },
+	})
+	if err != nil || loaded != n {
+		t.Fatalf("Load = %d, %v; want %d", loaded, err, n)
+	}
+	if want := [][2]int{{1000, n + 1}, {n + 1, n + 1}}; !slices.Equal(writes, want) || readLines != n+3 {
+		t.Fatalf("Load's WriteProgress was called with %v, want %v; Progress %d times, want %d lines", writes, want, readLines, n+3)
 	}
 }

@@ -22,10 +22,12 @@ type spool struct {
 	w   *bufio.Writer
 
 	unlinked bool // f's name was removed as soon as f was made
+	lines    int  // the lines added
 }
 
 // add appends line, which holds no newline.
 func (s *spool) add(line []byte) error {
+	s.lines++
 	if s.f == nil && s.mem.Len()+len(line)+1 > spoolMemory {
 		if err := s.toFile(); err != nil {
 			return err

@@ -74,7 +74,8 @@
 //
 // Progress bars, drawn on stderr when it is a terminal, count entries:
 // those of copy and export through the Progress callbacks of
-// sqlarchive.Copy and sqlarchive.Dump, import's the bytes of its input.
+// sqlarchive.Copy and sqlarchive.Dump; import's count the bytes of its
+// input, then the entries written (LoadOptions.WriteProgress).
 // An unknown or malformed DSN is a usage error (status 2).
 //
 // SQLite goes through github.com/mattn/go-sqlite3, which needs cgo. Built

@@ -55,7 +55,8 @@ import that fails is left in place, empty: other programs may have written
 into it meanwhile. So export, import into another database, and export
 again give identical files (unless the times lose digits: SQLite keeps
 milliseconds, PostgreSQL and MySQL microseconds).
-A progress bar is drawn on stderr when it is a terminal.`,
+Progress bars, of the bytes read, then of the entries written, are drawn on
+stderr when it is a terminal.`,
 		examples: []string{
 			"klepto-sql import fib -i fib.jsonl -db postgres://app@db.internal/app",
 			"klepto-sql export fib | klepto-sql import fib_backup",
@@ -102,14 +103,26 @@ func (c *importCommand) Run(ctx context.Context, args []string) (err error) {
 	}
 	r := newCancelableReader(ctx, in)
 	defer r.Close()
-	progress := c.progress(size, "import "+name, true)
+	// A bar of the bytes read, then one of the entries written.
+	reading := c.progress(size, "import "+name, true)
+	var writing *bar
+	writes := 0 // the entries written so far
 	n, err := sqlarchive.Load(ctx, a.Archive, name, r, &sqlarchive.LoadOptions{
 		Codec:    c.codec.codec,
 		TTL:      c.ttl.ttl,
 		Source:   source,
-		Progress: progress.add,
+		Progress: reading.add,
+		WriteProgress: func(written, total int) {
+			if writes == 0 {
+				reading.finish()
+				reading, writing = nil, c.progress(int64(total), "write "+name, false)
+			}
+			writing.add(written - writes)
+			writes = written
+		},
 	})
-	progress.finish()
+	reading.finish()
+	writing.finish()
 	if err != nil {
 		var he *sqlarchive.HeaderError
 		switch {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -70,7 +71,7 @@ func openPTY(t *testing.T) (tty *os.File, output func() string) {
 // On a terminal, copy's and export's progress bars count entries: a copy
 // of 1,110 entries in four archives shows 1110 as its total, where it
 // used to count archives (4), and the bar advances while an archive is
-// copied.
+// copied; import's bars show the bytes read, then the entries written.
 func TestProgressBars(t *testing.T) {
 	src := sqltest.Fresh(t, dialect.SQLite)
 	populate(t, src.DB, dialect.SQLite, testNow()) // 1,110 entries, 1,100 of them in fib
@@ -103,10 +104,25 @@ func TestProgressBars(t *testing.T) {
 	}
 
 	tty, output = openPTY(t)
-	if code := run(t.Context(), []string{"export", "fib", "-db", to}, strings.NewReader(""), io.Discard, tty); code != exitOK {
+	var export bytes.Buffer
+	if code := run(t.Context(), []string{"export", "fib", "-db", to}, strings.NewReader(""), &export, tty); code != exitOK {
 		t.Fatalf("export on a terminal: exit %d\n%s", code, output())
 	}
 	if bar := output(); !strings.Contains(bar, "/1100,") {
 		t.Errorf("export's bar does not count to 1100 entries:\n%q", bar)
+	}
+
+	// import reads (a bar of bytes), then writes (a bar of entries).
+	file := filepath.Join(t.TempDir(), "fib.jsonl")
+	if err := os.WriteFile(file, export.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tty, output = openPTY(t)
+	if code := run(t.Context(), []string{"import", "fib_again", "-i", file, "-db", to}, strings.NewReader(""), io.Discard, tty); code != exitOK {
+		t.Fatalf("import on a terminal: exit %d\n%s", code, output())
+	}
+	bar = output()
+	if !strings.Contains(bar, "import fib_again") || !regexp.MustCompile(`write fib_again .*\(1000/1100,`).MatchString(bar) {
+		t.Errorf("import's bars do not show the bytes read, then 1000 of the 1100 entries written:\n%q", bar)
 	}
 }
