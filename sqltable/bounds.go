@@ -360,6 +360,7 @@ func (t *Table[V]) enforce(ctx context.Context, s *bounded) (int, error) {
 		n, more, err := t.evictOnce(ctx, s)
 		total += n
 		if err != nil || !more || n == 0 {
+			t.observeEvict(total)
 			return total, err
 		}
 	}
