@@ -3,6 +3,8 @@ package sqlarchive_test
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
@@ -138,4 +141,68 @@ func TestObserverAndLogger(t *testing.T) {
 			_ = a.Close() // fails: its pool is closed
 		})
 	}
+}
+
+// Every kind of background work reports its failures to the Observer, and
+// to the Logger once a minute per kind: the change feed follower, the
+// janitor, and the flushes of the catalog's counts and of the rows' hits.
+func TestBackgroundErrors(t *testing.T) {
+	var failWrites, failReads atomic.Bool
+	broken := errors.New("disk on fire")
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		switch {
+		case failWrites.Load() && (op == sqltest.OpExec || op == sqltest.OpBegin):
+			return broken
+		case failReads.Load() && op == sqltest.OpQuery:
+			return broken
+		}
+		return nil
+	})
+	ctx := t.Context()
+	obs, log := new(observed), new(logged)
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{
+		Dialect: dialect.SQLite, Observer: obs, Logger: slog.New(log),
+		PollInterval: 10 * time.Millisecond, ExpireInterval: 10 * time.Millisecond, StatsInterval: 10 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sqlarchive.Memoize(ctx, a, "sq", func(_ context.Context, a nArgs) (int, error) { return a.N * a.N, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Call(ctx, nArgs{3}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := m.Key(nArgs{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failWrites.Store(true)
+	// A hit from memory, whose count waits for the catalog, and a read
+	// that finds the entry, whose hit waits in the access log.
+	if _, err := m.Call(ctx, nArgs{3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := m.Archive().Get(ctx, key); err != nil || !found {
+		t.Fatalf("Get: %v, %v", found, err)
+	}
+	failReads.Store(true)
+	ops := []string{"follow", "expire", "flush stats", "flush access"}
+	eventually(t, fmt.Sprintf("errors of %q reported", ops), func() bool {
+		for _, op := range ops {
+			if obs.count(func(e cache.Event) bool {
+				return e.Kind == cache.EventError && e.Op == op && e.Hidden && errors.Is(e.Err, broken)
+			}) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, op := range ops {
+		if n := log.records("klepto: " + op); n != 1 {
+			t.Errorf("%d records of %s, want 1", n, op)
+		}
+	}
+	_ = a.Close() // fails: writes fail
 }
