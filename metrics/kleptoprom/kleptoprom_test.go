@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/cache"
@@ -113,5 +114,28 @@ app_events_total{instance="a",kind="evict",name="fib",source="table"} 10
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "app_events_total", "app_errors_total"); err != nil {
 		t.Fatal(err)
+	}
+
+	// Buckets of the durations: the default ones, or those given.
+	for _, tc := range []struct {
+		buckets []float64
+		want    int
+	}{{nil, len(kleptoprom.DefaultBuckets)}, {[]float64{0.5, 5}, 2}} {
+		c := kleptoprom.New(&kleptoprom.Options{Buckets: tc.buckets})
+		c.Observe(cache.Event{Kind: cache.EventLoad, Source: cache.SourceMemo, Name: "fib", Count: 1, Duration: time.Second})
+		reg := prometheus.NewPedanticRegistry()
+		reg.MustRegister(c)
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "klepto_duration_seconds" {
+				h := mf.GetMetric()[0].GetHistogram()
+				if len(h.GetBucket()) != tc.want || h.GetSampleSum() != 1 {
+					t.Fatalf("Buckets %v: %d buckets, sum %v; want %d buckets, sum 1", tc.buckets, len(h.GetBucket()), h.GetSampleSum(), tc.want)
+				}
+			}
+		}
 	}
 }
