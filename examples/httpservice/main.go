@@ -58,13 +58,7 @@ func main() {
 
 // run serves on addr until ctx ends.
 func run(ctx context.Context, addr, dsn string, log *slog.Logger) error {
-	driver, source := "sqlite3", dialect.SQLiteDSN("httpservice.db")
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		driver, source = "pgx", dsn
-	} else if dsn != "" {
-		return fmt.Errorf("-dsn %q: want postgres://…", dsn)
-	}
-	db, err := sql.Open(driver, source)
+	db, driver, err := openDB(dsn)
 	if err != nil {
 		return err
 	}
@@ -86,6 +80,19 @@ func run(ctx context.Context, addr, dsn string, log *slog.Logger) error {
 		return err
 	}
 	return nil
+}
+
+// openDB opens the PostgreSQL database of dsn, through pgx, or the SQLite
+// file httpservice.db when dsn is empty, and returns the driver's name.
+func openDB(dsn string) (*sql.DB, string, error) {
+	driver, source := "sqlite3", dialect.SQLiteDSN("httpservice.db")
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		driver, source = "pgx", dsn
+	} else if dsn != "" {
+		return nil, "", fmt.Errorf("-dsn %q: want postgres://…", dsn)
+	}
+	db, err := sql.Open(driver, source)
+	return db, driver, err
 }
 
 // service answers /primes from a memo shared through the database, and

@@ -1,15 +1,20 @@
 package main
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/dialect"
 )
@@ -22,6 +27,12 @@ func start(t *testing.T, path, name string) (*service, *httptest.Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, db, name)
+}
+
+// serve serves a service over db, which it closes when the test ends.
+func serve(t *testing.T, db *sql.DB, name string) (*service, *httptest.Server) {
+	t.Helper()
 	t.Cleanup(func() { db.Close() })
 	s, err := newService(t.Context(), db, name, slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -104,6 +115,59 @@ func TestTwoInstancesShare(t *testing.T) {
 	metricsA := get(t, srvA.URL+"/metrics")
 	if !strings.Contains(metricsA, `klepto_events_total{kind="miss",name="primes",source="memo"} 1`+"\n") {
 		t.Errorf("A's /metrics lacks its miss:\n%s", metricsA)
+	}
+}
+
+// Two copies over one PostgreSQL database, through pgx as -dsn opens it.
+func TestTwoInstancesSharePostgres(t *testing.T) {
+	dsn := os.Getenv("KLEPTO_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		if os.Getenv("KLEPTO_TEST_REQUIRE_DBS") == "1" {
+			t.Fatal("KLEPTO_TEST_POSTGRES_DSN is not set, and KLEPTO_TEST_REQUIRE_DBS=1")
+		}
+		t.Skip("set KLEPTO_TEST_POSTGRES_DSN to run against PostgreSQL")
+	}
+	// A schema of its own, dropped at the end.
+	admin, _, err := openDB(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	schema := fmt.Sprintf("httpservice_%d", time.Now().UnixNano())
+	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	var srv [2]*httptest.Server
+	for i, name := range []string{"A", "B"} {
+		db, driver, err := openDB(u.String())
+		if err != nil || driver != "pgx" {
+			t.Fatalf("openDB: %s, %v; want pgx", driver, err)
+		}
+		_, srv[i] = serve(t, db, name)
+	}
+	if r := primes(t, srv[0], "100000"); !r.Computed || r.Primes != 9592 {
+		t.Fatalf("first answer %+v, want 9592 primes computed", r)
+	}
+	if r := primes(t, srv[1], "100000"); r.Computed || r.Primes != 9592 {
+		t.Fatalf("second answer %+v, want 9592 primes served without computing", r)
+	}
+}
+
+func TestOpenDBBadDSN(t *testing.T) {
+	if _, _, err := openDB("mysql://x"); err == nil {
+		t.Fatal("openDB accepted a MySQL DSN")
 	}
 }
 
