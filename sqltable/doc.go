@@ -290,6 +290,14 @@
 // Options.Retries is negative, or bound to a transaction, does not retry:
 // it fails after one busy_timeout.
 //
+// # Metrics
+//
+// Options.Observer receives a cache.Event for each Get or GetExpiry (a hit
+// or a miss), each write of Put, PutArgs and PutMany, with the time it
+// took, the entries the bounds evict, and the errors of those methods and
+// of Delete; AccessLogOptions.Observer receives the errors of the
+// AccessLog's background flushes.
+//
 // # Differences from klepto
 //
 // klepto's sqltable_archive keys rows by the raw key in a VARCHAR(255), so

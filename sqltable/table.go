@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
@@ -126,6 +127,13 @@ type Options struct {
 	// Table's pending reads. Nil, the default, leaves hits and
 	// accessed_at alone: reads write nothing.
 	AccessLog *AccessLog
+
+	// Observer, if set, receives the Table's events: the hits and misses
+	// of Get and GetExpiry, the writes of Put, PutArgs and PutMany, with
+	// the time each took, the entries its bounds evict, and the errors of
+	// those methods and of Delete (see cache.Event, whose Name is the
+	// table's name). Nil means none.
+	Observer cache.Observer
 }
 
 // beginner is what a Querier has when it is not bound to one transaction:
@@ -157,8 +165,9 @@ type Table[V any] struct {
 	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
 	argsKeys  *keymap.Keymap
 	sql       queries
-	feed      *feed         // nil when the database has no change feed
-	access    *accessBuffer // nil without Options.AccessLog
+	feed      *feed          // nil when the database has no change feed
+	access    *accessBuffer  // nil without Options.AccessLog
+	obs       cache.Observer // Options.Observer, or nil
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -240,6 +249,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		maxValue: o.MaxValueBytes,
 		argsKeys: argsKeys,
 		sql:      q,
+		obs:      o.Observer,
 	}
 	t.ttl.Store(int64(o.TTL))
 	if t.now == nil {
