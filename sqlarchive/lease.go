@@ -70,12 +70,13 @@ const (
 // each statement may run on any connection of a pool. Releasing a lease
 // expires it soon (releaseGrace), and sweep deletes old expired leases.
 type leaser struct {
-	db       *sql.DB
-	d        *dialect.Dialect
-	follower *follower
-	prefix   string // of every holder: host, pid and a random number
-	n        atomic.Uint64
-	swept    atomic.Int64 // when sweep last ran, in Unix nanoseconds
+	db        *sql.DB
+	d         *dialect.Dialect
+	follower  *follower
+	noPrepare bool   // Options.NoPrepare
+	prefix    string // of every holder: host, pid and a random number
+	n         atomic.Uint64
+	swept     atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
 	mu        sync.Mutex // guards following fields
 	sql       map[string]*leaseSQL
@@ -94,28 +95,53 @@ type release struct {
 }
 
 // leaseSQL are the statements on the leases of one archive table,
-// prepared once, so that each runs in one round trip.
+// prepared once (unless Options.NoPrepare), so that each runs in one round
+// trip.
 type leaseSQL struct {
 	// acquire inserts a lease unless the value exists (args: table, hash,
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
-	acquire *sql.Stmt
+	acquire *leaseStmt
 	// takeover takes over an expired lease on MySQL (args: holder,
 	// duration, table, hash); nil elsewhere.
-	takeover *sql.Stmt
-	renew    *sql.Stmt // args: duration, table, hash, holder
-	release  *sql.Stmt // args: grace, table, hash, holder
+	takeover *leaseStmt
+	renew    *leaseStmt // args: duration, table, hash, holder
+	release  *leaseStmt // args: grace, table, hash, holder
 }
 
 // close closes the statements.
 func (s *leaseSQL) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, st := range []*leaseStmt{s.acquire, s.takeover, s.renew, s.release} {
+		if st != nil && st.ps != nil {
+			errs = append(errs, st.ps.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// leaseStmt is a statement on leases: prepared, or with Options.NoPrepare
+// sent as SQL on the pool each time.
+type leaseStmt struct {
+	db    *sql.DB
+	query string
+	ps    *sql.Stmt // nil with Options.NoPrepare
+}
+
+// ExecContext runs the statement.
+func (s *leaseStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if s.ps != nil {
+		return s.ps.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.query, args...)
+}
+
+// execTx runs the statement in tx.
+func (s *leaseStmt) execTx(ctx context.Context, tx *sql.Tx, args ...any) (sql.Result, error) {
+	if s.ps != nil {
+		return tx.StmtContext(ctx, s.ps).ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, s.query, args...)
 }
 
 func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
@@ -157,7 +183,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
 	s = new(leaseSQL)
 	type prepare struct {
-		stmt  **sql.Stmt
+		stmt  **leaseStmt
 		query string
 	}
 	queries := []prepare{
@@ -176,11 +202,15 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now()})
 	}
 	for _, q := range queries {
-		st, err := l.db.PrepareContext(ctx, d.Rebind(q.query))
-		if err != nil {
+		st := &leaseStmt{db: l.db, query: d.Rebind(q.query)}
+		*q.stmt = st
+		if l.noPrepare {
+			continue
+		}
+		var err error
+		if st.ps, err = l.db.PrepareContext(ctx, st.query); err != nil {
 			return nil, errors.Join(feedError(fmt.Errorf("prepare the statements of leases: %w", err)), s.close())
 		}
-		*q.stmt = st
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -293,7 +323,7 @@ func (l *leaser) releaser() {
 			l.mu.Unlock()
 			return
 		}
-		stmts := make([]*sql.Stmt, len(batch))
+		stmts := make([]*leaseStmt, len(batch))
 		for i, r := range batch {
 			stmts[i] = l.sql[r.table].release
 		}
@@ -308,7 +338,7 @@ func (l *leaser) releaser() {
 
 // releaseAll releases the leases of batch, each with its statement of
 // stmts (an update by primary key), in one transaction.
-func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
+func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*leaseStmt) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
 		return l.d.RetryBusy(ctx, func() error {
@@ -322,7 +352,7 @@ func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.S
 			return err
 		}
 		for i, r := range batch {
-			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
+			if _, err := stmts[i].execTx(ctx, tx, grace, r.table, r.hash, r.holder); err != nil {
 				return errors.Join(err, tx.Rollback())
 			}
 		}

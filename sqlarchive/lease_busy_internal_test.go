@@ -2,7 +2,6 @@ package sqlarchive
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -51,7 +50,7 @@ func TestReleaseWaitsForSQLiteLock(t *testing.T) {
 	})
 	rctx, cancel := context.WithTimeout(ctx, releaseTimeout)
 	defer cancel()
-	err = l.releaseAll(rctx, []release{{"sq", key.Hash[:], holder}}, []*sql.Stmt{s.release})
+	err = l.releaseAll(rctx, []release{{"sq", key.Hash[:], holder}}, []*leaseStmt{s.release})
 	if uerr := <-unlocked; uerr != nil {
 		t.Fatal(uerr)
 	}
