@@ -40,6 +40,7 @@ type serveConfig struct {
 	PollInterval time.Duration `json:"poll_interval,omitempty"`
 	ListenDSN    string        `json:"listen_dsn,omitempty"`   // PostgreSQL: a pqlisten Listener on this DSN
 	ClockOffset  time.Duration `json:"clock_offset,omitempty"` // the process's clock is this far ahead of the machine's
+	NoPrepare    bool          `json:"no_prepare,omitempty"`
 
 	// sqlarchive.MemoizeOptions
 	Policy    string        `json:"policy,omitempty"` // cache.ParsePolicy; "" for LRU
@@ -220,6 +221,7 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 		clock = func() time.Time { return time.Now().Add(cfg.ClockOffset) }
 	}
 	opts := &sqlarchive.Options{Dialect: d, SkipMigrate: cfg.SkipMigrate, PollInterval: cfg.PollInterval, Clock: clock}
+	opts.NoPrepare = cfg.NoPrepare
 	if cfg.ListenDSN != "" {
 		opts.Listener = pqlisten.New(cfg.ListenDSN)
 	}
