@@ -125,6 +125,8 @@ type reply struct {
 	IsDeadline bool   `json:"is_deadline,omitempty"` // Err wraps context.DeadlineExceeded
 	IsNoFeed   bool   `json:"is_no_feed,omitempty"`  // Err wraps sqlarchive.ErrNoFeed
 
+	P50    time.Duration          `json:"p50,omitempty"`    // walk: the median latency of a call
+	P99    time.Duration          `json:"p99,omitempty"`    // walk: the 99th percentile latency of a call
 	Runs   int64                  `json:"runs,omitempty"`   // walk, info: function runs (walk: during the walk)
 	Ranges []computation          `json:"ranges,omitempty"` // walk: the function's runs during the walk
 	Errors int                    `json:"errors,omitempty"` // walk: calls that failed
@@ -322,8 +324,11 @@ func (s *server) handle(ctx context.Context, req request) (r reply) {
 		s.runsMu.Lock()
 		s.ranges = nil
 		s.runsMu.Unlock()
+		lat := make([]time.Duration, 0, len(req.Keys))
 		for _, n := range req.Keys {
+			start := time.Now()
 			v, err := s.m.Call(ctx, sqArgs{n})
+			lat = append(lat, time.Since(start))
 			switch {
 			case err != nil:
 				if r.Errors == 0 {
@@ -335,6 +340,7 @@ func (s *server) handle(ctx context.Context, req request) (r reply) {
 			}
 		}
 		r.Runs = s.runs.Load() - runs
+		r.P50, r.P99 = quantile(lat, 0.50), quantile(lat, 0.99)
 		s.runsMu.Lock()
 		r.Ranges = s.ranges
 		s.runsMu.Unlock()
