@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -149,6 +150,40 @@ func pgbouncerWorker(ctx context.Context, tbl *sqltable.Table[int], m *cache.Mem
 	return nil
 }
 
+// Without NoPrepare, a Table prepares its statements on one client
+// connection, under names of that connection (lib/pq's "1", "2", …), and
+// PgBouncer runs them on whichever server connection is free: a second
+// pool's Table, preparing the same names, finds them taken on the server
+// connection they share. With NoPrepare, both open.
+func TestPgBouncerPrepared(t *testing.T) {
+	db := sqltest.PgBouncerWith(t, "postgres")
+	ctx := t.Context()
+	other, err := sql.Open(db.Driver, db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var errs []error
+	for i, pool := range []*sql.DB{db.DB, other, db.DB, other} {
+		tbl, err := sqltable.Open[int](ctx, pool, fmt.Sprintf("prepared_%d", i), nil)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		defer tbl.Close()
+	}
+	if len(errs) == 0 || !strings.Contains(errs[0].Error(), "prepared statement") {
+		t.Errorf("Tables that prepare statements on two pools through PgBouncer opened with errors %v, want an error about a prepared statement", errs)
+	}
+	for i, pool := range []*sql.DB{db.DB, other, db.DB, other} {
+		tbl, err := sqltable.Open[int](ctx, pool, fmt.Sprintf("unprepared_%d", i), &sqltable.Options{NoPrepare: true})
+		if err != nil {
+			t.Fatalf("with NoPrepare: %v", err)
+		}
+		defer tbl.Close()
+	}
+}
+
 // pgbouncerServe returns the configuration of a memo server on db through
 // PgBouncer: NoPrepare, and a poll interval of 100 ms.
 func pgbouncerServe(db sqltest.Database, archive string) serveConfig {
@@ -255,6 +290,14 @@ func TestPgBouncerFeed(t *testing.T) {
 				if r := b.call(n); r.Value != value {
 					t.Errorf("round %d: the other process's call = %+v, want %d", round, r, value)
 				}
+			}
+			// Through the pooler, LISTEN ran on a server connection that
+			// the listener no longer has: no notification reaches it.
+			switch notes := b.info().Follow.Notifications; {
+			case c.listen == db.DSN && notes != 0:
+				t.Errorf("the listener through PgBouncer received %d notifications, want none", notes)
+			case c.listen == direct && notes == 0:
+				t.Errorf("the listener on a direct connection received no notification")
 			}
 		})
 	}

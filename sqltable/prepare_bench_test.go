@@ -13,7 +13,8 @@ import (
 
 // BenchmarkNoPrepare compares, on PostgreSQL, a Table that prepares its
 // statements (the default) with one that sends them as SQL
-// (Options.NoPrepare), side by side over a direct connection, and the
+// (Options.NoPrepare), side by side over a direct connection (with lib/pq,
+// also with binary_parameters=yes in the DSN), and the
 // latter through PgBouncer in transaction mode when
 // KLEPTO_TEST_PGBOUNCER_DSN is set: Get of a stored key, Put of a stored
 // key, and PutMany of 100 entries.
@@ -24,6 +25,7 @@ func BenchmarkNoPrepare(b *testing.B) {
 		opts []bool // NoPrepare values
 	}{
 		{"direct", func(b *testing.B) *sql.DB { return sqltest.Postgres(b) }, []bool{false, true}},
+		{"direct-binary_parameters", directBinary, []bool{false, true}},
 		{"pgbouncer", func(b *testing.B) *sql.DB { return sqltest.PgBouncer(b).DB }, []bool{true}},
 	}
 	for _, p := range pools {
@@ -38,6 +40,22 @@ func BenchmarkNoPrepare(b *testing.B) {
 			}
 		})
 	}
+}
+
+// directBinary returns a pool on a fresh PostgreSQL schema, over a direct
+// connection, whose lib/pq DSN has binary_parameters=yes, as behind
+// PgBouncer.
+func directBinary(b *testing.B) *sql.DB {
+	if sqltest.PostgresDriver(b) != "postgres" {
+		b.Skip("binary_parameters is lib/pq's")
+	}
+	pg := sqltest.Fresh(b, dialect.Postgres)
+	db, err := sql.Open("postgres", pg.DSN+"&binary_parameters=yes")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = db.Close() })
+	return db
 }
 
 func benchPrepare(b *testing.B, db *sql.DB, noPrepare bool) {
