@@ -381,7 +381,7 @@ func pgbouncerCLI(t *testing.T, db sqltest.Database) sqltest.Database {
 
 // klepto-sql creates an archive, stores and reads values and lists the
 // archives through PgBouncer, with pooler=transaction; a value it stores is
-// read by the library through the pooler too.
+// read by the library through the pooler too, and watch polls the feed.
 func TestPgBouncerCLI(t *testing.T) {
 	db := sqltest.PgBouncer(t)
 	cli := pgbouncerCLI(t, db)
@@ -407,6 +407,10 @@ func TestPgBouncerCLI(t *testing.T) {
 	defer tbl.Close()
 	if v, ok, err := tbl.Get(t.Context(), keymap.NewKey("(19)")); err != nil || !ok || v != 361 {
 		t.Errorf("the library read (19) = %d, %v, %v; want 361", v, ok, err)
+	}
+	// watch polls: LISTEN would not pass the pooler. It runs until -timeout.
+	if out, _ := runCLIErr(t, cli, "watch", "-timeout", "1s", "-interval", "100ms"); !strings.Contains(out, "reading the feed every 100ms") {
+		t.Errorf("klepto-sql watch through PgBouncer printed %q, want it to say it reads the feed every 100ms", out)
 	}
 	if out, err := runCLIErr(t, pgbouncerCLIMode(t, db, "session"), "ls"); err == nil || !strings.Contains(out, "pooler=session") {
 		t.Errorf("klepto-sql ls with pooler=session: %v, %q; want an error naming the parameter", err, out)
