@@ -38,7 +38,8 @@ var pgbouncerDrivers = []string{"postgres", "pgx"}
 
 // The archive conformance suite passes through PgBouncer, on a sqltable
 // Table and on a table of a sqlarchive Archive (whose Open migrates the
-// database through the pooler), and so do 16 goroutines writing and reading
+// database through the pooler), with lib/pq and with pgx (in its modes exec
+// and simple_protocol), and so do 16 goroutines writing and reading
 // one table and memoizing shared keys at once, on a pool of as many
 // connections.
 func TestPgBouncerArchive(t *testing.T) {
@@ -75,26 +76,53 @@ func TestPgBouncerArchive(t *testing.T) {
 				}, func(i int) int { return i*7 + 1 })
 			})
 			t.Run("Concurrent", func(t *testing.T) {
-				pgbouncerConcurrent(t, a)
+				pgbouncerConcurrent(t, a, "concurrent")
+			})
+			if driver != "pgx" {
+				return
+			}
+			// pgx's other mode that prepares no named statement.
+			t.Run("simple_protocol", func(t *testing.T) {
+				dsn := strings.Replace(db.DSN, "default_query_exec_mode=exec", "default_query_exec_mode=simple_protocol", 1)
+				pool, err := sql.Open("pgx", dsn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer pool.Close()
+				a, err := sqlarchive.Open(ctx, pool, &sqlarchive.Options{NoPrepare: true, PollInterval: 50 * time.Millisecond})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer a.Close()
+				archivetest.Run(t, func(t *testing.T) cache.Archive[int] {
+					n++
+					tbl, err := sqlarchive.Table[int](ctx, a, fmt.Sprintf("conf_%d", n), nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = tbl.Close() })
+					return tbl
+				}, func(i int) int { return i*7 + 1 })
+				pgbouncerConcurrent(t, a, "simple")
 			})
 		})
 	}
 }
 
 // pgbouncerConcurrent runs 16 goroutines that each put, get, put many and
-// get many keys of one table of a, and call one memo of a on shared keys:
+// get many keys of the table name of a, and call a memo of a on shared keys:
 // no call fails and every value is right.
-func pgbouncerConcurrent(t *testing.T, a *sqlarchive.Archive) {
+func pgbouncerConcurrent(t *testing.T, a *sqlarchive.Archive, name string) {
 	const goroutines, rounds, keys = 16, 40, 50
 	ctx := t.Context()
-	tbl, err := sqlarchive.Table[int](ctx, a, "concurrent", nil)
+	tbl, err := sqlarchive.Table[int](ctx, a, name, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer tbl.Close()
 	var mu sync.Mutex
 	runs := make(map[int]int)
-	m, err := sqlarchive.Memoize(ctx, a, "sq", func(_ context.Context, x sqArgs) (int, error) {
+	m, err := sqlarchive.Memoize(ctx, a, name+"_sq", func(_ context.Context, x sqArgs) (int, error) {
 		mu.Lock()
 		runs[x.N]++
 		mu.Unlock()
