@@ -151,6 +151,15 @@ type Options struct {
 	// a minute for each operation that failed, the next record saying how
 	// many were left out. Nil means no logging.
 	Logger *slog.Logger
+
+	// NoPrepare sends every statement of the Archive, its tables, memos
+	// and leases as SQL, never preparing one to keep across calls (see
+	// sqltable.Options.NoPrepare). Set it when db reaches PostgreSQL
+	// through a pooler in transaction mode, such as PgBouncer's
+	// pool_mode=transaction; see docs/deploying.md for the DSN and for
+	// what else needs a direct connection (a Listener, and on a pool of
+	// one connection, migrations). The default, false, prepares them.
+	NoPrepare bool
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -166,6 +175,7 @@ type Archive struct {
 	now        func() time.Time
 	sql        catalogSQL
 	feedWindow int
+	noPrepare  bool // Options.NoPrepare
 
 	follower *follower     // reads the change feed for memos and Watch
 	leases   *leaser       // leases of memos' keys
@@ -269,6 +279,8 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.follower.report = a.report
 	a.leases = newLeaser(db, d, a.follower)
+	a.leases.noPrepare = o.NoPrepare
+	a.noPrepare = o.NoPrepare
 	a.janitor = &janitor{a: a, interval: o.ExpireInterval, batch: o.ExpireBatch}
 	if a.janitor.batch == 0 {
 		a.janitor.batch = DefaultExpireBatch

@@ -265,6 +265,13 @@
 // than 2n connections of the pool, and calls succeed again within 2 s of
 // the end of the stall, on PostgreSQL and on MariaDB.
 //
+// Behind a pooler in transaction mode, such as PgBouncer's
+// pool_mode=transaction, set Options.NoPrepare and the driver's DSN
+// parameter (lib/pq: binary_parameters=yes; pgx:
+// default_query_exec_mode=exec), and give a [Listener] a direct
+// connection; migrations and leases need no session. docs/deploying.md in
+// the repository says what holds.
+//
 // # Concurrency and ownership
 //
 // An Archive and the tables it returns are safe for concurrent use, and

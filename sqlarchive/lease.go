@@ -71,12 +71,13 @@ const (
 // each statement may run on any connection of a pool. Releasing a lease
 // expires it soon (releaseGrace), and sweep deletes old expired leases.
 type leaser struct {
-	db       *sql.DB
-	d        *dialect.Dialect
-	follower *follower
-	prefix   string // of every holder: host, pid and a random number
-	n        atomic.Uint64
-	swept    atomic.Int64 // when sweep last ran, in Unix nanoseconds
+	db        *sql.DB
+	d         *dialect.Dialect
+	follower  *follower
+	noPrepare bool   // Options.NoPrepare
+	prefix    string // of every holder: host, pid and a random number
+	n         atomic.Uint64
+	swept     atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
 	mu        sync.Mutex // guards following fields
 	sql       map[string]*leaseSQL
@@ -95,33 +96,50 @@ type release struct {
 }
 
 // leaseSQL are the statements on the leases of one archive table,
-// prepared once, so that each runs in one round trip.
+// prepared once (unless Options.NoPrepare), so that each runs in one round
+// trip.
 type leaseSQL struct {
 	// acquire inserts a lease unless the value exists (args: table, hash,
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
-	acquire *sql.Stmt
+	acquire *leaseStmt
 	// takeover takes over an expired lease on MySQL (args: holder,
 	// duration, table, hash); nil elsewhere.
-	takeover *sql.Stmt
-	renew    *sql.Stmt // args: duration, table, hash, holder
-	release  *sql.Stmt // args: grace, table, hash, holder
+	takeover *leaseStmt
+	renew    *leaseStmt // args: duration, table, hash, holder
+	release  *leaseStmt // args: grace, table, hash, holder
 	// releaseMany releases maxReleases leases (args: grace, table,
 	// maxReleases hashes, then their holders); a batch of fewer repeats
 	// its first lease. Holders are unique, so matching the hashes and the
 	// holders as two lists matches each lease by both.
-	releaseMany *sql.Stmt
+	releaseMany *leaseStmt
 }
 
 // close closes the statements.
 func (s *leaseSQL) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release, s.releaseMany} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, st := range []*leaseStmt{s.acquire, s.takeover, s.renew, s.release, s.releaseMany} {
+		if st != nil && st.ps != nil {
+			errs = append(errs, st.ps.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// leaseStmt is a statement on leases: prepared, or with Options.NoPrepare
+// sent as SQL on the pool each time.
+type leaseStmt struct {
+	db    *sql.DB
+	query string
+	ps    *sql.Stmt // nil with Options.NoPrepare
+}
+
+// ExecContext runs the statement.
+func (s *leaseStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if s.ps != nil {
+		return s.ps.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.query, args...)
 }
 
 func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
@@ -164,7 +182,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	many := strings.TrimSuffix(strings.Repeat("?, ", maxReleases), ", ")
 	s = new(leaseSQL)
 	type prepare struct {
-		stmt  **sql.Stmt
+		stmt  **leaseStmt
 		query string
 	}
 	queries := []prepare{
@@ -185,11 +203,15 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now()})
 	}
 	for _, q := range queries {
-		st, err := l.db.PrepareContext(ctx, d.Rebind(q.query))
-		if err != nil {
+		st := &leaseStmt{db: l.db, query: d.Rebind(q.query)}
+		*q.stmt = st
+		if l.noPrepare {
+			continue
+		}
+		var err error
+		if st.ps, err = l.db.PrepareContext(ctx, st.query); err != nil {
 			return nil, errors.Join(feedError(fmt.Errorf("prepare the statements of leases: %w", err)), s.close())
 		}
-		*q.stmt = st
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -276,15 +276,15 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 // batchStmt returns the statement of key. A statement for a full chunk
 // (t.batchRows rows), or PostgreSQL's statements, one for any number of
 // rows, is
-// prepared once and kept when the Table may prepare statements; others are
-// plain SQL.
+// prepared once and kept when the Table may prepare statements (over a
+// *sql.DB or *sql.Conn, without Options.NoPrepare); others are plain SQL.
 func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	k, rows := key.kind, key.rows
 	pg := t.d == dialect.Postgres && (k == batchGet || t.pgArrays(k))
 	if pg {
 		key.rows = 0
 	}
-	keep := t.conn != nil && (pg || rows == t.batchRows(k))
+	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k))
 	if keep {
 		t.mu.Lock()
 		ps := t.batch[key]

@@ -252,7 +252,8 @@
 //
 // A Table over a *sql.DB is safe for concurrent use, by goroutines and by
 // processes sharing the database. It prepares its statements once (closed by
-// [Table.Close]), runs [Table.PutMany] in one transaction when the batch
+// [Table.Close]; Options.NoPrepare, for poolers in transaction mode such as
+// PgBouncer's, sends them unprepared instead), runs [Table.PutMany] in one transaction when the batch
 // needs several statements, and retries operations that fail with transient
 // errors (busy, deadlock, serialization failure, and for operations safe to
 // repeat a lost connection) a few times with a short jittered wait; see

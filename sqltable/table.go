@@ -120,6 +120,17 @@ type Options struct {
 	// of keys, such as a logger, are left out here too. Nil means none.
 	ArgsOptions *keymap.Options
 
+	// NoPrepare makes the Table send every statement as it is, never
+	// preparing one to keep (with PrepareContext) across calls. Set it
+	// when the Querier reaches the database through a connection pooler in
+	// transaction mode, such as PgBouncer 1.18 with pool_mode=transaction,
+	// which does not keep a prepared statement beyond the transaction
+	// that made it: a later call may run on another server connection (see
+	// docs/deploying.md for the DSN the driver then needs). The default,
+	// false, prepares the statements of single keys, and of full batches,
+	// once per Table, which saves the server a parse per call.
+	NoPrepare bool
+
 	// AccessLog, if not nil, counts the entries that Get, GetExpiry and
 	// GetMany find, and writes the counts to the hits and accessed_at
 	// columns in batches (see AccessLog). The Table must be over a pool
@@ -158,6 +169,7 @@ type Table[V any] struct {
 	name      string
 	codec     codec.Codec
 	stored    bool         // Options.Stored: V is []byte, the values as stored
+	noPrepare bool         // Options.NoPrepare: statements are sent as SQL
 	ttl       atomic.Int64 // time.Duration; SetTTL changes it
 	now       func() time.Time
 	retries   int
@@ -191,9 +203,9 @@ type Table[V any] struct {
 // When db is a *sql.DB, the table is created under [dialect.Dialect.WithDDLLock],
 // so that processes opening one table at the same time take turns. When db
 // can begin transactions (a *sql.DB or a *sql.Conn), Open prepares the
-// statements of the single-key operations once; release them with
-// [Table.Close]. When db is a *sql.Tx, the Table works inside that
-// transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
+// statements of the single-key operations once (unless
+// [Options].NoPrepare); release them with [Table.Close]. When db is a
+// *sql.Tx, the Table works inside that transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
 // inside a transaction commits it: create tables outside transactions.
 //
 // Open checks that an existing table has the layout of an archive table:
@@ -251,6 +263,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		sql:      q,
 		obs:      o.Observer,
 	}
+	t.noPrepare = o.NoPrepare
 	t.ttl.Store(int64(o.TTL))
 	if t.now == nil {
 		t.now = time.Now
@@ -330,6 +343,9 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 		if err != nil {
 			return fmt.Errorf("read max_allowed_packet: %w", err)
 		}
+	}
+	if t.noPrepare {
+		return nil
 	}
 	// Over a transaction, the statements are prepared on it, and last as
 	// long as it does.
