@@ -40,6 +40,7 @@ type serveConfig struct {
 	PollInterval time.Duration `json:"poll_interval,omitempty"`
 	ListenDSN    string        `json:"listen_dsn,omitempty"`   // PostgreSQL: a pqlisten Listener on this DSN
 	ClockOffset  time.Duration `json:"clock_offset,omitempty"` // the process's clock is this far ahead of the machine's
+	NoPrepare    bool          `json:"no_prepare,omitempty"`
 
 	// sqlarchive.MemoizeOptions
 	Policy    string        `json:"policy,omitempty"` // cache.ParsePolicy; "" for LRU
@@ -124,6 +125,8 @@ type reply struct {
 	IsDeadline bool   `json:"is_deadline,omitempty"` // Err wraps context.DeadlineExceeded
 	IsNoFeed   bool   `json:"is_no_feed,omitempty"`  // Err wraps sqlarchive.ErrNoFeed
 
+	P50    time.Duration          `json:"p50,omitempty"`    // walk: the median latency of a call
+	P99    time.Duration          `json:"p99,omitempty"`    // walk: the 99th percentile latency of a call
 	Runs   int64                  `json:"runs,omitempty"`   // walk, info: function runs (walk: during the walk)
 	Ranges []computation          `json:"ranges,omitempty"` // walk: the function's runs during the walk
 	Errors int                    `json:"errors,omitempty"` // walk: calls that failed
@@ -220,6 +223,7 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 		clock = func() time.Time { return time.Now().Add(cfg.ClockOffset) }
 	}
 	opts := &sqlarchive.Options{Dialect: d, SkipMigrate: cfg.SkipMigrate, PollInterval: cfg.PollInterval, Clock: clock}
+	opts.NoPrepare = cfg.NoPrepare
 	if cfg.ListenDSN != "" {
 		opts.Listener = pqlisten.New(cfg.ListenDSN)
 	}
@@ -320,8 +324,11 @@ func (s *server) handle(ctx context.Context, req request) (r reply) {
 		s.runsMu.Lock()
 		s.ranges = nil
 		s.runsMu.Unlock()
+		lat := make([]time.Duration, 0, len(req.Keys))
 		for _, n := range req.Keys {
+			start := time.Now()
 			v, err := s.m.Call(ctx, sqArgs{n})
+			lat = append(lat, time.Since(start))
 			switch {
 			case err != nil:
 				if r.Errors == 0 {
@@ -333,6 +340,7 @@ func (s *server) handle(ctx context.Context, req request) (r reply) {
 			}
 		}
 		r.Runs = s.runs.Load() - runs
+		r.P50, r.P99 = quantile(lat, 0.50), quantile(lat, 0.99)
 		s.runsMu.Lock()
 		r.Ranges = s.ranges
 		s.runsMu.Unlock()

@@ -91,8 +91,13 @@
 // closed. This package imports no database/sql driver and needs no cgo: the
 // program registers the one it uses. The version table, its shape and the
 // lock keys are golang-migrate's, so databases migrated by earlier releases
-// keep working. Concurrent runs take turns under a lock: pg_advisory_lock
-// on PostgreSQL, bounded by lock_timeout; GET_LOCK on MySQL; on SQLite,
+// keep working. Concurrent runs take turns under a lock: on PostgreSQL,
+// golang-migrate's advisory lock, taken with pg_advisory_xact_lock in a
+// transaction held open on a second connection of the pool until the run
+// ends, so that the lock holds behind a pooler in transaction mode such as
+// PgBouncer's (over a pool limited to one connection, pg_advisory_lock on
+// the run's own connection, which needs a direct connection), bounded by
+// lock_timeout; GET_LOCK on MySQL; on SQLite,
 // SQLite's own write lock and an OS file lock on
 // "<database file>.klepto-migrate.lock". That file exists only while a run
 // holds the lock, so none is left beside the database. The holder removes

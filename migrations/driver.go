@@ -29,6 +29,7 @@ type connDriver struct {
 	// lock waits are bounded by the database, and golang-migrate stops
 	// between migrations when ctx is done.
 	ctx    context.Context
+	db     *sql.DB
 	conn   *sql.Conn
 	d      *dialect.Dialect
 	table  string        // MigrationsTable, quoted, and qualified on PostgreSQL
@@ -47,6 +48,16 @@ type connDriver struct {
 	tx        *sql.Tx
 	prev      int
 	prevDirty bool
+
+	// On PostgreSQL, Lock takes the lock in a transaction of its own, on
+	// a connection of its own, which Unlock rolls back: a transaction
+	// keeps its server connection behind a pooler in transaction mode,
+	// where a session lock (pg_advisory_lock) would be taken on one server
+	// connection and released, in vain, on another. Over a pool of one
+	// connection, where there is no second connection to take, Lock takes
+	// the session lock on conn instead, and lockTx is nil.
+	lockConn *sql.Conn
+	lockTx   *sql.Tx
 }
 
 // openDriver takes a connection from db and readies it for golang-migrate:
@@ -57,7 +68,7 @@ func openDriver(ctx context.Context, db *sql.DB, d *dialect.Dialect, wait time.D
 	if err != nil {
 		return nil, err
 	}
-	drv := &connDriver{ctx: ctx, conn: conn, d: d, table: d.QuoteIdent(MigrationsTable), wait: wait}
+	drv := &connDriver{ctx: ctx, db: db, conn: conn, d: d, table: d.QuoteIdent(MigrationsTable), wait: wait}
 	if err := drv.init(); err != nil {
 		return nil, errors.Join(err, drv.Close())
 	}
@@ -78,12 +89,6 @@ func (drv *connDriver) init() error {
 		}
 		drv.table = drv.d.QuoteIdent(schema.String) + "." + drv.table
 		drv.lockID, _ = database.GenerateAdvisoryLockId(dbName.String, schema.String, MigrationsTable)
-		// pg_advisory_lock waits forever unless lock_timeout (in
-		// milliseconds) stops it, with an error that dialect.IsBusy knows.
-		timeout := strconv.FormatInt(drv.wait.Milliseconds()+1, 10)
-		if _, err := drv.conn.ExecContext(drv.ctx, `SELECT set_config('lock_timeout', $1, false)`, timeout); err != nil {
-			return fmt.Errorf("set lock_timeout: %w", err)
-		}
 	case dialect.MySQL:
 		var dbName sql.NullString
 		if err := drv.conn.QueryRowContext(drv.ctx, `SELECT DATABASE()`).Scan(&dbName); err != nil {
@@ -137,6 +142,7 @@ func (drv *connDriver) Open(string) (database.Driver, error) {
 // it is discarded rather than returned to the pool.
 func (drv *connDriver) Close() error {
 	rerr := drv.rollback()
+	drv.unlockTx()
 	if drv.d == dialect.SQLite {
 		return errors.Join(rerr, drv.conn.Close())
 	}
@@ -145,8 +151,10 @@ func (drv *connDriver) Close() error {
 	return nil
 }
 
-// Lock takes the cross-process migration lock: pg_advisory_lock on
-// PostgreSQL, GET_LOCK on MySQL. On SQLite the file lock that the caller
+// Lock takes the cross-process migration lock: on PostgreSQL
+// pg_advisory_xact_lock in a transaction held open until Unlock (see
+// lockTx), or pg_advisory_lock over a pool of one connection; GET_LOCK on
+// MySQL. On SQLite the file lock that the caller
 // holds, and SQLite's own write lock, keep processes apart.
 func (drv *connDriver) Lock() error {
 	if !drv.locked.CompareAndSwap(false, true) {
@@ -163,11 +171,37 @@ func (drv *connDriver) lock() error {
 	ctx := context.WithoutCancel(drv.ctx)
 	switch drv.d {
 	case dialect.Postgres:
-		if _, err := drv.conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, drv.lockID); err != nil {
-			if dialect.IsBusy(err) {
-				return &lockError{err}
+		// pg_advisory_lock waits forever unless lock_timeout (in
+		// milliseconds) stops it, with an error that dialect.IsBusy knows.
+		timeout := strconv.FormatInt(drv.wait.Milliseconds()+1, 10)
+		if drv.db.Stats().MaxOpenConnections == 1 {
+			if _, err := drv.conn.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, false)`, timeout); err != nil {
+				return fmt.Errorf("set lock_timeout: %w", err)
 			}
-			return fmt.Errorf("take the migration lock: %w", err)
+			return pgLockError(drv.conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, drv.lockID))
+		}
+		// The wait for a free connection is bounded as the lock's is; the
+		// transaction must outlive that bound, so it begins on a
+		// connection taken first.
+		wctx, cancel := context.WithTimeout(ctx, drv.wait)
+		conn, err := drv.db.Conn(wctx)
+		cancel()
+		if err != nil {
+			return &lockError{fmt.Errorf("no free connection for the lock's transaction: %w", err)}
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return errors.Join(fmt.Errorf("take the migration lock: %w", err), conn.Close())
+		}
+		drv.lockConn, drv.lockTx = conn, tx
+		if _, err = tx.ExecContext(ctx, `SELECT set_config('lock_timeout', $1, true)`, timeout); err != nil {
+			err = fmt.Errorf("set lock_timeout: %w", err)
+		} else {
+			err = pgLockError(tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, drv.lockID))
+		}
+		if err != nil {
+			drv.unlockTx()
+			return err
 		}
 	case dialect.MySQL:
 		secs := int64(math.Ceil(drv.wait.Seconds()))
@@ -185,10 +219,41 @@ func (drv *connDriver) lock() error {
 	return nil
 }
 
+// pgLockError returns the error of a statement taking PostgreSQL's
+// migration lock, if any: a *lockError if lock_timeout stopped it.
+func pgLockError(_ sql.Result, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case dialect.IsBusy(err):
+		return &lockError{err}
+	}
+	return fmt.Errorf("take the migration lock: %w", err)
+}
+
+// unlockTx ends the transaction that holds PostgreSQL's lock, if any,
+// releasing it, and puts its connection back in the pool.
+func (drv *connDriver) unlockTx() {
+	if drv.lockTx == nil {
+		return
+	}
+	// A rollback that fails leaves the lock to the end of the session:
+	// the connection is discarded rather than returned to the pool.
+	if err := drv.lockTx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		_ = drv.lockConn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = drv.lockConn.Close()
+	drv.lockConn, drv.lockTx = nil, nil
+}
+
 // Unlock releases the lock of [connDriver.Lock].
 func (drv *connDriver) Unlock() error {
 	if !drv.locked.CompareAndSwap(true, false) {
 		return database.ErrNotLocked
+	}
+	if drv.lockTx != nil {
+		drv.unlockTx()
+		return nil
 	}
 	var query string
 	switch drv.d {

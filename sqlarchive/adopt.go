@@ -145,7 +145,7 @@ func (a *Archive) orphanOn(ctx context.Context, q dialect.Querier, table string)
 // checkLayout checks, with sqltable.Open, that table has the columns of an
 // archive table and a value column that suits c.
 func checkLayout(ctx context.Context, a *Archive, table string, c codec.Codec) error {
-	t, err := sqltable.Open[[]byte](ctx, a.db, table, &sqltable.Options{Dialect: a.d, Codec: c, Stored: true})
+	t, err := sqltable.Open[[]byte](ctx, a.db, table, &sqltable.Options{Dialect: a.d, Codec: c, Stored: true, NoPrepare: a.noPrepare})
 	if err != nil {
 		return err
 	}

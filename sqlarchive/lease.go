@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,12 +71,13 @@ const (
 // each statement may run on any connection of a pool. Releasing a lease
 // expires it soon (releaseGrace), and sweep deletes old expired leases.
 type leaser struct {
-	db       *sql.DB
-	d        *dialect.Dialect
-	follower *follower
-	prefix   string // of every holder: host, pid and a random number
-	n        atomic.Uint64
-	swept    atomic.Int64 // when sweep last ran, in Unix nanoseconds
+	db        *sql.DB
+	d         *dialect.Dialect
+	follower  *follower
+	noPrepare bool   // Options.NoPrepare
+	prefix    string // of every holder: host, pid and a random number
+	n         atomic.Uint64
+	swept     atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
 	mu        sync.Mutex // guards following fields
 	sql       map[string]*leaseSQL
@@ -94,28 +96,50 @@ type release struct {
 }
 
 // leaseSQL are the statements on the leases of one archive table,
-// prepared once, so that each runs in one round trip.
+// prepared once (unless Options.NoPrepare), so that each runs in one round
+// trip.
 type leaseSQL struct {
 	// acquire inserts a lease unless the value exists (args: table, hash,
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
-	acquire *sql.Stmt
+	acquire *leaseStmt
 	// takeover takes over an expired lease on MySQL (args: holder,
 	// duration, table, hash); nil elsewhere.
-	takeover *sql.Stmt
-	renew    *sql.Stmt // args: duration, table, hash, holder
-	release  *sql.Stmt // args: grace, table, hash, holder
+	takeover *leaseStmt
+	renew    *leaseStmt // args: duration, table, hash, holder
+	release  *leaseStmt // args: grace, table, hash, holder
+	// releaseMany releases maxReleases leases (args: grace, table,
+	// maxReleases hashes, then their holders); a batch of fewer repeats
+	// its first lease. Holders are unique, so matching the hashes and the
+	// holders as two lists matches each lease by both.
+	releaseMany *leaseStmt
 }
 
 // close closes the statements.
 func (s *leaseSQL) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release} {
-		if st != nil {
-			errs = append(errs, st.Close())
+	for _, st := range []*leaseStmt{s.acquire, s.takeover, s.renew, s.release, s.releaseMany} {
+		if st != nil && st.ps != nil {
+			errs = append(errs, st.ps.Close())
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// leaseStmt is a statement on leases: prepared, or with Options.NoPrepare
+// sent as SQL on the pool each time.
+type leaseStmt struct {
+	db    *sql.DB
+	query string
+	ps    *sql.Stmt // nil with Options.NoPrepare
+}
+
+// ExecContext runs the statement.
+func (s *leaseStmt) ExecContext(ctx context.Context, args ...any) (sql.Result, error) {
+	if s.ps != nil {
+		return s.ps.ExecContext(ctx, args...)
+	}
+	return s.db.ExecContext(ctx, s.query, args...)
 }
 
 func newLeaser(db *sql.DB, d *dialect.Dialect, f *follower) *leaser {
@@ -155,14 +179,17 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
+	many := strings.TrimSuffix(strings.Repeat("?, ", maxReleases), ", ")
 	s = new(leaseSQL)
 	type prepare struct {
-		stmt  **sql.Stmt
+		stmt  **leaseStmt
 		query string
 	}
 	queries := []prepare{
 		{&s.renew, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
 		{&s.release, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
+		{&s.releaseMany, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + " WHERE " + c("table_name") + " = ? AND " +
+			c("key_hash") + " IN (" + many + ") AND " + c("holder") + " IN (" + many + ")"},
 	}
 	if d == dialect.MySQL {
 		queries = append(queries,
@@ -176,11 +203,15 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now()})
 	}
 	for _, q := range queries {
-		st, err := l.db.PrepareContext(ctx, d.Rebind(q.query))
-		if err != nil {
+		st := &leaseStmt{db: l.db, query: d.Rebind(q.query)}
+		*q.stmt = st
+		if l.noPrepare {
+			continue
+		}
+		var err error
+		if st.ps, err = l.db.PrepareContext(ctx, st.query); err != nil {
 			return nil, errors.Join(feedError(fmt.Errorf("prepare the statements of leases: %w", err)), s.close())
 		}
-		*q.stmt = st
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -293,9 +324,9 @@ func (l *leaser) releaser() {
 			l.mu.Unlock()
 			return
 		}
-		stmts := make([]*sql.Stmt, len(batch))
-		for i, r := range batch {
-			stmts[i] = l.sql[r.table].release
+		stmts := make(map[string]*leaseSQL)
+		for _, r := range batch {
+			stmts[r.table] = l.sql[r.table]
 		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
@@ -306,28 +337,38 @@ func (l *leaser) releaser() {
 	}
 }
 
-// releaseAll releases the leases of batch, each with its statement of
-// stmts (an update by primary key), in one transaction.
-func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
+// releaseAll releases the leases of batch, at most maxReleases, with the
+// statements of their tables: one statement per table.
+func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[string]*leaseSQL) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
+		r := batch[0]
 		return l.d.RetryBusy(ctx, func() error {
-			_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
+			_, err := stmts[r.table].release.ExecContext(ctx, grace, r.table, r.hash, r.holder)
 			return err
 		})
 	}
-	return l.d.RetryBusy(ctx, func() error {
-		tx, err := l.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		for i, r := range batch {
-			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
-				return errors.Join(err, tx.Rollback())
+	var errs []error
+	args := make([]any, 2+2*maxReleases)
+	for table, s := range stmts {
+		args[0], args[1] = grace, table
+		hashes, holders := args[2:2+maxReleases], args[2+maxReleases:]
+		n := 0
+		for _, r := range batch {
+			if r.table == table {
+				hashes[n], holders[n] = r.hash, r.holder
+				n++
 			}
 		}
-		return tx.Commit()
-	})
+		for i := n; i < maxReleases; i++ {
+			hashes[i], holders[i] = hashes[0], holders[0]
+		}
+		errs = append(errs, l.d.RetryBusy(ctx, func() error {
+			_, err := s.releaseMany.ExecContext(ctx, args...)
+			return err
+		}))
+	}
+	return errors.Join(errs...)
 }
 
 // sweep deletes the leases that expired more than sweepAge ago, unless it

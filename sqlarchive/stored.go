@@ -57,7 +57,7 @@ func Stored(ctx context.Context, a *Archive, name string, opts *StoredOptions) (
 		return nil, TableInfo{}, err
 	}
 	topts := &sqltable.Options{Dialect: a.d, Codec: info.Codec, Stored: true, TTL: info.TTL,
-		Clock: a.now, FeedWindow: a.feedWindow, RequireFeed: true,
+		Clock: a.now, FeedWindow: a.feedWindow, RequireFeed: true, NoPrepare: a.noPrepare,
 		MaxEntries: info.Bounds.MaxEntries, MaxBytes: info.Bounds.MaxBytes, Evict: info.Bounds.Evict}
 	if o.Tx != nil {
 		t, err := sqltable.Open[[]byte](ctx, o.Tx, info.Table, topts)

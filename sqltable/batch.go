@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
@@ -50,7 +51,10 @@ func (r *row) bytes() int {
 //
 // Every value is encoded and checked against the size limits before
 // anything is sent, so a refused batch changes nothing.
-func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) (err error) {
+	if t.obs != nil && len(entries) > 0 {
+		defer t.observePut(time.Now(), len(entries), &err)
+	}
 	if t.closed.Load() {
 		return t.closedf("put %d entries", len(entries))
 	}
@@ -272,15 +276,15 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 // batchStmt returns the statement of key. A statement for a full chunk
 // (t.batchRows rows), or PostgreSQL's statements, one for any number of
 // rows, is
-// prepared once and kept when the Table may prepare statements; others are
-// plain SQL.
+// prepared once and kept when the Table may prepare statements (over a
+// *sql.DB or *sql.Conn, without Options.NoPrepare); others are plain SQL.
 func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	k, rows := key.kind, key.rows
 	pg := t.d == dialect.Postgres && (k == batchGet || t.pgArrays(k))
 	if pg {
 		key.rows = 0
 	}
-	keep := t.conn != nil && (pg || rows == t.batchRows(k))
+	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k))
 	if keep {
 		t.mu.Lock()
 		ps := t.batch[key]

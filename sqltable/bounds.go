@@ -392,6 +392,7 @@ func (t *Table[V]) enforce(ctx context.Context, s *bounded) (int, error) {
 				t.checkRows.Store(cr)
 				t.checkBytes.Store(cb)
 			}
+			t.observeEvict(total)
 			return total, err
 		}
 	}

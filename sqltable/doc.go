@@ -252,7 +252,8 @@
 //
 // A Table over a *sql.DB is safe for concurrent use, by goroutines and by
 // processes sharing the database. It prepares its statements once (closed by
-// [Table.Close]), runs [Table.PutMany] in one transaction when the batch
+// [Table.Close]; Options.NoPrepare, for poolers in transaction mode such as
+// PgBouncer's, sends them unprepared instead), runs [Table.PutMany] in one transaction when the batch
 // needs several statements, and retries operations that fail with transient
 // errors (busy, deadlock, serialization failure, and for operations safe to
 // repeat a lost connection) a few times with a short jittered wait; see
@@ -289,6 +290,14 @@
 // longer busy_timeout delays that return by as much. A Table whose
 // Options.Retries is negative, or bound to a transaction, does not retry:
 // it fails after one busy_timeout.
+//
+// # Metrics
+//
+// Options.Observer receives a cache.Event for each Get or GetExpiry (a hit
+// or a miss), each write of Put, PutArgs and PutMany, with the time it
+// took, the entries the bounds evict, and the errors of those methods and
+// of Delete; AccessLogOptions.Observer receives the errors of the
+// AccessLog's background flushes.
 //
 // # Differences from klepto
 //

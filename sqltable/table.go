@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
@@ -119,6 +120,17 @@ type Options struct {
 	// of keys, such as a logger, are left out here too. Nil means none.
 	ArgsOptions *keymap.Options
 
+	// NoPrepare makes the Table send every statement as it is, never
+	// preparing one to keep (with PrepareContext) across calls. Set it
+	// when the Querier reaches the database through a connection pooler in
+	// transaction mode, such as PgBouncer 1.18 with pool_mode=transaction,
+	// which does not keep a prepared statement beyond the transaction
+	// that made it: a later call may run on another server connection (see
+	// docs/deploying.md for the DSN the driver then needs). The default,
+	// false, prepares the statements of single keys, and of full batches,
+	// once per Table, which saves the server a parse per call.
+	NoPrepare bool
+
 	// AccessLog, if not nil, counts the entries that Get, GetExpiry and
 	// GetMany find, and writes the counts to the hits and accessed_at
 	// columns in batches (see AccessLog). The Table must be over a pool
@@ -126,6 +138,13 @@ type Options struct {
 	// Table's pending reads. Nil, the default, leaves hits and
 	// accessed_at alone: reads write nothing.
 	AccessLog *AccessLog
+
+	// Observer, if set, receives the Table's events: the hits and misses
+	// of Get and GetExpiry, the writes of Put, PutArgs and PutMany, with
+	// the time each took, the entries its bounds evict, and the errors of
+	// those methods and of Delete (see cache.Event, whose Name is the
+	// table's name). Nil means none.
+	Observer cache.Observer
 }
 
 // beginner is what a Querier has when it is not bound to one transaction:
@@ -150,6 +169,7 @@ type Table[V any] struct {
 	name      string
 	codec     codec.Codec
 	stored    bool         // Options.Stored: V is []byte, the values as stored
+	noPrepare bool         // Options.NoPrepare: statements are sent as SQL
 	ttl       atomic.Int64 // time.Duration; SetTTL changes it
 	now       func() time.Time
 	retries   int
@@ -157,8 +177,9 @@ type Table[V any] struct {
 	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
 	argsKeys  *keymap.Keymap
 	sql       queries
-	feed      *feed         // nil when the database has no change feed
-	access    *accessBuffer // nil without Options.AccessLog
+	feed      *feed          // nil when the database has no change feed
+	access    *accessBuffer  // nil without Options.AccessLog
+	obs       cache.Observer // Options.Observer, or nil
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -182,9 +203,9 @@ type Table[V any] struct {
 // When db is a *sql.DB, the table is created under [dialect.Dialect.WithDDLLock],
 // so that processes opening one table at the same time take turns. When db
 // can begin transactions (a *sql.DB or a *sql.Conn), Open prepares the
-// statements of the single-key operations once; release them with
-// [Table.Close]. When db is a *sql.Tx, the Table works inside that
-// transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
+// statements of the single-key operations once (unless
+// [Options].NoPrepare); release them with [Table.Close]. When db is a
+// *sql.Tx, the Table works inside that transaction, and must not be used after it ends. On MySQL, a CREATE TABLE
 // inside a transaction commits it: create tables outside transactions.
 //
 // Open checks that an existing table has the layout of an archive table:
@@ -240,7 +261,9 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		maxValue: o.MaxValueBytes,
 		argsKeys: argsKeys,
 		sql:      q,
+		obs:      o.Observer,
 	}
+	t.noPrepare = o.NoPrepare
 	t.ttl.Store(int64(o.TTL))
 	if t.now == nil {
 		t.now = time.Now
@@ -320,6 +343,9 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 		if err != nil {
 			return fmt.Errorf("read max_allowed_packet: %w", err)
 		}
+	}
+	if t.noPrepare {
+		return nil
 	}
 	// Over a transaction, the statements are prepared on it, and last as
 	// long as it does.

@@ -44,6 +44,7 @@ type database struct {
 	shown     string        // the DSN as given, its password redacted
 	passwords []string      // every password the DSN holds
 	isDefault bool          // named by neither -db nor $KLEPTO_DSN
+	pooler    bool          // PostgreSQL behind a pooler in transaction mode (?pooler=transaction)
 
 	// connectTimeout bounds each connection to a server (-connect-timeout);
 	// 0 for none.
@@ -53,7 +54,8 @@ type database struct {
 // parseDSN parses a -db or -to value:
 //
 //	sqlite:PATH, sqlite3:PATH, sqlite://PATH, or PATH ending in .db, .sqlite or .sqlite3
-//	postgres://… or postgresql://…, passed to lib/pq unchanged
+//	postgres://… or postgresql://…, passed to lib/pq unchanged but for
+//	  pooler=transaction (see postgresPooler)
 //	mysql://USER:PASS@HOST:PORT/DB?PARAMS, made into go-sql-driver's form
 //	mysql:USER:PASS@tcp(HOST:PORT)/DB?PARAMS, go-sql-driver's form
 //
@@ -84,6 +86,9 @@ func parseDSNText(s string) (database, error) {
 			db.passwords = append(db.passwords, p)
 		}
 		db.passwords = append(db.passwords, u.Query()["password"]...)
+		if err := db.postgresPooler(u); err != nil {
+			return database{}, fmt.Errorf("invalid PostgreSQL URL %s: %w", shown, err)
+		}
 		return db, nil
 	case strings.HasPrefix(lower, "mysql:"):
 		cfg, err := parseMySQL(s[len("mysql:"):])
@@ -119,6 +124,32 @@ func parseDSNText(s string) (database, error) {
 		return database{}, fmt.Errorf("invalid SQLite database %q: the path holds ? or #", s)
 	}
 	return database{dialect: dialect.SQLite, driver: sqliteDriver, dsn: sqliteDSN(path), path: path, shown: s}, nil
+}
+
+// postgresPooler reads the parameter pooler of the PostgreSQL URL u, which
+// is klepto-sql's, not lib/pq's: pooler=transaction says that the URL
+// reaches PostgreSQL through a pooler in transaction mode, such as
+// PgBouncer's pool_mode=transaction. It is then removed from the DSN, the
+// archive is opened with sqlarchive.Options.NoPrepare, lib/pq is given
+// binary_parameters=yes unless the URL sets it (so that each statement
+// with parameters goes to the server in one message, never split across
+// server connections), and watch polls instead of listening.
+func (db *database) postgresPooler(u *url.URL) error {
+	q := u.Query()
+	mode, ok := q["pooler"]
+	if !ok {
+		return nil
+	}
+	if len(mode) != 1 || mode[0] != "transaction" {
+		return fmt.Errorf("pooler=%s: the only mode is pooler=transaction", strings.Join(mode, ","))
+	}
+	q.Del("pooler")
+	if !q.Has("binary_parameters") {
+		q.Set("binary_parameters", "yes")
+	}
+	u.RawQuery = q.Encode()
+	db.dsn, db.pooler = u.String(), true
+	return nil
 }
 
 // sqlitePath returns the file of a SQLite DSN, and whether s is one.
@@ -395,6 +426,7 @@ func (e *env) openArchiveWith(ctx context.Context, dsn string, create bool, opti
 	}
 	o := options(db)
 	o.Dialect, o.SkipMigrate = db.dialect, !create
+	o.NoPrepare = o.NoPrepare || db.pooler
 	a, err := sqlarchive.Open(ctx, pool, &o)
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("%s: %w", db.shown, err), pool.Close())

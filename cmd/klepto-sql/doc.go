@@ -36,7 +36,8 @@
 //
 // The database is -db, else $KLEPTO_DSN, else sqlite:klepto.db:
 // sqlite:PATH (or a PATH ending in .db), postgres://… (or postgresql://…,
-// as lib/pq takes it) or mysql://USER:PASS@HOST:PORT/DB (or
+// as lib/pq takes it, with pooler=transaction behind a pooler in
+// transaction mode such as PgBouncer's: see docs/deploying.md) or mysql://USER:PASS@HOST:PORT/DB (or
 // mysql:USER:PASS@tcp(HOST:PORT)/DB, as go-sql-driver/mysql takes it).
 // Passwords are never printed, in errors either: every occurrence of the
 // password of a DSN, in its user info or a password=… parameter, is

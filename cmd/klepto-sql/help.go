@@ -44,6 +44,7 @@ const dbHelp = `Databases (-db DSN; the default is $KLEPTO_DSN, else sqlite:klep
   sqlite:PATH, or a PATH ending in .db          a SQLite file
   postgres://USER:PASS@HOST:5432/DB?sslmode=disable
                                                 PostgreSQL (postgresql:// too; as lib/pq takes it)
+                                                add pooler=transaction behind PgBouncer in transaction mode
   mysql://USER:PASS@HOST:3306/DB                MySQL or MariaDB
   mysql:USER:PASS@tcp(HOST:3306)/DB             the same, as go-sql-driver/mysql takes it
 Passwords are never printed.

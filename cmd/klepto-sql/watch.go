@@ -59,7 +59,8 @@ func (c *watchCommand) Run(ctx context.Context, args []string) (err error) {
 	listening := false
 	a, err := c.openArchiveWith(ctx, c.db, false, func(db database) sqlarchive.Options {
 		o := sqlarchive.Options{PollInterval: c.interval}
-		if db.dialect == dialect.Postgres {
+		// A pooler in transaction mode does not keep LISTEN.
+		if db.dialect == dialect.Postgres && !db.pooler {
 			o.Listener, listening = pqlisten.New(db.dsn), true
 		}
 		return o
