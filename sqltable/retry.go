@@ -38,6 +38,11 @@ func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.
 	retries := 0
 	for {
 		err := fn(ctx)
+		if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+			// database/sql rolls back a transaction whose context is done,
+			// and its next statement fails with sql.ErrTxDone: say why.
+			return fmt.Errorf("%w (%w)", err, ctx.Err())
+		}
 		if err == nil || t.retries == 0 || !transient(err, repeatable) {
 			return err
 		}
