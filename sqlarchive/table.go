@@ -164,6 +164,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		FeedWindow:    a.feedWindow,
 		RequireFeed:   true,
 		AccessLog:     a.accessLog(),
+		ReadDB:        a.reads(),
 	})
 }
 
