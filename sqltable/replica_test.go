@@ -87,6 +87,13 @@ func TestReadDB(t *testing.T) {
 		t.Fatalf("the replica has k2 = %q, %v; want nothing written to it", v, err)
 	}
 	readDBChecks(t, tbl, "old", []string{"k1"})
+	// Pop reads and deletes on the primary.
+	if v, found, err := tbl.Pop(ctx, keymap.NewKey("k2")); err != nil || !found || v != "v2" {
+		t.Fatalf("Pop(k2) = %q, %v, %v; want the primary's v2", v, found, err)
+	}
+	if err := tbl.Put(ctx, keymap.NewKey("k2"), "v2"); err != nil {
+		t.Fatal(err)
+	}
 
 	t.Run("replica without the table", func(t *testing.T) {
 		// A replica yet to replay the table's creation: reads go to the
@@ -98,6 +105,26 @@ func TestReadDB(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = tbl.Close() })
 		readDBChecks(t, tbl, "new", []string{"k1", "k2"})
+	})
+
+	t.Run("replica down", func(t *testing.T) {
+		// A replica that fails fails the reads: they do not go to the
+		// primary instead.
+		down := sqltest.SQLite(t)
+		tbl, err := sqltable.Open[string](ctx, primary, stale.Name(), &sqltable.Options{Dialect: dialect.SQLite, ReadDB: down, Retries: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = tbl.Close() })
+		if err := down.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := tbl.Get(ctx, keymap.NewKey("k2")); err == nil {
+			t.Error("Get with the replica closed: no error")
+		}
+		if _, err := tbl.Len(ctx); err == nil {
+			t.Error("Len with the replica closed: no error")
+		}
 	})
 
 	t.Run("transaction", func(t *testing.T) {
