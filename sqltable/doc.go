@@ -260,8 +260,8 @@
 // that has yet to replay the creation of the table is read as if it were
 // the primary: every read goes to the primary until it has the table. A
 // read that fails on the replica, because it is down, fails (after the
-// Table's retries) rather than go to the primary. Pop, DeleteExpired, the bounds' counts, the layout checks of Open and the
-// change feed's records read and write the primary.
+// Table's retries) rather than go to the primary. Every write, and Pop,
+// use the primary; so does Open, which checks the layout there.
 //
 // # Concurrency and transactions
 //

@@ -61,6 +61,32 @@ func readDBChecks(t *testing.T, tbl *sqltable.Table[string], stale string, repli
 	if !slices.Equal(keys, replicaKeys) {
 		t.Errorf("Keys = %q; want the replica's %q", keys, replicaKeys)
 	}
+	var all, rows []string
+	for e, err := range tbl.All(ctx) {
+		if err != nil {
+			t.Fatalf("All: %v", err)
+		}
+		all = append(all, e.Key.Text+"="+e.Value)
+	}
+	for r, err := range tbl.Rows(ctx) {
+		if err != nil {
+			t.Fatalf("Rows: %v", err)
+		}
+		rows = append(rows, r.Key.Text+"="+r.Value)
+	}
+	slices.Sort(all)
+	slices.Sort(rows)
+	if len(all) != len(replicaKeys) || all[0] != "k1="+stale || !slices.Equal(all, rows) {
+		t.Errorf("All = %q, Rows = %q; want the replica's %d entries, k1=%s first", all, rows, len(replicaKeys), stale)
+	}
+	dst, err := sqltable.Open[string](ctx, sqltest.SQLite(t), "copy", &sqltable.Options{Dialect: dialect.SQLite})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dst.Close() })
+	if n, err := tbl.CopyTo(ctx, dst, nil); err != nil || n != len(replicaKeys) {
+		t.Errorf("CopyTo = %d, %v; want the replica's %d entries", n, err, len(replicaKeys))
+	}
 }
 
 // TestReadDB reads through Options.ReadDB from a second SQLite database
