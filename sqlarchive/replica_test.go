@@ -82,3 +82,45 @@ func TestReadDBReplica(t *testing.T) {
 		t.Errorf("a: Call(3) = %d, %v after b's Put; want -1", v, err)
 	}
 }
+
+// An Archive whose ReadDB is the read-only pool of its SQLite file, a
+// replica without lag: two Archives compute a result once, and a change
+// made through one reaches the other's memory through the feed read on the
+// reader pool.
+func TestReadDBSQLiteReader(t *testing.T) {
+	writer, reader := sqltest.SQLitePools(t)
+	ctx := t.Context()
+	a := open(t, writer, dialect.SQLite, &sqlarchive.Options{ReadDB: reader, PollInterval: 10 * time.Millisecond})
+	b := open(t, writer, dialect.SQLite, &sqlarchive.Options{ReadDB: reader})
+	var runs atomic.Int64
+	sq := func(_ context.Context, n int) (int, error) { runs.Add(1); return n * n, nil }
+	ma, err := sqlarchive.Memoize(ctx, a, "sq", sq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := sqlarchive.Memoize(ctx, b, "sq", sq, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, call := range []func(context.Context, int) (int, error){ma.Call, mb.Call} {
+		if v, err := call(ctx, 4); err != nil || v != 16 {
+			t.Fatalf("Call(4) = %d, %v; want 16", v, err)
+		}
+	}
+	if n := runs.Load(); n != 1 {
+		t.Errorf("the function ran %d times; want once", n)
+	}
+	if err := mb.Forget(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, found, _ := ma.Lookup(4); !found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("b's Forget has not reached a's memory after a minute: %+v", a.FollowInfo())
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
