@@ -42,6 +42,18 @@
 //     in the archive asks for the key's lease before calling the function,
 //     and waits for the process that holds it instead of computing too.
 //
+// # Metrics and logs
+//
+// MemoOptions.Observer receives an [Event] for each hit, load, miss and
+// eviction of a memo, and for each error of its keymap or archive, with
+// the time each load and each run of the function took: feed it to
+// metrics (the modules metrics/kleptoprom and metrics/kleptootel of this
+// repository are ready adapters for Prometheus and OpenTelemetry). A memo
+// without an Observer does no work for it, and one with an Observer still
+// serves a hit from memory without allocating. MemoOptions.Logger, a
+// *slog.Logger, receives the errors that Safe hides from callers, at most
+// one record a minute per failing operation.
+//
 // # Semantics, and where they differ from klepto
 //
 // Memos follow klepto's decorators (lru_cache and friends): hits never

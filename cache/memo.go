@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/internal/keyfmt"
+	"github.com/klepto-sql/klepto/internal/ratelog"
 	"github.com/klepto-sql/klepto/keymap"
 )
 
@@ -108,6 +110,19 @@ type MemoOptions[R any] struct {
 	// whose archive gives them an expiry (see [Expirer]) leave memory when
 	// the clock passes it.
 	Clock func() time.Time
+
+	// Name is the name the memo's events carry (Event.Name). Default "".
+	Name string
+
+	// Observer, if set, receives the memo's events: hits, loads, misses
+	// (with the time loads and the function took), evictions from memory,
+	// and errors (see [Event]). Nil means none, at no cost.
+	Observer Observer
+
+	// Logger, if set, receives the errors that Safe hides, at level Error,
+	// at most one record a minute for each operation that failed (the
+	// next record counts those left out). Nil means no logging.
+	Logger *slog.Logger
 }
 
 // Info is a snapshot of a memo's accounting, klepto's CacheInfo.
@@ -160,6 +175,10 @@ type Memo[A, R any] struct {
 	expiring atomic.Bool
 
 	hits, misses, loads, errs atomic.Uint64
+
+	name string          // MemoOptions.Name
+	obs  Observer        // MemoOptions.Observer, or nil
+	log  *ratelog.Logger // MemoOptions.Logger, or nil
 }
 
 // slot is a value in memory, with the time it expires in Unix nanoseconds
@@ -226,10 +245,13 @@ func Memoize[A, R any](fn func(context.Context, A) (R, error), opts *MemoOptions
 		purge:     o.Purge,
 		safe:      o.Safe,
 		now:       o.Clock,
+		name:      o.Name,
+		obs:       o.Observer,
 	}
 	if m.now == nil {
 		m.now = time.Now
 	}
+	m.log = ratelog.New(o.Logger, m.now)
 	if o.Policy != PolicyNo && km.EqualKeys(reflect.TypeFor[A]()) {
 		max := maxArgKeys
 		if o.Policy != PolicyInf {
@@ -277,7 +299,7 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 	if m.keys != nil {
 		if text, ok := m.keys.get(args); ok {
 			if v, ok := m.get(text); ok {
-				m.hits.Add(1)
+				m.hit()
 				return v, nil
 			}
 			return m.miss(ctx, text, args)
@@ -286,11 +308,12 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 	text, err := m.encode(args)
 	if err != nil {
 		if !m.safe {
+			m.failed("key", err)
 			var zero R
 			return zero, err
 		}
-		m.errs.Add(1)
-		v, err := m.invoke(ctx, args)
+		m.hide("key", err)
+		v, err := m.call(ctx, args)
 		if err == nil {
 			m.misses.Add(1)
 		}
@@ -302,7 +325,7 @@ func (m *Memo[A, R]) Call(ctx context.Context, args A) (R, error) {
 		if m.keys != nil {
 			m.keys.put(args, text)
 		}
-		m.hits.Add(1)
+		m.hit()
 		return v, nil
 	}
 	return m.miss(ctx, text, args)
@@ -373,7 +396,7 @@ func (m *Memo[A, R]) miss(ctx context.Context, text string, args A) (R, error) {
 			continue
 		}
 		if c.err == nil {
-			m.hits.Add(1)
+			m.hit()
 		}
 		return c.val, c.err
 	}
@@ -397,7 +420,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	// A flight for this key may have finished between our memory miss and
 	// our joining: look again.
 	if v, ok := m.get(text); ok {
-		m.hits.Add(1)
+		m.hit()
 		return v, nil
 	}
 	epoch := m.epoch.Load()
@@ -406,35 +429,40 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	var key keymap.Key
 	if a != nil {
 		key = keymap.NewKey(text)
+		start := m.start()
 		e, found, err := st.get(ctx, key)
 		switch {
 		case err != nil && !m.safe:
+			err = fmt.Errorf("cache: archive get: %w", err)
+			m.failed("archive get", err)
 			var zero R
-			return zero, fmt.Errorf("cache: archive get: %w", err)
+			return zero, err
 		case err != nil:
 			// Go on as if the archive had no entry: the write-through, or
 			// a write-back on eviction, may still succeed.
-			m.errs.Add(1)
+			m.hide("archive get", fmt.Errorf("cache: archive get: %w", err))
 		case found:
-			m.loads.Add(1)
+			m.loaded(start)
 			return e.Value, m.keep(ctx, a, text, e.Value, e.ExpiresAt, epoch, false)
 		case st.lease != nil:
 			l, err := st.lease.Lease(ctx, key)
 			switch {
 			case err != nil && !m.safe:
+				err = fmt.Errorf("cache: archive lease: %w", err)
+				m.failed("archive lease", err)
 				var zero R
-				return zero, fmt.Errorf("cache: archive lease: %w", err)
+				return zero, err
 			case err != nil:
-				m.errs.Add(1)
+				m.hide("archive lease", fmt.Errorf("cache: archive lease: %w", err))
 			case l.Found:
-				m.loads.Add(1)
+				m.loaded(start)
 				return l.Entry.Value, m.keep(ctx, a, text, l.Entry.Value, l.Entry.ExpiresAt, epoch, false)
 			case l.Release != nil:
 				defer l.Release()
 			}
 		}
 	}
-	v, err := m.invoke(ctx, args)
+	v, err := m.call(ctx, args)
 	if err != nil {
 		return v, err
 	}
@@ -450,12 +478,12 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 		if err := m.put(ctx, a, key, args, v); err != nil {
 			putErr = fmt.Errorf("cache: archive put: %w", err)
 			if errors.Is(err, codec.ErrEncode) {
-				return v, m.archiveErr(putErr)
+				return v, m.archiveErr("archive put", putErr)
 			}
 		}
 	case a != nil && st.check != nil:
 		if err := st.check.CheckValue(v); err != nil {
-			return v, m.archiveErr(fmt.Errorf("cache: archive check: %w", err))
+			return v, m.archiveErr("archive check", fmt.Errorf("cache: archive check: %w", err))
 		}
 	}
 	// A write-back result is dirty until it is written; a written-through
@@ -463,7 +491,7 @@ func (m *Memo[A, R]) fill(ctx context.Context, text string, args A) (R, error) {
 	if err := m.keep(ctx, a, text, v, expires, epoch, m.writeBack); err != nil {
 		return v, err // only in write-back mode, where putErr is nil
 	}
-	return v, m.archiveErr(putErr)
+	return v, m.archiveErr("archive put", putErr)
 }
 
 // keep stores v for text in memory, expiring at expires (zero: never), as
@@ -514,6 +542,9 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 		}
 	}
 	k, ev, evicted := m.mem.put(text, v)
+	if evicted {
+		m.evicted(1)
+	}
 	if !evicted || a == nil || !m.writeBack || !ev.dirty {
 		return nil
 	}
@@ -525,7 +556,7 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 	// caller has anyway.
 	m.mem.Delete(text)
 	lost := m.restore([]entry[string, slot[R]]{{k, ev}})
-	return m.archiveErr(fmt.Errorf("cache: archive put on eviction: key %s kept in memory, not written%s: %w", keyfmt.Text(k), lostKeys(lost), err))
+	return m.archiveErr("archive put on eviction", fmt.Errorf("cache: archive put on eviction: key %s kept in memory, not written%s: %w", keyfmt.Text(k), lostKeys(lost), err))
 }
 
 // purgeAll empties memory, klepto's purge: in write-back mode every entry,
@@ -533,6 +564,7 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 // (as store puts them back) and the new entry is left out.
 func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, slot[R]]) error {
 	all := append(m.mem.drain(), add)
+	m.evicted(len(all) - 1)
 	if !m.writeBack {
 		return nil
 	}
@@ -541,7 +573,7 @@ func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[strin
 		return nil
 	}
 	lost := m.restore(all[:len(all)-1]) // the new entry is the one left out
-	return m.archiveErr(fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
+	return m.archiveErr("archive put on purge", fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
 }
 
 // dirtyEntries returns the entries of es that no archive holds yet, in a
@@ -581,11 +613,16 @@ func lostKeys(keys []string) string {
 	return fmt.Sprintf("; %d keys, such as %s, were dropped from memory unwritten", len(keys), keyfmt.Text(keys[0]))
 }
 
-// archiveErr returns err, or nil after counting it when the memo is Safe.
-func (m *Memo[A, R]) archiveErr(err error) error {
-	if err != nil && m.safe {
-		m.errs.Add(1)
+// archiveErr returns err, met by op, or nil after counting it when the
+// memo is Safe; either way it reports it.
+func (m *Memo[A, R]) archiveErr(op string, err error) error {
+	switch {
+	case err == nil:
+	case m.safe:
+		m.hide(op, err)
 		return nil
+	default:
+		m.failed(op, err)
 	}
 	return err
 }
@@ -690,7 +727,7 @@ func (m *Memo[A, R]) Forget(ctx context.Context, args A) error {
 		return nil
 	}
 	if err := a.Delete(ctx, keymap.NewKey(text)); err != nil {
-		return m.archiveErr(fmt.Errorf("cache: forget: %w", err))
+		return m.archiveErr("forget", fmt.Errorf("cache: forget: %w", err))
 	}
 	return nil
 }

@@ -93,7 +93,7 @@ func (m *Memo[A, R]) Dump(ctx context.Context, keys ...keymap.Key) error {
 		}
 	}
 	if err := m.dumpEntries(ctx, a, es); err != nil {
-		return m.archiveErr(fmt.Errorf("cache: dump %d entries: %w", len(es), err))
+		return m.archiveErr("dump", fmt.Errorf("cache: dump %d entries: %w", len(es), err))
 	}
 	return nil
 }

@@ -92,3 +92,23 @@ func BenchmarkMemoMiss(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkMemoHit with a no-op Observer: what an Observer costs a hit.
+func BenchmarkMemoHitObserved(b *testing.B) {
+	m, err := cache.Memoize(func(_ context.Context, a benchArgs) (int, error) { return a.ID, nil },
+		&cache.MemoOptions[int]{Observer: cache.ObserverFunc(func(cache.Event) {})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	arg := benchArgs{ID: 42, Name: "answer"}
+	if _, err := m.Call(ctx, arg); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.Call(ctx, arg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -6,14 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
+	"github.com/klepto-sql/klepto/internal/ratelog"
 	"github.com/klepto-sql/klepto/migrations"
 	"github.com/klepto-sql/klepto/sqltable"
 )
@@ -130,6 +133,25 @@ type Options struct {
 	// counts are kept either way.
 	NoAccessStats bool
 
+	// Observer, if set, receives the events of the Archive's tables (see
+	// sqltable.Options.Observer), of the memos Memoize makes, unless
+	// MemoizeOptions.Memo names another (see cache.MemoOptions.Observer),
+	// and the errors of the Archive's background work, with source
+	// cache.SourceArchive and op "follow" (a failed read of the change
+	// feed), "expire" (a failed round of the janitor) or "flush stats" (a
+	// failed write of the catalog's counts), and the source
+	// cache.SourceTable with op "flush access" (a failed write of the
+	// tables' hits). Nil means none.
+	Observer cache.Observer
+
+	// Logger, if set, receives the errors of the Archive's background work
+	// that Observer receives, and is the Logger of the memos Memoize makes
+	// unless MemoizeOptions.Memo names another (it then receives the
+	// errors their Safe option hides): at level Error, at most one record
+	// a minute for each operation that failed, the next record saying how
+	// many were left out. Nil means no logging.
+	Logger *slog.Logger
+
 	// ReadDB, if not nil, is a read replica of db, such as a PostgreSQL
 	// hot standby: the tables that Table and Memoize open read it first
 	// (see sqltable.Options.ReadDB: a key the replica lacks is read from
@@ -162,8 +184,11 @@ type Archive struct {
 	janitor  *janitor      // deletes expired entries
 	stats    *catalogStats // counts of the memos, for the catalog
 
-	noAccess      bool          // Options.NoAccessStats
-	statsInterval time.Duration // Options.StatsInterval, or its default
+	noAccess      bool           // Options.NoAccessStats
+	obs           cache.Observer // Options.Observer, or nil
+	logger        *slog.Logger   // Options.Logger, or nil
+	report        *reporter      // of the background work
+	statsInterval time.Duration  // Options.StatsInterval, or its default
 
 	mu     sync.Mutex // guards following fields
 	closed bool
@@ -254,9 +279,13 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		a.now = time.Now
 	}
 	a.noAccess, a.statsInterval = o.NoAccessStats, o.StatsInterval
+	a.obs, a.logger = o.Observer, o.Logger
+	a.report = &reporter{obs: o.Observer, log: ratelog.New(o.Logger, a.now)}
 	a.stats = newCatalogStats(db, d, a.now, o.StatsInterval)
+	a.stats.report = a.report
 	a.follower = newFollower(a.feedDB(), d, o.PollInterval, o.FeedWindow, o.Listener)
 	a.follower.replica = o.ReadDB != nil
+	a.follower.report = a.report
 	a.leases = newLeaser(db, d, a.follower)
 	a.janitor = &janitor{a: a, interval: o.ExpireInterval, batch: o.ExpireBatch}
 	if a.janitor.batch == 0 {
@@ -492,7 +521,7 @@ func (a *Archive) accessLog() *sqltable.AccessLog {
 	}
 	if a.access == nil {
 		// The options are valid: NewAccessLog does not fail.
-		a.access, _ = sqltable.NewAccessLog(&sqltable.AccessLogOptions{FlushInterval: a.statsInterval})
+		a.access, _ = sqltable.NewAccessLog(&sqltable.AccessLogOptions{FlushInterval: a.statsInterval, Observer: a.report})
 	}
 	return a.access
 }

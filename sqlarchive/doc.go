@@ -88,6 +88,19 @@
 // of one table wait. Once every process has closed its Archive, they add
 // up to the calls made.
 //
+// # Metrics and logs
+//
+// [Options].Observer receives, as cache.Event values, what the Archive's
+// memos and tables do (hits, loads, misses, writes, evictions, errors,
+// with the time loads, function runs, reads and writes take) and the
+// errors of its background work: the follower's reads of the change feed
+// (op "follow"), the janitor's rounds ("expire") and the flushes of
+// statistics ("flush stats", "flush access"). [Options].Logger receives
+// those background errors, and the errors that the memos' Safe option
+// hides, at most one record a minute per failing operation. A memo's own
+// MemoizeOptions.Memo.Observer and Logger, when set, take the place of
+// the Archive's.
+//
 // # Changing settings
 //
 // [Archive.Alter] (`klepto-sql alter`) changes an archive's TTL, bounds

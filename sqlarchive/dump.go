@@ -25,7 +25,11 @@ import (
 //	{"archive":{"name":"fib","func_version":"","codec":"json","keymap":"string","keymap_version":1,"ttl_ns":0}}
 //	{"key":"(n=10)","args":{"n":10},"value":55,"created_at":"2026-11-27T08:00:00.123Z","updated_at":"…","expires_at":null}
 //
-// Load reads files without a header too, as older versions wrote them.
+// A header gives the archive's bounds too, if it has any:
+// "max_entries", "max_bytes" and "evict" ("lru" or "lfu"; left out for
+// the default, "lrs"). Load creates an archive with them, and leaves those
+// of an archive that exists as they are. It reads files without a header
+// too, as older versions wrote them.
 
 // header is the first line of a dump: the settings of the archive, with
 // which Load creates it, so that its programs open it alike.
@@ -41,6 +45,10 @@ type headerArchive struct {
 	Keymap        string      `json:"keymap"`
 	KeymapVersion int         `json:"keymap_version"`
 	TTLNanos      int64       `json:"ttl_ns"` // 0 for entries that live for ever
+	// The bounds, left out when there are none.
+	MaxEntries int64  `json:"max_entries,omitzero"`
+	MaxBytes   int64  `json:"max_bytes,omitzero"`
+	Evict      string `json:"evict,omitzero"`
 }
 
 // Record is an entry as a line of a dump holds it, written by Dump and
@@ -180,6 +188,9 @@ func Dump(ctx context.Context, a *Archive, name string, w io.Writer, opts *DumpO
 		Keymap:        info.Keymap,
 		KeymapVersion: info.KeymapVersion,
 		TTLNanos:      int64(info.TTL),
+		MaxEntries:    info.Bounds.MaxEntries,
+		MaxBytes:      info.Bounds.MaxBytes,
+		Evict:         boundsEvict(info.Bounds),
 	}}); err != nil {
 		return res, fmt.Errorf("sqlarchive: dump %q: %w", name, err)
 	}
@@ -543,6 +554,15 @@ func (l *lineReader) records(ctx context.Context, c codec.Codec, sp *spool) (int
 	}
 }
 
+// boundsEvict returns the eviction order of b as a header gives it: ""
+// for the default, EvictLRS.
+func boundsEvict(b sqltable.Bounds) string {
+	if b.Evict == sqltable.EvictLRS {
+		return ""
+	}
+	return b.Evict.String()
+}
+
 // parseHeader returns the archive that line describes, if it is a header:
 // a JSON object whose only member is "archive" (see header).
 func parseHeader(line []byte) (TableInfo, bool, error) {
@@ -558,6 +578,9 @@ func parseHeader(line []byte) (TableInfo, bool, error) {
 			Keymap        *string      `json:"keymap"`
 			KeymapVersion *int         `json:"keymap_version"`
 			TTLNanos      *int64       `json:"ttl_ns"`
+			MaxEntries    int64        `json:"max_entries"`
+			MaxBytes      int64        `json:"max_bytes"`
+			Evict         string       `json:"evict"`
 		} `json:"archive"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(line))
@@ -576,7 +599,15 @@ func parseHeader(line []byte) (TableInfo, bool, error) {
 	case ha.TTLNanos != nil && *ha.TTLNanos < 0:
 		return TableInfo{}, true, fmt.Errorf(`header: negative "ttl_ns" %d`, *ha.TTLNanos)
 	}
-	info := TableInfo{Codec: *ha.Codec, Keymap: *ha.Keymap, KeymapVersion: *ha.KeymapVersion}
+	evict, err := sqltable.ParseEvict(ha.Evict)
+	if err != nil {
+		return TableInfo{}, true, fmt.Errorf(`header: "evict": %w`, err)
+	}
+	bounds := sqltable.Bounds{MaxEntries: ha.MaxEntries, MaxBytes: ha.MaxBytes, Evict: evict}
+	if err := bounds.Validate(); err != nil {
+		return TableInfo{}, true, fmt.Errorf("header: %w", err)
+	}
+	info := TableInfo{Codec: *ha.Codec, Keymap: *ha.Keymap, KeymapVersion: *ha.KeymapVersion, Bounds: bounds}
 	if ha.TTLNanos != nil {
 		info.TTL = time.Duration(*ha.TTLNanos)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // dump returns the dump of the archive called name, and how many entries
@@ -104,6 +105,8 @@ func TestLoadMalformed(t *testing.T) {
 		{"header later", good(1) + "\n" + `{"archive":{"codec":"json","keymap":"string","keymap_version":1}}`, `input line 2: json: unknown field "archive"`},
 		{"header without codec", `{"archive":{"keymap":"string","keymap_version":1}}`, `input line 1: header: no "codec"`},
 		{"negative ttl", `{"archive":{"codec":"json","keymap":"string","keymap_version":1,"ttl_ns":-1}}`, `input line 1: header: negative "ttl_ns" -1`},
+		{"unknown evict", `{"archive":{"codec":"json","keymap":"string","keymap_version":1,"evict":"mru"}}`, `input line 1: header: "evict": unknown eviction order "mru"`},
+		{"small bound", `{"archive":{"codec":"json","keymap":"string","keymap_version":1,"max_entries":3}}`, `input line 1: header: MaxEntries 3 is smaller than one eviction batch (10 entries)`},
 	}
 	a := open(t, sqltest.SQLite(t), dialect.SQLite, nil)
 	fib := table[int](t, a, "fib", nil)
@@ -167,6 +170,39 @@ func TestLoadHeaderMismatch(t *testing.T) {
 	}
 	if info, err := a.Info(ctx, "plain"); err != nil || info.Codec != codec.Raw || info.TTL != time.Hour {
 		t.Errorf("Info(plain) = %+v, %v; want codec raw, TTL 1h", info, err)
+	}
+}
+
+// A dump carries the archive's bounds: Load creates an archive with them,
+// and leaves those of an archive that exists alone.
+func TestDumpLoadBounds(t *testing.T) {
+	ctx := t.Context()
+	a := open(t, sqltest.SQLite(t), dialect.SQLite, nil)
+	maxEntries, maxBytes, lfu := int64(100), int64(10000), sqltable.EvictLFU
+	fib := table[int](t, a, "fib", &sqlarchive.TableOptions{MaxEntries: &maxEntries, MaxBytes: &maxBytes, Evict: &lfu})
+	put(t, fib, "k", 1)
+	file, _ := dump(t, a, "fib")
+	if header, _, _ := strings.Cut(file, "\n"); !strings.Contains(header, `"max_entries":100,"max_bytes":10000,"evict":"lfu"`) {
+		t.Errorf("header of a bounded archive: %s", header)
+	}
+	want := sqltable.Bounds{MaxEntries: 100, MaxBytes: 10000, Evict: sqltable.EvictLFU}
+	b := open(t, sqltest.SQLite(t), dialect.SQLite, nil)
+	if _, err := sqlarchive.Load(ctx, b, "fib", strings.NewReader(file), nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := b.Info(ctx, "fib"); err != nil || info.Bounds != want {
+		t.Errorf("loaded archive's bounds = %+v, %v; want %+v", info.Bounds, err, want)
+	}
+	plain := table[int](t, a, "plain", nil)
+	put(t, plain, "k", 2)
+	if _, err := sqlarchive.Load(ctx, a, "plain", strings.NewReader(strings.Replace(file, `"name":"fib"`, `"name":"plain"`, 1)), nil); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := a.Info(ctx, "plain"); err != nil || info.Bounds.Bounded() {
+		t.Errorf("an existing archive's bounds after Load = %+v, %v; want none, as before", info.Bounds, err)
+	}
+	if unbounded, _ := dump(t, a, "plain"); strings.Contains(unbounded, "max_entries") || strings.Contains(unbounded, "evict") {
+		t.Errorf("header of an unbounded archive names bounds: %s", unbounded)
 	}
 }
 

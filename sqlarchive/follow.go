@@ -89,10 +89,11 @@ type follower struct {
 	db       *sql.DB
 	d        *dialect.Dialect
 	interval time.Duration
-	window   int64    // of the feed; 0 when it is never pruned
-	listener Listener // nil when none
-	poll     string   // the query of new changes, with "?" for the cursor
-	replica  bool     // db is a read replica (Options.ReadDB)
+	window   int64     // of the feed; 0 when it is never pruned
+	listener Listener  // nil when none
+	poll     string    // the query of new changes, with "?" for the cursor
+	replica  bool      // db is a read replica (Options.ReadDB)
+	report   *reporter // of failed reads
 
 	starting sync.Mutex // held by start, so that one caller starts the follower
 
@@ -296,6 +297,9 @@ func (f *follower) read(ctx context.Context) {
 		n, err := f.readPage(ctx)
 		if err != nil {
 			f.pollErrs.Add(1)
+			if ctx.Err() == nil {
+				f.report.failed("follow", err)
+			}
 			return
 		}
 		if n < pageRows {

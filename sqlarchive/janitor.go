@@ -108,6 +108,7 @@ func (j *janitor) sweep(ctx context.Context, limit int) (int, error) {
 	j.deleted.Add(uint64(n))
 	if err != nil && ctx.Err() == nil {
 		j.errs.Add(1)
+		j.a.report.failed("expire", err)
 	}
 	return n, err
 }

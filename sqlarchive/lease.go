@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,12 +106,17 @@ type leaseSQL struct {
 	takeover *sql.Stmt
 	renew    *sql.Stmt // args: duration, table, hash, holder
 	release  *sql.Stmt // args: grace, table, hash, holder
+	// releaseMany releases maxReleases leases (args: grace, table,
+	// maxReleases hashes, then their holders); a batch of fewer repeats
+	// its first lease. Holders are unique, so matching the hashes and the
+	// holders as two lists matches each lease by both.
+	releaseMany *sql.Stmt
 }
 
 // close closes the statements.
 func (s *leaseSQL) close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release} {
+	for _, st := range []*sql.Stmt{s.acquire, s.takeover, s.renew, s.release, s.releaseMany} {
 		if st != nil {
 			errs = append(errs, st.Close())
 		}
@@ -155,6 +161,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
+	many := strings.TrimSuffix(strings.Repeat("?, ", maxReleases), ", ")
 	s = new(leaseSQL)
 	type prepare struct {
 		stmt  **sql.Stmt
@@ -163,6 +170,8 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	queries := []prepare{
 		{&s.renew, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
 		{&s.release, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
+		{&s.releaseMany, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + " WHERE " + c("table_name") + " = ? AND " +
+			c("key_hash") + " IN (" + many + ") AND " + c("holder") + " IN (" + many + ")"},
 	}
 	if d == dialect.MySQL {
 		queries = append(queries,
@@ -293,9 +302,9 @@ func (l *leaser) releaser() {
 			l.mu.Unlock()
 			return
 		}
-		stmts := make([]*sql.Stmt, len(batch))
-		for i, r := range batch {
-			stmts[i] = l.sql[r.table].release
+		stmts := make(map[string]*leaseSQL)
+		for _, r := range batch {
+			stmts[r.table] = l.sql[r.table]
 		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
@@ -306,28 +315,38 @@ func (l *leaser) releaser() {
 	}
 }
 
-// releaseAll releases the leases of batch, each with its statement of
-// stmts (an update by primary key), in one transaction.
-func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
+// releaseAll releases the leases of batch, at most maxReleases, with the
+// statements of their tables: one statement per table.
+func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[string]*leaseSQL) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
+		r := batch[0]
 		return l.d.RetryBusy(ctx, func() error {
-			_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
+			_, err := stmts[r.table].release.ExecContext(ctx, grace, r.table, r.hash, r.holder)
 			return err
 		})
 	}
-	return l.d.RetryBusy(ctx, func() error {
-		tx, err := l.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		for i, r := range batch {
-			if _, err := tx.StmtContext(ctx, stmts[i]).ExecContext(ctx, grace, r.table, r.hash, r.holder); err != nil {
-				return errors.Join(err, tx.Rollback())
+	var errs []error
+	args := make([]any, 2+2*maxReleases)
+	for table, s := range stmts {
+		args[0], args[1] = grace, table
+		hashes, holders := args[2:2+maxReleases], args[2+maxReleases:]
+		n := 0
+		for _, r := range batch {
+			if r.table == table {
+				hashes[n], holders[n] = r.hash, r.holder
+				n++
 			}
 		}
-		return tx.Commit()
-	})
+		for i := n; i < maxReleases; i++ {
+			hashes[i], holders[i] = hashes[0], holders[0]
+		}
+		errs = append(errs, l.d.RetryBusy(ctx, func() error {
+			_, err := s.releaseMany.ExecContext(ctx, args...)
+			return err
+		}))
+	}
+	return errors.Join(errs...)
 }
 
 // sweep deletes the leases that expired more than sweepAge ago, unless it

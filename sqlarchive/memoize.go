@@ -160,6 +160,15 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	if o.Memo.Clock == nil {
 		o.Memo.Clock = a.now
 	}
+	if o.Memo.Name == "" {
+		o.Memo.Name = name
+	}
+	if o.Memo.Observer == nil {
+		o.Memo.Observer = a.obs
+	}
+	if o.Memo.Logger == nil {
+		o.Memo.Logger = a.logger
+	}
 	m, err := cache.Memoize(fn, &o.Memo)
 	if err != nil {
 		return nil, errors.Join(errmark.Errorf(ErrInvalidOptions, "sqlarchive: memoize %q: %w", name, err), a.forget(name, t))

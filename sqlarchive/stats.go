@@ -30,7 +30,8 @@ type catalogStats struct {
 	d        *dialect.Dialect
 	now      func() time.Time
 	interval time.Duration
-	update   string // hits, misses, loads, stats_at, name
+	update   string    // hits, misses, loads, stats_at, name
+	report   *reporter // of failed background flushes
 
 	stop chan struct{}
 	done chan struct{}
@@ -99,6 +100,7 @@ func (s *catalogStats) run() {
 		err := s.flush(ctx)
 		cancel()
 		if err != nil {
+			s.report.failed("flush stats", err)
 			s.mu.Lock()
 			if len(s.errs) < 16 {
 				s.errs = append(s.errs, err)

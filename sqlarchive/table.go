@@ -172,6 +172,9 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 // whose catalog row is info, with opts. It returns a nil table and a nil
 // error if another Archive dropped the archive meanwhile.
 func openKept[V any](ctx context.Context, a *Archive, info TableInfo, opts *sqltable.Options) (*sqltable.Table[V], error) {
+	if opts.Observer == nil {
+		opts.Observer = a.obs
+	}
 	t, err := sqltable.Open[V](ctx, a.db, info.Table, opts)
 	err = tableError(info.Name, info.Table, err)
 	// Another Archive may have dropped the archive since its catalog row

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
 )
@@ -46,6 +47,12 @@ type AccessLogOptions struct {
 	// FlushTimeout bounds the flush of a Table's reads when the Table, or
 	// the log, is closed. Zero means DefaultAccessFlushTimeout (5 s).
 	FlushTimeout time.Duration
+
+	// Observer, if set, receives the errors of the log's background
+	// flushes, as a cache.Event of kind EventError, source SourceTable, op
+	// "flush access", with Hidden set. Flush returns them too. Nil means
+	// none.
+	Observer cache.Observer
 }
 
 // AccessLog counts the reads of Tables in memory and writes them to the
@@ -71,6 +78,7 @@ type AccessLog struct {
 	interval   time.Duration
 	maxPending int
 	timeout    time.Duration
+	obs        cache.Observer
 
 	dropped atomic.Int64
 	kick    chan struct{}
@@ -110,6 +118,7 @@ func NewAccessLog(opts *AccessLogOptions) (*AccessLog, error) {
 		interval:   o.FlushInterval,
 		maxPending: o.MaxPending,
 		timeout:    o.FlushTimeout,
+		obs:        o.Observer,
 		kick:       make(chan struct{}, 1),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
@@ -139,6 +148,9 @@ func (l *AccessLog) run() {
 		ctx, cancel := context.WithTimeout(context.Background(), l.timeout)
 		err := l.flushAll(ctx)
 		cancel()
+		if err != nil && l.obs != nil {
+			l.obs.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceTable, Op: "flush access", Count: 1, Err: err, Hidden: true})
+		}
 		if err != nil {
 			l.mu.Lock()
 			if len(l.errs) < 16 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
@@ -50,7 +51,10 @@ func (r *row) bytes() int {
 //
 // Every value is encoded and checked against the size limits before
 // anything is sent, so a refused batch changes nothing.
-func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) error {
+func (t *Table[V]) PutMany(ctx context.Context, entries []cache.Entry[V]) (err error) {
+	if t.obs != nil && len(entries) > 0 {
+		defer t.observePut(time.Now(), len(entries), &err)
+	}
 	if t.closed.Load() {
 		return t.closedf("put %d entries", len(entries))
 	}

@@ -492,3 +492,61 @@ func TestBoundsReadDuringEvictionLocks(t *testing.T) {
 		}
 	})
 }
+
+// A table far under its bound is checked rarely, and one at its bound
+// about six times a batch; a check that finds the table within its bounds
+// begins no transaction.
+func TestBoundsCheckCost(t *testing.T) {
+	var counts, begins atomic.Int64
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		switch {
+		case op == sqltest.OpQuery && strings.HasPrefix(query, "SELECT COUNT(*)"):
+			counts.Add(1)
+		case op == sqltest.OpBegin:
+			begins.Add(1)
+		}
+		return nil
+	})
+	ctx := t.Context()
+	const bound, batch = 1000, 50
+	tbl, err := sqltable.Open[int](ctx, db, "fib", &sqltable.Options{Dialect: dialect.SQLite, MaxEntries: bound})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	counts.Store(0)
+	begins.Store(0)
+	put := func(from, to int) {
+		for i := from; i < to; i++ {
+			if err := tbl.Put(ctx, keymap.NewKey(fmt.Sprint(i)), i); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Filling to the bound: a check after each eighth of the headroom,
+	// some 30 checks, where an eighth of a batch each time made 160.
+	put(0, bound)
+	if n := counts.Load(); n > 40 {
+		t.Errorf("filling to the bound counted %d times, want at most 40", n)
+	}
+	if n := begins.Load(); n != 0 {
+		t.Errorf("filling to the bound began %d transactions, want 0", n)
+	}
+	// At the bound: each eviction (of a batch and what the last check
+	// missed) in one transaction that counts again, and about six checks
+	// an eviction outside transactions, where an eighth of a batch each
+	// time made eight or nine.
+	counts.Store(0)
+	begins.Store(0)
+	put(bound, bound+200*batch)
+	evictions := begins.Load()
+	if evictions < 150 || evictions > 200 {
+		t.Errorf("200 batches past the bound began %d transactions, want one an eviction, 150 to 200", evictions)
+	}
+	if n := counts.Load() - evictions; n > 7*evictions {
+		t.Errorf("%d evictions took %d checks, want at most 7 each", evictions, n)
+	}
+	if n, err := tbl.Len(ctx); err != nil || n > bound {
+		t.Errorf("table holds %d entries, %v; want at most %d", n, err, bound)
+	}
+}

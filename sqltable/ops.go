@@ -36,6 +36,9 @@ func (t *Table[V]) Get(ctx context.Context, key keymap.Key) (value V, found bool
 // for an entry that never expires. A memo over the table keeps the entry in
 // memory until then (see cache.Expirer).
 func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expiresAt time.Time, found bool, err error) {
+	if t.obs != nil {
+		defer t.observeGet(time.Now(), &found, &err)
+	}
 	if t.closed.Load() {
 		return value, expiresAt, false, t.closedf("get %s", keyfmt.Key(key))
 	}
@@ -138,7 +141,10 @@ func (t *Table[V]) PutArgs(ctx context.Context, key keymap.Key, args any, value 
 	return t.put(ctx, key, true, encodeArgs(string(text)), value)
 }
 
-func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) error {
+func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args string, value V) (err error) {
+	if t.obs != nil {
+		defer t.observePut(time.Now(), 1, &err)
+	}
 	if t.closed.Load() {
 		return t.closedf("put %s", keyfmt.Key(key))
 	}
@@ -247,7 +253,11 @@ func (t *Table[V]) Delete(ctx context.Context, key keymap.Key) error {
 		return affected(t.sql.del.execOn(ctx, q, key.Hash[:]))
 	})
 	if err != nil {
-		return t.errorf("delete %s: %w", keyfmt.Key(key), err)
+		err = t.errorf("delete %s: %w", keyfmt.Key(key), err)
+		if t.obs != nil {
+			t.observeErr("delete", err)
+		}
+		return err
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/errmark"
@@ -127,6 +128,13 @@ type Options struct {
 	// accessed_at alone: reads write nothing.
 	AccessLog *AccessLog
 
+	// Observer, if set, receives the Table's events: the hits and misses
+	// of Get and GetExpiry, the writes of Put, PutArgs and PutMany, with
+	// the time each took, the entries its bounds evict, and the errors of
+	// those methods and of Delete (see cache.Event, whose Name is the
+	// table's name). Nil means none.
+	Observer cache.Observer
+
 	// ReadDB, if not nil, is a read replica of the database behind the
 	// Querier of Open, such as a PostgreSQL hot standby: Get, GetExpiry,
 	// Has and GetMany read it first, and read the primary (the Querier of
@@ -168,9 +176,10 @@ type Table[V any] struct {
 	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
 	argsKeys  *keymap.Keymap
 	sql       queries
-	feed      *feed         // nil when the database has no change feed
-	access    *accessBuffer // nil without Options.AccessLog
-	replica   *replica      // nil without Options.ReadDB
+	feed      *feed          // nil when the database has no change feed
+	access    *accessBuffer  // nil without Options.AccessLog
+	obs       cache.Observer // Options.Observer, or nil
+	replica   *replica       // nil without Options.ReadDB
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -180,6 +189,8 @@ type Table[V any] struct {
 	bounds       atomic.Pointer[bounded]
 	pendingRows  atomic.Int64 // rows written since the last check
 	pendingBytes atomic.Int64 // bytes written since the last check
+	checkRows    atomic.Int64 // rows of writes after which the next check comes
+	checkBytes   atomic.Int64 // bytes of writes after which the next check comes
 	evictMu      sync.Mutex   // held by the goroutine evicting
 }
 
@@ -250,6 +261,7 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		maxValue: o.MaxValueBytes,
 		argsKeys: argsKeys,
 		sql:      q,
+		obs:      o.Observer,
 	}
 	t.ttl.Store(int64(o.TTL))
 	if t.now == nil {

@@ -61,3 +61,29 @@ func TestAlterCommand(t *testing.T) {
 		}
 	})
 }
+
+// create takes the bounds and eviction order that alter changes.
+func TestCreateBounds(t *testing.T) {
+	eachDB(t, func(t *testing.T, dsn string) {
+		ok(t, "create", "fib", "-max-entries", "1000", "-max-bytes", "100000", "-evict", "lfu", "-db", dsn)
+		list := decode[[]archiveJSON](t, ok(t, "ls", "-json", "-db", dsn))
+		if len(list) != 1 || list[0].MaxEntries != 1000 || list[0].MaxBytes != 100000 || list[0].Evict != "lfu" {
+			t.Fatalf("ls -json after create with bounds = %+v", list)
+		}
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"create", "g", "-max-entries", "0"}, "0 is not a bound: it must be positive"},
+			{[]string{"create", "g", "-max-entries", "off"}, "a new archive has no bound to turn off"},
+			{[]string{"create", "g", "-evict", "mru"}, `unknown eviction order "mru"`},
+			{[]string{"create", "g", "-adopt", "-max-entries", "100"}, "-adopt takes no bound"},
+		} {
+			fails(t, exitUsage, []string{tc.want}, append(tc.args, "-db", dsn)...)
+		}
+		fails(t, exitFailure, []string{"MaxEntries 5 is smaller than one eviction batch"}, "create", "g", "-max-entries", "5", "-db", dsn)
+		if list := decode[[]archiveJSON](t, ok(t, "ls", "-json", "-db", dsn)); len(list) != 1 {
+			t.Errorf("refused creates left archives: %+v", list)
+		}
+	})
+}

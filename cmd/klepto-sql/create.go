@@ -9,6 +9,7 @@ import (
 
 	"github.com/klepto-sql/klepto/codec"
 	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
 )
 
 // createCommand creates an archive.
@@ -17,6 +18,9 @@ type createCommand struct {
 	db          string
 	codec       string
 	ttl         time.Duration
+	maxEntries  boundFlag
+	maxBytes    boundFlag
+	evict       string
 	adopt       bool
 	skipMigrate bool
 }
@@ -42,11 +46,16 @@ but the catalog does not, such as one left behind by migrate down, keeping its
 rows; its layout must be klepto's, and -codec and -ttl must be those its
 entries were written with.
 
+-max-entries and -max-bytes bound the archive's table, and -evict chooses
+what goes first past a bound (lrs, the default: least recently stored; lru;
+lfu), as alter does; "klepto-sql help alter" says how.
+
 Codecs: json (the default: values are JSON that SQL tools can query), gob (Go
 values in encoding/gob, written by Go programs), raw (bytes as they are).`,
 		examples: []string{
 			"klepto-sql create fib",
 			"klepto-sql create thumbnails -codec raw -ttl 24h -db sqlite:cache.db",
+			"klepto-sql create fib -max-entries 100000 -evict lru",
 			"klepto-sql create -adopt -codec raw thumbnails",
 		},
 	}
@@ -58,6 +67,9 @@ func (c *createCommand) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.adopt, "adopt", false, "list the existing table NAME, which the catalog does not list, as the archive NAME")
 	fs.BoolVar(&c.skipMigrate, "skip-migrate", false, "apply no migration: another tool keeps klepto's schema")
 	fs.DurationVar(&c.ttl, "ttl", 0, "how long entries live after they are written: a duration `D` such as 1h30m; 0 for ever")
+	fs.Var(&c.maxEntries, "max-entries", "the most entries the archive keeps: a positive `N`; none by default")
+	fs.Var(&c.maxBytes, "max-bytes", "the most bytes of values the archive keeps: a positive `N`; none by default")
+	fs.StringVar(&c.evict, "evict", "lrs", "the eviction `order` past a bound: lrs, lru or lfu")
 }
 
 func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
@@ -69,8 +81,23 @@ func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	if c.ttl < 0 {
 		return usagef("create: -ttl must not be negative, not %v", c.ttl)
 	}
+	evict, err := sqltable.ParseEvict(c.evict)
+	if err != nil {
+		return usagef("create: -evict: %v", err)
+	}
+	if c.maxEntries.off || c.maxBytes.off {
+		return usagef("create: a new archive has no bound to turn off: leave out -max-entries or -max-bytes")
+	}
 	if _, _, err := sqlarchive.TableName(name); err != nil {
 		return err
+	}
+	opts := &sqlarchive.TableOptions{Codec: &vc, TTL: &c.ttl, MaxEntries: &c.maxEntries.n, MaxBytes: &c.maxBytes.n, Evict: &evict}
+	if c.adopt {
+		// An adopted table keeps what it has; bounds are set with alter.
+		if c.maxEntries.set || c.maxBytes.set {
+			return usagef("create: -adopt takes no bound: adopt the table, then alter it")
+		}
+		opts.MaxEntries, opts.MaxBytes, opts.Evict = nil, nil, nil
 	}
 	a, err := c.openArchive(ctx, c.db, !c.skipMigrate)
 	if err != nil {
@@ -78,7 +105,7 @@ func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	}
 	defer func() { err = joinClose(err, a) }()
 	if c.adopt {
-		_, err := sqlarchive.Adopt(ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &vc, TTL: &c.ttl})
+		_, err := sqlarchive.Adopt(ctx, a.Archive, name, opts)
 		return err
 	}
 	switch info, err := a.Info(ctx, name); {
@@ -87,7 +114,7 @@ func (c *createCommand) Run(ctx context.Context, args []string) (err error) {
 	case !errors.Is(err, sqlarchive.ErrNotFound):
 		return err
 	}
-	t, err := sqlarchive.Table[[]byte](ctx, a.Archive, name, &sqlarchive.TableOptions{Codec: &vc, TTL: &c.ttl})
+	t, err := sqlarchive.Table[[]byte](ctx, a.Archive, name, opts)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,8 @@
 //
 //	{"archive":{"name":"fib","func_version":"","codec":"json","keymap":"string","keymap_version":1,"ttl_ns":0}}
 //
-// ttl_ns is the TTL in nanoseconds, 0 for none; each line after it is an
+// ttl_ns is the TTL in nanoseconds, 0 for none; a bounded archive's
+// header adds max_entries, max_bytes and evict. Each line after it is an
 // entry (see klepto-sql help export).
 //
 // Keys are given as the key_text column stores them, such as (n=30);

@@ -34,8 +34,9 @@ that has not expired, one JSON object a line, in the order of the key hashes
    "created_at":"2026-11-27T08:00:00.123Z","updated_at":"…","expires_at":null}
 
 The header gives the archive's name, function version, codec, keymap (as
-ls shows it), keymap version and TTL in nanoseconds (0 for none), with
-which import creates the archive so that its programs open it alike.
+ls shows it), keymap version and TTL in nanoseconds (0 for none), and the
+bounds of a bounded archive (max_entries, max_bytes, evict), with which
+import creates the archive so that its programs open it alike.
 
 key is the key text as stored (base64:… for binary keys), args the arguments
 of the call (null if not recorded), value the JSON value for archives of

@@ -1,0 +1,138 @@
+package kleptoprom
+
+import (
+	"sync"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// DefaultBuckets are the buckets of klepto_duration_seconds unless
+// Options.Buckets names others: 100 µs to about 26 s, each four times the
+// last.
+var DefaultBuckets = prometheus.ExponentialBuckets(0.0001, 4, 10)
+
+// Options configure [New]. A nil *Options and the zero value both mean the
+// namespace "klepto" and DefaultBuckets.
+type Options struct {
+	// Namespace prefixes the metric names. Default "klepto".
+	Namespace string
+
+	// ConstLabels are labels with fixed values added to every metric, such
+	// as the instance of a service. Default none.
+	ConstLabels prometheus.Labels
+
+	// Buckets are the upper bounds, in seconds, of the buckets of the
+	// duration histogram. Default DefaultBuckets.
+	Buckets []float64
+}
+
+// Collector counts the events it observes, and exports them to Prometheus.
+type Collector struct {
+	events    *prometheus.CounterVec
+	errors    *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+
+	mu     sync.RWMutex // guards series
+	series map[seriesKey]*series
+}
+
+// seriesKey identifies the series an event updates.
+type seriesKey struct {
+	source cache.EventSource
+	kind   cache.EventKind
+	name   string
+	op     string // of errors
+}
+
+// series are the metrics of one seriesKey, looked up once.
+type series struct {
+	count    prometheus.Counter
+	duration prometheus.Observer // nil for errors
+}
+
+// New returns a Collector. opts may be nil.
+func New(opts *Options) *Collector {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Namespace == "" {
+		o.Namespace = "klepto"
+	}
+	if o.Buckets == nil {
+		o.Buckets = DefaultBuckets
+	}
+	return &Collector{
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: o.Namespace, Name: "events_total", ConstLabels: o.ConstLabels,
+			Help: "Events of klepto's memos and tables: hits, loads (from the archive), misses (function runs), puts and evictions, in entries.",
+		}, []string{"source", "name", "kind"}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: o.Namespace, Name: "errors_total", ConstLabels: o.ConstLabels,
+			Help: "Errors of klepto's memos, tables and archives' background work, by the operation that failed.",
+		}, []string{"source", "name", "op"}),
+		durations: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: o.Namespace, Name: "duration_seconds", ConstLabels: o.ConstLabels, Buckets: o.Buckets,
+			Help: "Time taken by klepto's loads from the archive, function runs (misses), and table reads and writes.",
+		}, []string{"source", "name", "kind"}),
+		series: make(map[seriesKey]*series),
+	}
+}
+
+// Observe counts e, and its duration if it has one. It implements
+// cache.Observer.
+func (c *Collector) Observe(e cache.Event) {
+	k := seriesKey{source: e.Source, kind: e.Kind, name: e.Name}
+	if e.Kind == cache.EventError {
+		k.op = e.Op
+	}
+	c.mu.RLock()
+	s := c.series[k]
+	c.mu.RUnlock()
+	if s == nil {
+		s = c.newSeries(k)
+	}
+	n := e.Count
+	if n <= 0 {
+		n = 1
+	}
+	s.count.Add(float64(n))
+	if s.duration != nil && e.Duration > 0 {
+		s.duration.Observe(e.Duration.Seconds())
+	}
+}
+
+// newSeries returns the series of k, made on its first event.
+func (c *Collector) newSeries(k seriesKey) *series {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.series[k]; s != nil {
+		return s
+	}
+	s := new(series)
+	if k.kind == cache.EventError {
+		s.count = c.errors.WithLabelValues(k.source.String(), k.name, k.op)
+	} else {
+		s.count = c.events.WithLabelValues(k.source.String(), k.name, k.kind.String())
+		s.duration = c.durations.WithLabelValues(k.source.String(), k.name, k.kind.String())
+	}
+	c.series[k] = s
+	return s
+}
+
+// Describe sends the descriptions of the three metric families. It
+// implements prometheus.Collector.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	c.events.Describe(ch)
+	c.errors.Describe(ch)
+	c.durations.Describe(ch)
+}
+
+// Collect sends the current values of the metrics. It implements
+// prometheus.Collector.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	c.events.Collect(ch)
+	c.errors.Collect(ch)
+	c.durations.Collect(ch)
+}
