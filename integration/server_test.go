@@ -41,6 +41,7 @@ type serveConfig struct {
 	ListenDSN    string        `json:"listen_dsn,omitempty"`   // PostgreSQL: a pqlisten Listener on this DSN
 	ClockOffset  time.Duration `json:"clock_offset,omitempty"` // the process's clock is this far ahead of the machine's
 	NoPrepare    bool          `json:"no_prepare,omitempty"`
+	ReadDSN      string        `json:"read_dsn,omitempty"`     // Options.ReadDB: a pool of Driver on this DSN, a read replica
 
 	// sqlarchive.MemoizeOptions
 	Policy    string        `json:"policy,omitempty"` // cache.ParsePolicy; "" for LRU
@@ -155,10 +156,11 @@ func (r *reply) setErr(err error) {
 
 // server is the state of a memo server, in the child.
 type server struct {
-	cfg  serveConfig
-	a    *sqlarchive.Archive
-	m    *cache.Memo[sqArgs, int]
-	opts sqlarchive.TableOptions
+	cfg    serveConfig
+	a      *sqlarchive.Archive
+	readDB *sql.DB // Options.ReadDB, with serveConfig.ReadDSN
+	m      *cache.Memo[sqArgs, int]
+	opts   sqlarchive.TableOptions
 
 	outMu sync.Mutex // guards out
 	out   *json.Encoder
@@ -183,6 +185,11 @@ func runServe() error {
 		return err
 	}
 	defer db.Close()
+	defer func() {
+		if s.readDB != nil {
+			_ = s.readDB.Close()
+		}
+	}()
 	if err := s.open(ctx, db); err != nil {
 		// The parent reads why, as the first line.
 		r := reply{Event: "ready"}
@@ -226,6 +233,12 @@ func (s *server) open(ctx context.Context, db *sql.DB) error {
 	opts.NoPrepare = cfg.NoPrepare
 	if cfg.ListenDSN != "" {
 		opts.Listener = pqlisten.New(cfg.ListenDSN)
+	}
+	if cfg.ReadDSN != "" {
+		if s.readDB, err = sql.Open(cfg.Driver, cfg.ReadDSN); err != nil {
+			return err
+		}
+		opts.ReadDB = s.readDB
 	}
 	if s.a, err = sqlarchive.Open(ctx, db, opts); err != nil {
 		if opts.Listener != nil {

@@ -160,6 +160,17 @@ type Options struct {
 	// what else needs a direct connection (a Listener, and on a pool of
 	// one connection, migrations). The default, false, prepares them.
 	NoPrepare bool
+
+	// ReadDB, if not nil, is a read replica of db, such as a PostgreSQL
+	// hot standby: the tables that Table and Memoize open read it first
+	// (see sqltable.Options.ReadDB: a key the replica lacks is read from
+	// db, so replication lag never makes a memo compute a stored result
+	// again), and the follower reads the change feed from it, so that a
+	// change reaches memory once the replica has it, never before. Every
+	// write, the catalog, leases, Stats, Dump and Copy use db. See "Read
+	// replicas" in the package documentation. Close does not close it.
+	// Nil, the default, reads db.
+	ReadDB *sql.DB
 }
 
 // Archive is a database of archive tables with a catalog: each archive has
@@ -171,6 +182,7 @@ type Options struct {
 // process or many, may share a database.
 type Archive struct {
 	db         *sql.DB
+	readDB     *sql.DB // Options.ReadDB; nil without
 	d          *dialect.Dialect
 	now        func() time.Time
 	sql        catalogSQL
@@ -237,6 +249,11 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
+	if o.ReadDB != nil {
+		if _, err := dialect.Resolve(ctx, o.ReadDB, d); err != nil {
+			return nil, fmt.Errorf("sqlarchive: open: Options.ReadDB: %w", err)
+		}
+	}
 	skip := o.SkipMigrate
 	if !skip {
 		if skip, err = migrate(ctx, db, d); err != nil {
@@ -267,7 +284,7 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlarchive: open: %w", err)
 	}
-	a := &Archive{db: db, d: d, now: o.Clock, sql: q, feedWindow: o.FeedWindow, opened: make(map[string][]io.Closer)}
+	a := &Archive{db: db, readDB: o.ReadDB, d: d, now: o.Clock, sql: q, feedWindow: o.FeedWindow, opened: make(map[string][]io.Closer)}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -276,7 +293,8 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	a.report = &reporter{obs: o.Observer, log: ratelog.New(o.Logger, a.now)}
 	a.stats = newCatalogStats(db, d, a.now, o.StatsInterval)
 	a.stats.report = a.report
-	a.follower = newFollower(db, d, o.PollInterval, o.FeedWindow, o.Listener)
+	a.follower = newFollower(a.feedDB(), d, o.PollInterval, o.FeedWindow, o.Listener)
+	a.follower.replica = o.ReadDB != nil
 	a.follower.report = a.report
 	a.leases = newLeaser(db, d, a.follower)
 	a.leases.noPrepare = o.NoPrepare

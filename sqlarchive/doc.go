@@ -222,6 +222,39 @@
 // session state, such as advisory locks or MySQL's GET_LOCK: each of their
 // statements stands alone, on any connection of the pool.
 //
+// # Read replicas
+//
+// With Options.ReadDB, a read replica of the Archive's database such as a
+// PostgreSQL hot standby, the Archive reads from the replica what may lag,
+// and nothing that must not:
+//
+//   - the tables of [Table] and [Memoize] read keys from the replica first,
+//     and from the primary the keys it lacks (see sqltable.Options.ReadDB),
+//     so a memo's miss on the replica is checked against the primary before
+//     the lease and the function: replication lag never makes a process
+//     compute a result that another one stored. A process that waits on
+//     another's lease reads the result the same way, so it finds it on the
+//     primary before the replica has it. Keys, All and Len of those tables
+//     read the replica only.
+//   - the follower reads the change feed from the replica, so a change made
+//     by another process reaches memory once the replica has replayed it,
+//     never before: a memo that dropped a key at a change read on the primary
+//     could read the key's old value again from a replica that has yet to
+//     replay it, and keep it. Its cursor is the id of the latest change the
+//     replica has: the replica replays the primary's commits in their order,
+//     so the changes it has yet to replay come after, or fill the gaps the
+//     follower waits for, and none is skipped. Changes reach memory later by
+//     the replica's lag; a replica that lags by more than a minute may make
+//     the follower give up on gaps of transactions that committed out of
+//     order meanwhile, as on one server.
+//   - the catalog, leases, the statistics, [Archive.Stats], [Dump], [Load],
+//     [Copy], [Stored] and the janitor use the primary, as do all writes.
+//
+// A Listener's notifications come from the primary, where the changes and
+// leases are made: give it the primary's DSN. A notification may wake the
+// follower before the replica has the change; the next poll, within
+// Options.PollInterval, reads it.
+//
 // # Timeouts and pools
 //
 // Every call takes a context, and the packages of this module bound by it

@@ -92,6 +92,7 @@ type follower struct {
 	window   int64     // of the feed; 0 when it is never pruned
 	listener Listener  // nil when none
 	poll     string    // the query of new changes, with "?" for the cursor
+	replica  bool      // db is a read replica (Options.ReadDB)
 	report   *reporter // of failed reads
 
 	starting sync.Mutex // held by start, so that one caller starts the follower
@@ -161,7 +162,10 @@ func (f *follower) start(ctx context.Context) error {
 	}
 	var latest sql.NullInt64
 	q := "SELECT MAX(" + f.d.QuoteIdent("id") + ") FROM " + f.d.QuoteIdent(migrations.ChangesTable)
-	if err := f.db.QueryRowContext(ctx, q).Scan(&latest); err != nil {
+	// On a replica, the latest id it has replayed: a change it has yet to
+	// replay comes after, and a memo reads the values it has. A replica
+	// yet to replay the creation of the feed has every change to come.
+	if err := f.db.QueryRowContext(ctx, q).Scan(&latest); err != nil && !(f.replica && dialect.IsMissingTable(err)) {
 		return feedError(fmt.Errorf("sqlarchive: follow the change feed: %w", err))
 	}
 	var schema string

@@ -31,3 +31,27 @@ func ExampleOpen_timeoutsAndPools() {
 	}
 	defer a.Close()
 }
+
+// An Archive on a PostgreSQL primary that reads from a hot standby (see
+// "Read replicas" in the package documentation): keys are read from the
+// standby, and from the primary when the standby lacks them; every write
+// goes to the primary.
+func ExampleOpen_readReplica() {
+	ctx := context.Background()
+	primary, err := sql.Open("postgres", "postgres://app@db-primary.internal/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer primary.Close()
+	replica, err := sql.Open("postgres", "postgres://app@db-replica.internal/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer replica.Close()
+
+	a, err := sqlarchive.Open(ctx, primary, &sqlarchive.Options{ReadDB: replica})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer a.Close()
+}

@@ -165,6 +165,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		RequireFeed:   true,
 		AccessLog:     a.accessLog(),
 		NoPrepare:     a.noPrepare,
+		ReadDB:        a.reads(),
 	})
 }
 

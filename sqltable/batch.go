@@ -344,61 +344,96 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 	hashes = slices.Compact(hashes)
 	limit := t.batchRows(batchGet)
 	out := make(map[[32]byte]V, len(hashes))
-	args := make([]any, 0, 1+min(limit, len(hashes)))
-	var decodeErr error
-	var badHash [32]byte
 	for chunk := range slices.Chunk(hashes, limit) {
+		if r := t.replica; r != nil {
+			// The replica first; the primary for the keys it lacks.
+			err := t.do(ctx, true, func(ctx context.Context) error {
+				s := stmt{query: t.sql.getMany(len(chunk))}
+				if t.d == dialect.Postgres { // one statement for any number of keys
+					var err error
+					if s, err = r.stmt(ctx, t.sql.pgGetMany()); err != nil {
+						return err
+					}
+				}
+				return t.getChunk(ctx, s, r.db, chunk, out)
+			})
+			if err != nil && !dialect.IsMissingTable(err) {
+				return nil, t.getManyError(keys, err)
+			}
+			chunk = slices.DeleteFunc(chunk, func(h [32]byte) bool { _, ok := out[h]; return ok })
+			if len(chunk) == 0 {
+				continue
+			}
+		}
 		s, err := t.batchStmt(ctx, batchKey{batchGet, len(chunk), false})
 		if err != nil {
 			return nil, t.errorf("get %d keys: %w", len(keys), err)
 		}
-		err = t.do(ctx, true, func(ctx context.Context) error {
-			args = append(args[:0], t.nowArg())
-			if t.d == dialect.Postgres {
-				a := pgArray{b: make([]byte, 0, 2+len(chunk)*70)} // ,"\\x…"
-				for i := range chunk {
-					a.bytes(chunk[i][:])
-				}
-				args = append(args, a.String())
-			} else {
-				for i := range chunk {
-					args = append(args, chunk[i][:])
-				}
-			}
-			rows, err := s.queryRows(ctx, t.db, args...)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var hash, raw sql.RawBytes
-				if err := rows.Scan(&hash, &raw); err != nil {
-					return err
-				}
-				var v V
-				if err := t.decode(raw, &v); err != nil {
-					decodeErr, badHash = err, [32]byte(hash)
-					return nil
-				}
-				out[[32]byte(hash)] = v
-			}
-			return rows.Err()
-		})
+		err = t.do(ctx, true, func(ctx context.Context) error { return t.getChunk(ctx, s, t.db, chunk, out) })
 		if err != nil {
-			return nil, t.errorf("get %d keys: %w", len(keys), err)
-		}
-		if decodeErr != nil {
-			for _, k := range keys {
-				if k.Hash == badHash {
-					return nil, t.decodeError(k.Text, decodeErr)
-				}
-			}
+			return nil, t.getManyError(keys, err)
 		}
 	}
 	for h := range out {
 		t.accessed(h)
 	}
 	return out, nil
+}
+
+// getChunk reads the values of the key hashes of chunk with s, a statement
+// of GetMany, on q, into out. A value that does not decode is an error
+// *chunkDecodeError.
+func (t *Table[V]) getChunk(ctx context.Context, s stmt, q Querier, chunk [][32]byte, out map[[32]byte]V) error {
+	args := make([]any, 0, 1+len(chunk))
+	args = append(args, t.nowArg())
+	if t.d == dialect.Postgres {
+		a := pgArray{b: make([]byte, 0, 2+len(chunk)*70)} // ,"\\x…"
+		for i := range chunk {
+			a.bytes(chunk[i][:])
+		}
+		args = append(args, a.String())
+	} else {
+		for i := range chunk {
+			args = append(args, chunk[i][:])
+		}
+	}
+	rows, err := s.queryRows(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var hash, raw sql.RawBytes
+		if err := rows.Scan(&hash, &raw); err != nil {
+			return err
+		}
+		var v V
+		if err := t.decode(raw, &v); err != nil {
+			return &chunkDecodeError{hash: [32]byte(hash), err: err}
+		}
+		out[[32]byte(hash)] = v
+	}
+	return rows.Err()
+}
+
+// chunkDecodeError is a value GetMany read that does not decode.
+type chunkDecodeError struct {
+	hash [32]byte
+	err  error
+}
+
+func (e *chunkDecodeError) Error() string { return e.err.Error() }
+
+// getManyError returns the error of GetMany of keys that failed with err.
+func (t *Table[V]) getManyError(keys []keymap.Key, err error) error {
+	if de, ok := errors.AsType[*chunkDecodeError](err); ok {
+		for _, k := range keys {
+			if k.Hash == de.hash {
+				return t.decodeError(k.Text, de.err)
+			}
+		}
+	}
+	return t.errorf("get %d keys: %w", len(keys), err)
 }
 
 // CopyOptions configure [Table.CopyTo]. A nil *CopyOptions and the zero

@@ -248,6 +248,24 @@
 // changes older than the last Options.FeedWindow. Package sqlarchive
 // follows the feed to keep the memory of memos coherent across processes.
 //
+// # Read replicas
+//
+// [Options].ReadDB gives a Table a read replica of its database, such as a
+// PostgreSQL hot standby, to read from, while every write goes to the
+// Querier of Open, the primary. The single-key reads, Get, GetExpiry, Has
+// and GetMany, read the replica first and the primary for the keys the
+// replica lacks (or has expired), so a write the replica has yet to
+// replay is never reported missing: a miss costs a second read, a hit
+// does not. A key the replica has is served as the replica has it, which
+// may be an older value of a key overwritten, or a key deleted, on the
+// primary, until the replica replays the change. Len, Keys, All, Rows and
+// CopyTo read the replica only, and see what it has replayed. A replica
+// that has yet to replay the creation of the table is read as if it were
+// the primary: every read goes to the primary until it has the table. A
+// read that fails on the replica, because it is down, fails (after the
+// Table's retries) rather than go to the primary. Every write, and Pop,
+// use the primary; so does Open, which checks the layout there.
+//
 // # Concurrency and transactions
 //
 // A Table over a *sql.DB is safe for concurrent use, by goroutines and by

@@ -43,27 +43,27 @@ func (t *Table[V]) GetExpiry(ctx context.Context, key keymap.Key) (value V, expi
 		return value, expiresAt, false, t.closedf("get %s", keyfmt.Key(key))
 	}
 	var decodeErr error
-	err = t.do(ctx, true, func(ctx context.Context) error {
+	err = t.lookup(ctx, &t.sql.get, func(ctx context.Context, s *stmt, q Querier) (bool, error) {
 		var zero V
 		value, found = zero, false
-		rows, err := t.sql.get.queryRows(ctx, t.db, key.Hash[:])
+		rows, err := s.queryRows(ctx, q, key.Hash[:])
 		if err != nil {
-			return err
+			return false, err
 		}
 		defer rows.Close()
 		if !rows.Next() {
-			return rows.Err()
+			return false, rows.Err()
 		}
 		var raw sql.RawBytes
 		var src any
 		if err := rows.Scan(&raw, &src); err != nil {
-			return err
+			return false, err
 		}
 		if found, expiresAt, err = t.live(src); err != nil || !found {
-			return err
+			return false, err
 		}
 		decodeErr = t.decode(raw, &value)
-		return rows.Close()
+		return true, rows.Close()
 	})
 	switch {
 	case err != nil:
@@ -104,18 +104,18 @@ func (t *Table[V]) Has(ctx context.Context, key keymap.Key) (bool, error) {
 		return false, t.closedf("has %s", keyfmt.Key(key))
 	}
 	var found bool
-	err := t.do(ctx, true, func(ctx context.Context) error {
+	err := t.lookup(ctx, &t.sql.has, func(ctx context.Context, s *stmt, q Querier) (bool, error) {
 		var expires any
-		err := t.sql.has.queryRow(ctx, t.db, key.Hash[:]).Scan(&expires)
+		err := s.queryRow(ctx, q, key.Hash[:]).Scan(&expires)
 		if errors.Is(err, sql.ErrNoRows) {
 			found = false
-			return nil
+			return false, nil
 		}
 		if err != nil {
-			return err
+			return false, err
 		}
 		found, _, err = t.live(expires)
-		return err
+		return found, err
 	})
 	if err != nil {
 		return false, t.errorf("has %s: %w", keyfmt.Key(key), err)
@@ -340,6 +340,19 @@ func (t *Table[V]) Len(ctx context.Context) (int, error) {
 	}
 	var n int
 	err := t.do(ctx, true, func(ctx context.Context) error {
+		if t.replica != nil {
+			rows, err := t.query(ctx, t.sql.count.query, t.nowArg())
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				if err := rows.Scan(&n); err != nil {
+					return err
+				}
+			}
+			return rows.Err()
+		}
 		return t.sql.count.queryRow(ctx, t.db, t.nowArg()).Scan(&n)
 	})
 	if err != nil {
@@ -469,7 +482,7 @@ func (t *Table[V]) stream(ctx context.Context, query string) (*sql.Rows, error) 
 	var rows *sql.Rows
 	err := t.do(ctx, true, func(ctx context.Context) error {
 		var err error
-		rows, err = t.db.QueryContext(ctx, query, t.nowArg())
+		rows, err = t.query(ctx, query, t.nowArg())
 		return err
 	})
 	return rows, err

@@ -119,9 +119,9 @@ func (t *Table[V]) rowsPage(ctx context.Context, now any, after []byte) (rowsPag
 // now after the key hash after (from the first when after is nil).
 func (t *Table[V]) queryPage(ctx context.Context, now any, after []byte) (*sql.Rows, error) {
 	if after == nil {
-		return t.db.QueryContext(ctx, t.sql.page, now)
+		return t.query(ctx, t.sql.page, now)
 	}
-	return t.db.QueryContext(ctx, t.sql.pageAfter, now, after)
+	return t.query(ctx, t.sql.pageAfter, now, after)
 }
 
 // storedRow is a row of the table as the driver returns its columns

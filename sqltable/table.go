@@ -145,6 +145,17 @@ type Options struct {
 	// those methods and of Delete (see cache.Event, whose Name is the
 	// table's name). Nil means none.
 	Observer cache.Observer
+
+	// ReadDB, if not nil, is a read replica of the database behind the
+	// Querier of Open, such as a PostgreSQL hot standby: Get, GetExpiry,
+	// Has and GetMany read it first, and read the primary (the Querier of
+	// Open) for the keys it does not have, so that a write it has yet to
+	// replay is never reported missing; Len, Keys, All, Rows and CopyTo
+	// read it only, and lag as it does. Every write, and every other
+	// read, goes to the primary. See "Read replicas" in the package
+	// documentation. The Table does not close it. Nil, the default, reads
+	// the primary. A Table over a *sql.Tx takes none.
+	ReadDB Querier
 }
 
 // beginner is what a Querier has when it is not bound to one transaction:
@@ -180,6 +191,7 @@ type Table[V any] struct {
 	feed      *feed          // nil when the database has no change feed
 	access    *accessBuffer  // nil without Options.AccessLog
 	obs       cache.Observer // Options.Observer, or nil
+	replica   *replica       // nil without Options.ReadDB
 	closed    atomic.Bool
 
 	mu    sync.Mutex // guards batch
@@ -279,6 +291,9 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	} else {
 		t.retries = 0
 	}
+	if o.ReadDB != nil && t.conn == nil {
+		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: a Table over a %T reads its own writes: it takes no Options.ReadDB", name, db)
+	}
 	if o.AccessLog != nil && !accessQuerier(db) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.AccessLog needs a *sql.DB, not a %T", name, db)
 	}
@@ -286,6 +301,9 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	if err := t.openAccess(ctx, o.AccessLog); err != nil {
+		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
+	}
+	if t.replica, err = t.openReplica(ctx, o.ReadDB); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	return t, nil
@@ -442,7 +460,7 @@ func (t *Table[V]) Close() error {
 	if t.closed.Swap(true) {
 		return nil
 	}
-	errs := []error{t.closeAccess()}
+	errs := []error{t.closeAccess(), t.replica.close()}
 	for _, s := range t.prepared() {
 		if s.ps != nil {
 			errs = append(errs, s.ps.Close())

@@ -11,6 +11,12 @@
 // search_path) and a MySQL test a database of its own, both dropped at the
 // end, so test packages can run in parallel against one server.
 //
+// [PostgresReplica] gives a test a schema on a PostgreSQL primary and a pool
+// on its hot standby, named by KLEPTO_TEST_PG_PRIMARY_DSN and
+// KLEPTO_TEST_PG_REPLICA_DSN (integration/topology/pg-replica.sh starts
+// both), with [Replica.WaitReplay] and [Replica.PauseReplay] to control the
+// standby's lag.
+//
 // [Faulty] wraps a pool's driver to inject errors, such as
 // driver.ErrBadConn, into chosen operations. [Proxy] stands between a pool
 // and a server, and stalls the network between them on demand.

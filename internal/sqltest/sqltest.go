@@ -237,6 +237,13 @@ func postgres(tb testing.TB) Database {
 		}
 	})
 
+	return schemaDatabase(tb, driverName, PostgresEnv, dsn, schema)
+}
+
+// schemaDatabase opens a pool on the PostgreSQL database of dsn, the value
+// of the variable env, with search_path set to schema on every connection.
+func schemaDatabase(tb testing.TB, driverName, env, dsn, schema string) Database {
+	tb.Helper()
 	var db *sql.DB
 	if driverName == "pgx" {
 		// pgx sends the URL's or key=value DSN's unknown parameters, such as
@@ -245,7 +252,7 @@ func postgres(tb testing.TB) Database {
 	} else {
 		cfg, err := pq.NewConfig(dsn)
 		if err != nil {
-			tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+			tb.Fatalf("sqltest: parse %s: %v", env, err)
 		}
 		if cfg.Runtime == nil {
 			cfg.Runtime = map[string]string{}
@@ -253,7 +260,7 @@ func postgres(tb testing.TB) Database {
 		cfg.Runtime["search_path"] = schema
 		connector, err := pq.NewConnectorConfig(cfg)
 		if err != nil {
-			tb.Fatalf("sqltest: parse %s: %v", PostgresEnv, err)
+			tb.Fatalf("sqltest: parse %s: %v", env, err)
 		}
 		db = openConnector(tb, connector)
 	}

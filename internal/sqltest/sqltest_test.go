@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strings"
@@ -117,11 +118,11 @@ type fakeTB struct {
 
 func (f *fakeTB) Helper() {}
 func (f *fakeTB) Skipf(format string, args ...any) {
-	f.skipped = format
+	f.skipped = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
 func (f *fakeTB) Fatalf(format string, args ...any) {
-	f.failed = format
+	f.failed = fmt.Sprintf(format, args...)
 	runtime.Goexit()
 }
 
@@ -132,6 +133,8 @@ func TestMissingDSN(t *testing.T) {
 	}{
 		{"Postgres", sqltest.PostgresEnv, sqltest.Postgres},
 		{"MySQL", sqltest.MySQLEnv, sqltest.MySQL},
+		{"PostgresReplica/primary", sqltest.PGPrimaryEnv, func(tb testing.TB) *sql.DB { return sqltest.PostgresReplica(tb).Primary.DB }},
+		{"PostgresReplica/replica", sqltest.PGReplicaEnv, func(tb testing.TB) *sql.DB { return sqltest.PostgresReplica(tb).Replica.DB }},
 	}
 	for _, h := range helpers {
 		for _, require := range []string{"", "0", "1"} {
@@ -149,8 +152,8 @@ func TestMissingDSN(t *testing.T) {
 					}
 					return
 				}
-				if f.skipped == "" || f.failed != "" {
-					t.Errorf("%s without a DSN: skipped %q, failed %q; want a skip", h.name, f.skipped, f.failed)
+				if !strings.Contains(f.skipped, h.env) || f.failed != "" {
+					t.Errorf("%s without a DSN: skipped %q, failed %q; want a skip naming %s", h.name, f.skipped, f.failed, h.env)
 				}
 			})
 		}
