@@ -93,6 +93,9 @@ func (drv *connDriver) init() error {
 			return errors.New("no database selected: name one in the DSN")
 		}
 		drv.lockID, _ = database.GenerateAdvisoryLockId(dbName.String + ":" + MigrationsTable)
+		if err := syncGalera(drv.ctx, drv.conn); err != nil {
+			return err
+		}
 	}
 	return drv.ensureTable()
 }

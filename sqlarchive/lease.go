@@ -204,7 +204,7 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 		return nil, false, err
 	}
 	var got bool
-	err = l.d.RetryBusy(ctx, func() error {
+	err = retryConflict(ctx, l.d, func() error {
 		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
 			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
@@ -311,12 +311,12 @@ func (l *leaser) releaser() {
 func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts []*sql.Stmt) error {
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
-		return l.d.RetryBusy(ctx, func() error {
+		return retryConflict(ctx, l.d, func() error {
 			_, err := stmts[0].ExecContext(ctx, grace, batch[0].table, batch[0].hash, batch[0].holder)
 			return err
 		})
 	}
-	return l.d.RetryBusy(ctx, func() error {
+	return retryConflict(ctx, l.d, func() error {
 		tx, err := l.db.BeginTx(ctx, nil)
 		if err != nil {
 			return err

@@ -1,0 +1,290 @@
+package integration
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/keymap"
+	"github.com/klepto-sql/klepto/migrations"
+	"github.com/klepto-sql/klepto/sqlarchive"
+	"github.com/klepto-sql/klepto/sqltable"
+)
+
+// The tests of this file run on a MariaDB Galera cluster, one node per
+// process or pool, named by KLEPTO_TEST_GALERA_DSNS
+// (integration/topology/galera.sh starts one).
+
+// galera returns a fresh database of the Galera cluster, one Database per
+// node, with klepto's migrations applied through the first node.
+func galera(t *testing.T) []sqltest.Database {
+	t.Helper()
+	nodes := sqltest.Galera(t)
+	if err := migrations.Up(t.Context(), nodes[0].DB, nil); err != nil {
+		t.Fatal(err)
+	}
+	return nodes
+}
+
+// Three processes, each on its own node, call the same keys, each in an
+// order of its own: every key is computed once in all (the lease is a row,
+// and Galera's certification elects one inserter), no call fails (the
+// certification conflicts of concurrent writes of one key are retried) and
+// no value is wrong. Then a value stored through one node leaves the memory
+// of the processes on the other two, through the change feed.
+func TestGaleraMemoize(t *testing.T) {
+	nodes := galera(t)
+	keys := 600
+	if testing.Short() {
+		keys = 200
+	}
+	cfgs := make([]serveConfig, len(nodes))
+	for i, n := range nodes {
+		cfgs[i] = serveConfigOf(n, "gsq")
+		cfgs[i].Work = 2 * time.Millisecond
+		cfgs[i].MaxSize = 10 * keys
+	}
+	servers := startServers(t, cfgs...)
+	walks := make([]*pendingReply, len(servers))
+	start := time.Now()
+	for i, s := range servers {
+		ks := make([]int, keys)
+		for k := range ks {
+			ks[k] = k
+		}
+		r := rand.New(rand.NewPCG(uint64(i), 7))
+		r.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
+		walks[i] = s.send(request{Op: "walk", Keys: ks})
+	}
+	runs := make(map[int]int)
+	var total int64
+	for i, w := range walks {
+		r := w.wait()
+		total += r.Runs
+		for _, c := range r.Ranges {
+			runs[c.N]++
+		}
+		if r.Errors > 0 || r.Wrong > 0 {
+			t.Errorf("process on node %d: %d errors (first: %s), %d wrong values", i+1, r.Errors, r.Err, r.Wrong)
+		}
+	}
+	t.Logf("%d processes on %d nodes × %d keys ran the function %d times in %v",
+		len(servers), len(nodes), keys, total, time.Since(start).Round(time.Millisecond))
+	var twice []int
+	for n := range keys {
+		if runs[n] != 1 {
+			twice = append(twice, n)
+		}
+	}
+	if len(twice) > 0 {
+		t.Errorf("%d keys ran other than once, first %v", len(twice), twice[:min(len(twice), 10)])
+	}
+
+	// A change through node 3 reaches the memory of the processes on
+	// nodes 1 and 2.
+	const n = 5
+	var awaits []*pendingReply
+	for _, s := range servers[:2] {
+		s.call(n)
+		a := s.send(request{Op: "await", N: n, Timeout: 30 * time.Second})
+		a.waitArmed()
+		awaits = append(awaits, a)
+	}
+	put := servers[2].must(request{Op: "put", N: n, Value: -1})
+	for i, a := range awaits {
+		r := a.wait()
+		if r.Err != "" {
+			t.Fatalf("process on node %d: %s", i+1, r.Err)
+		}
+		t.Logf("node %d's process forgot %d %v after node 3's put", i+1, n, unixTime(r.At).Sub(unixTime(put.At)).Round(time.Millisecond))
+		if got := servers[i].call(n); got.Value != -1 {
+			t.Errorf("process on node %d: call %d = %d after node 3 stored -1", i+1, n, got.Value)
+		}
+	}
+	for i, s := range servers {
+		if f := s.info().Follow; f.Resets > 0 || f.Errors > 0 {
+			t.Errorf("process on node %d: its follower reset %d times and failed %d polls, want none", i+1, f.Resets, f.Errors)
+		}
+	}
+}
+
+// Writers on the three nodes overwrite the same keys at the same time,
+// each in an order of its own: no write fails (Galera's certification
+// conflicts, reported as deadlocks at commit, are retried), and a watcher
+// on each node sees a change of every key, though ids are assigned by each
+// node in steps of auto_increment_increment and commit in another order
+// than their ids, with no reset of the follower.
+func TestGaleraFeed(t *testing.T) {
+	nodes := galera(t)
+	ctx := t.Context()
+	keys := 600
+	if testing.Short() {
+		keys = 200
+	}
+	km, err := keymap.NewString(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ks := make([]keymap.Key, keys)
+	for i := range ks {
+		if ks[i], err = km.Key(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	archives := make([]*sqlarchive.Archive, len(nodes))
+	tables := make([]*sqltable.Table[int], len(nodes))
+	for i, n := range nodes {
+		if archives[i], err = sqlarchive.Open(ctx, n.DB, &sqlarchive.Options{SkipMigrate: true}); err != nil {
+			t.Fatal(err)
+		}
+		defer archives[i].Close()
+		if tables[i], err = openGaleraTable(ctx, archives[i], "feed"); err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
+		}
+		defer tables[i].Close()
+	}
+	// New keys record nothing: store them first.
+	entries := make([]cache.Entry[int], keys)
+	for i, k := range ks {
+		entries[i] = cache.Entry[int]{Key: k, Value: 0}
+	}
+	if err := tables[0].PutMany(ctx, entries); err != nil {
+		t.Fatal(err)
+	}
+
+	watchCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	seen := make([]map[string]int, len(nodes))
+	var mu sync.Mutex
+	var watching sync.WaitGroup
+	for i, a := range archives {
+		seen[i] = make(map[string]int)
+		watching.Go(func() {
+			err := a.Watch(watchCtx, "feed", func(c sqlarchive.Change) error {
+				mu.Lock()
+				seen[i][c.Key]++
+				mu.Unlock()
+				return nil
+			})
+			if err != nil {
+				t.Errorf("watch on node %d: %v", i+1, err)
+			}
+		})
+	}
+	// Let each Watch start its follower before the writes.
+	time.Sleep(time.Second)
+
+	var writing sync.WaitGroup
+	failed := make([]int, len(nodes))
+	var firstErr error
+	start := time.Now()
+	for i, table := range tables {
+		writing.Go(func() {
+			order := rand.New(rand.NewPCG(uint64(i), 11)).Perm(keys)
+			for _, k := range order {
+				if err := table.Put(ctx, ks[k], i+1); err != nil {
+					mu.Lock()
+					failed[i]++
+					if firstErr == nil {
+						firstErr = fmt.Errorf("node %d: put %d: %w", i+1, k, err)
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	writing.Wait()
+	t.Logf("3 writers × %d puts of the same keys in %v", keys, time.Since(start).Round(time.Millisecond))
+	if firstErr != nil {
+		t.Errorf("puts failed on nodes 1-3: %v; first: %v", failed, firstErr)
+	}
+
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		mu.Lock()
+		var short []int
+		for i := range seen {
+			n := 0
+			for _, c := range seen[i] {
+				n += c
+			}
+			if n < keys*len(nodes) {
+				short = append(short, n)
+			}
+		}
+		mu.Unlock()
+		if len(short) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s, watchers saw %v changes of %d", short, keys*len(nodes))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	watching.Wait()
+	for i, a := range archives {
+		f := a.FollowInfo()
+		t.Logf("node %d: %d changes read in %d polls, cursor %d", i+1, f.Changes, f.Polls, f.Cursor)
+		if f.Resets > 0 {
+			t.Errorf("node %d: the follower reset %d times, dropping memory it need not have", i+1, f.Resets)
+		}
+		// A key written by three writers has three changes.
+		for k, c := range seen[i] {
+			if c != len(nodes) {
+				t.Errorf("node %d: key %s changed %d times, want %d", i+1, k, c, len(nodes))
+				break
+			}
+		}
+	}
+}
+
+// openGaleraTable opens the archive table name, waiting up to 30 s for the
+// table made through another node to reach this one.
+func openGaleraTable(ctx context.Context, a *sqlarchive.Archive, name string) (*sqltable.Table[int], error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		t, err := sqlarchive.Table[int](ctx, a, name, nil)
+		if err == nil || time.Now().After(deadline) {
+			return t, err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Migrations applied through one node are seen at once through the others:
+// Up through nodes 2 and 3, right after Up through node 1 returned, finds
+// nothing to do, though Galera applies node 1's DDL on the others after it
+// commits (migrations read with wsrep_sync_wait). Migrations must run
+// through one node at a time: GET_LOCK, their lock, holds only on its node.
+func TestGaleraMigrate(t *testing.T) {
+	for round := range 3 {
+		nodes := sqltest.Galera(t)
+		if err := migrations.Up(t.Context(), nodes[0].DB, nil); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(nodes))
+		for i, n := range nodes[1:] {
+			wg.Go(func() { errs[i+1] = migrations.Up(t.Context(), n.DB, nil) })
+		}
+		wg.Wait()
+		for i, err := range errs[1:] {
+			if err != nil && !errors.Is(err, migrations.ErrNoChange) {
+				t.Errorf("round %d: Up through node %d after node 1: %v", round, i+2, err)
+			}
+		}
+		for i, n := range nodes {
+			s, err := migrations.Status(t.Context(), n.DB, nil)
+			if err != nil || !s.Agrees() || s.Version != s.Latest() {
+				t.Errorf("round %d: node %d: status %+v, %v; want version %d, agreeing", round, i+1, s, err, s.Latest())
+			}
+		}
+	}
+}
