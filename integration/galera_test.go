@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -286,5 +289,125 @@ func TestGaleraMigrate(t *testing.T) {
 				t.Errorf("round %d: node %d: status %+v, %v; want version %d, agreeing", round, i+1, s, err, s.Latest())
 			}
 		}
+	}
+}
+
+// galeraNode runs topology/galera.sh with args (kill N, start-node N), the
+// script that started the cluster of KLEPTO_TEST_GALERA_DSNS, under the
+// same KLEPTO_TOPOLOGY_DIR.
+func galeraNode(t *testing.T, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join("topology", "galera.sh"), args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("topology/galera.sh %s: %v\n%s(the test needs the cluster that topology/galera.sh started)",
+			strings.Join(args, " "), err, out)
+	}
+}
+
+// A node is killed (SIGKILL) while a process on each node calls keys:
+// the processes on the two survivors finish every call, with no error and
+// no wrong value, and still see each other's changes through the feed; the
+// process on the dead node fails its calls at once, with an error that
+// names the connection, rather than hanging or returning a wrong value.
+// When the node rejoins, that process calls and stores again, and forgets
+// a key that was changed on another node while its own was down: its
+// follower catches up with the changes it missed.
+func TestGaleraNodeKilled(t *testing.T) {
+	nodes := galera(t)
+	cfgs := make([]serveConfig, len(nodes))
+	for i, n := range nodes {
+		cfgs[i] = serveConfigOf(n, "gkill")
+		cfgs[i].Work = 2 * time.Millisecond
+		cfgs[i].LeaseTTL = time.Second
+		cfgs[i].MaxSize = 10_000
+	}
+	servers := startServers(t, cfgs...)
+	dead := len(nodes) - 1 // the last node dies
+	deadNode := fmt.Sprint(dead + 1)
+	// Every process has key 1 in memory.
+	for _, s := range servers {
+		if r := s.call(1); r.Value != square(1) {
+			t.Fatalf("call 1 = %d", r.Value)
+		}
+	}
+
+	keys := make([]int, 400)
+	for i := range keys {
+		keys[i] = 100 + i
+	}
+	var walks []*pendingReply
+	for _, s := range servers[:dead] {
+		walks = append(walks, s.send(request{Op: "walk", Keys: keys}))
+	}
+	time.Sleep(200 * time.Millisecond)
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			galeraNode(t, "start-node", deadNode)
+		}
+	})
+	galeraNode(t, "kill", deadNode)
+	killed := time.Now()
+	for i, w := range walks {
+		r := w.wait()
+		t.Logf("the process on node %d finished its walk %v after the kill: %d runs", i+1,
+			time.Since(killed).Round(time.Millisecond), r.Runs)
+		if r.Errors > 0 || r.Wrong > 0 {
+			t.Errorf("process on surviving node %d: %d errors (first: %s), %d wrong values", i+1, r.Errors, r.Err, r.Wrong)
+		}
+	}
+	r := servers[dead].do(request{Op: "call", N: 2, Timeout: 30 * time.Second})
+	t.Logf("the process on the dead node: call 2 returned after %v: %q", r.Elapsed.Round(time.Millisecond), r.Err)
+	if r.Err == "" || r.IsDeadline {
+		t.Errorf("the process on the dead node: call 2 = %+v, want an error before its deadline", r)
+	}
+
+	// The survivors still share changes: a put on node 2 reaches node 1,
+	// and key 1 changes while node 3 is down.
+	a := servers[0].send(request{Op: "await", N: 1, Timeout: 30 * time.Second})
+	a.waitArmed()
+	servers[1].must(request{Op: "put", N: 1, Value: -1})
+	if r := a.wait(); r.Err != "" {
+		t.Fatalf("process on node 1: %s", r.Err)
+	}
+	if r := servers[0].call(1); r.Value != -1 {
+		t.Errorf("process on node 1: call 1 = %d after node 2 stored -1", r.Value)
+	}
+
+	galeraNode(t, "start-node", deadNode)
+	restarted = true
+	rejoined := time.Now()
+	// The process on the rejoined node calls again, without a restart.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r := servers[dead].do(request{Op: "call", N: 3, Timeout: 10 * time.Second})
+		if r.Err == "" {
+			if r.Value != square(3) {
+				t.Fatalf("process on node %s: call 3 = %d", deadNode, r.Value)
+			}
+			t.Logf("the process on node %s called again %v after its node was Synced", deadNode, time.Since(rejoined).Round(time.Millisecond))
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process on node %s: calls still fail 30 s after the node rejoined: %s", deadNode, r.Err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// Its follower read the change of key 1 made while its node was down.
+	deadline = time.Now().Add(30 * time.Second)
+	for {
+		r := servers[dead].must(request{Op: "lookup", N: 1})
+		if !r.Found {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process on node %s still has key 1 = %d in memory, 30 s after its node rejoined", deadNode, r.Value)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if r := servers[dead].call(1); r.Value != -1 {
+		t.Errorf("process on node %s: call 1 = %d, want -1, stored while its node was down", deadNode, r.Value)
 	}
 }

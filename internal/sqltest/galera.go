@@ -2,8 +2,8 @@ package sqltest
 
 import (
 	"context"
-	"fmt"
 	"database/sql"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
