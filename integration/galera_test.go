@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-migrate/migrate/v4/database"
+
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/migrations"
@@ -444,5 +447,31 @@ func TestGaleraNodeKilled(t *testing.T) {
 	}
 	if r := servers[dead].call(1); r.Value != -1 {
 		t.Errorf("process on node %s: call 1 = %d, want -1, stored while its node was down", deadNode, r.Value)
+	}
+}
+
+// The Galera migration lock of a run that died expires: a lock row left
+// with its expiry passed is taken over by the next run, through another
+// node, which removes it when done.
+func TestGaleraMigrateLockExpires(t *testing.T) {
+	nodes := galera(t)
+	ctx := t.Context()
+	lockID, err := database.GenerateAdvisoryLockId(nodes[0].Name + ":" + migrations.MigrationsTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := dialect.MySQL.QuoteIdent(migrations.GaleraLockTable)
+	if _, err := nodes[0].DB.ExecContext(ctx, "INSERT INTO "+lock+
+		" (lock_id, holder, expires_at) VALUES (?, 'a run that died', NOW(6) - INTERVAL 1 SECOND)", lockID); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	if err := migrations.Down(ctx, nodes[1].DB, 1, nil); err != nil {
+		t.Fatalf("Down through node 2 with an expired lock row: %v", err)
+	}
+	t.Logf("Down through node 2 took %v", time.Since(start).Round(time.Millisecond))
+	var n int
+	if err := nodes[1].DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+lock).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d lock rows left after the run (%v), want none", n, err)
 	}
 }
