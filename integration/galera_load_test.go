@@ -140,7 +140,8 @@ func runLoad() error {
 // keys (the function takes 1 ms; an LRU of 1,000 entries), all started at
 // once on a fresh archive. It reports calls/s, the p50 and p99 latencies,
 // errors and duplicate computations (runs beyond one per key), and fails
-// on any error or wrong value. It runs only with KLEPTO_TEST_GALERA_LOAD=1;
+// on any error or wrong value, or on duplicates for more than 1% of the
+// keys. It runs only with KLEPTO_TEST_GALERA_LOAD=1;
 // BENCHMARKS.md records its figures.
 func TestGaleraLoad(t *testing.T) {
 	if os.Getenv(galeraLoadEnv) != "1" {
@@ -199,4 +200,9 @@ func TestGaleraLoad(t *testing.T) {
 		"%d errors, %d wrong; %d keys computed %d times: %d duplicate computations",
 		goroutines, calls, total, elapsed.Round(time.Millisecond), float64(total)/elapsed.Seconds(),
 		all[len(all)/2], all[len(all)*99/100], errs, wrong, len(runs), computations, duplicates)
+	// A waiter computes itself only after LeaseWait (30 s), far above
+	// any latency here: allow 1% of the keys, as the issue of leases did.
+	if duplicates > len(runs)/100 {
+		t.Errorf("%d duplicate computations for %d keys, want at most 1%%", duplicates, len(runs))
+	}
 }

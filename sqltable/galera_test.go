@@ -14,7 +14,7 @@ import (
 // A Table on one node of a MariaDB Galera cluster (KLEPTO_TEST_GALERA_DSNS)
 // passes the archive conformance suite, in each codec.
 func TestGaleraArchive(t *testing.T) {
-	db := sqltest.Galera(t)[0].DB
+	db := sqltest.GaleraNode(t, 0).DB
 	d := dialect.MySQL
 	t.Run("json", func(t *testing.T) {
 		archivetest.Run(t, func(t *testing.T) cache.Archive[point] {

@@ -111,3 +111,18 @@ func Galera(tb testing.TB) []Database {
 	}
 	return out
 }
+
+// GaleraNode returns a new, empty database of node i (from 0) of the
+// MariaDB Galera cluster named by KLEPTO_TEST_GALERA_DSNS, created and
+// dropped through that node alone: a test that needs one node does not
+// wait for the others, which another test may have stopped. It skips or
+// fails as [Galera] does.
+func GaleraNode(tb testing.TB, i int) Database {
+	tb.Helper()
+	dsns := GaleraDSNs(tb)
+	if i < 0 || i >= len(dsns) {
+		tb.Fatalf("sqltest: %s names %d nodes, not node %d", GaleraEnv, len(dsns), i)
+	}
+	return mySQLAt(tb, GaleraEnv, dsns[i])
+}
+
