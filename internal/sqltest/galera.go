@@ -125,4 +125,3 @@ func GaleraNode(tb testing.TB, i int) Database {
 	}
 	return mySQLAt(tb, GaleraEnv, dsns[i])
 }
-
