@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
+	"github.com/klepto-sql/klepto/migrations"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
 
@@ -142,21 +144,41 @@ func runLoad() error {
 // errors and duplicate computations (runs beyond one per key), and fails
 // on any error or wrong value, or on duplicates for more than 1% of the
 // keys. It runs only with KLEPTO_TEST_GALERA_LOAD=1;
-// BENCHMARKS.md records its figures.
+// BENCHMARKS.md records its figures, beside those of the same load on the
+// single MariaDB server of KLEPTO_TEST_MYSQL_DSN.
 func TestGaleraLoad(t *testing.T) {
 	if os.Getenv(galeraLoadEnv) != "1" {
 		t.Skipf("set %s=1 (and %s) to run the Galera load test", galeraLoadEnv, sqltest.GaleraEnv)
 	}
-	nodes := galera(t)
+	t.Run("galera", func(t *testing.T) {
+		var dsns []string
+		for _, n := range galera(t) {
+			dsns = append(dsns, n.DSN)
+		}
+		load(t, dsns)
+	})
+	// The same load on the single MariaDB server of KLEPTO_TEST_MYSQL_DSN,
+	// for comparison.
+	t.Run("mariadb", func(t *testing.T) {
+		db := sqltest.Fresh(t, dialect.MySQL)
+		if err := migrations.Up(t.Context(), db.DB, nil); err != nil {
+			t.Fatal(err)
+		}
+		load(t, []string{db.DSN, db.DSN, db.DSN})
+	})
+}
+
+// load runs the load of TestGaleraLoad, one process on each of dsns.
+func load(t *testing.T, dsns []string) {
 	const goroutines, calls, keys = 16, 2000, 10_000
-	children := make([]*child, len(nodes))
-	for i, n := range nodes {
-		children[i] = startChild(t, loadConfig{Mode: "load", DSN: n.DSN, Archive: "load", Seed: uint64(i + 1),
+	children := make([]*child, len(dsns))
+	for i, dsn := range dsns {
+		children[i] = startChild(t, loadConfig{Mode: "load", DSN: dsn, Archive: "load", Seed: uint64(i + 1),
 			Goroutines: goroutines, Calls: calls, Keys: keys, MaxSize: 1000, Work: time.Millisecond})
 	}
 	for i, c := range children {
 		if line := c.readLine(t); line != "ready\n" {
-			t.Fatalf("load process on node %d said %q", i+1, line)
+			t.Fatalf("load process %d said %q", i+1, line)
 		}
 	}
 	start := time.Now()
@@ -172,14 +194,14 @@ func TestGaleraLoad(t *testing.T) {
 		var r loadResult
 		line := c.readLine(t)
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("load process on node %d: %v", i+1, err)
+			t.Fatalf("load process %d: %v", i+1, err)
 		}
 		slices.Sort(r.Latencies)
-		t.Logf("node %d: %d calls in %v (%.0f calls/s), p50 %d µs, p99 %d µs, %d errors, %d runs, follower resets %d",
+		t.Logf("process %d: %d calls in %v (%.0f calls/s), p50 %d µs, p99 %d µs, %d errors, %d runs, follower resets %d",
 			i+1, r.Calls, r.Elapsed.Round(time.Millisecond), float64(r.Calls)/r.Elapsed.Seconds(),
 			r.Latencies[len(r.Latencies)/2], r.Latencies[len(r.Latencies)*99/100], r.Errors, len(r.Computed), r.Resets)
 		if r.Errors > 0 || r.Wrong > 0 {
-			t.Errorf("node %d: %d errors (first: %s), %d wrong values", i+1, r.Errors, r.FirstErr, r.Wrong)
+			t.Errorf("process %d: %d errors (first: %s), %d wrong values", i+1, r.Errors, r.FirstErr, r.Wrong)
 		}
 		all = append(all, r.Latencies...)
 		total += r.Calls
