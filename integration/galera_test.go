@@ -292,7 +292,8 @@ func openGaleraTable(ctx context.Context, a *sqlarchive.Archive, name string) (*
 // a time. And migrations applied through one node are seen at once through
 // the others: Up through nodes 2 and 3, right after Up through node 1
 // returned, finds nothing to do, though Galera applies node 1's DDL on the
-// others after it commits (migrations read with wsrep_sync_wait).
+// others after it commits (migrations read with wsrep_sync_wait), and so
+// does sqlarchive.Open with SkipMigrate.
 func TestGaleraMigrate(t *testing.T) {
 	rounds := 5
 	if testing.Short() {
@@ -309,6 +310,16 @@ func TestGaleraMigrate(t *testing.T) {
 					t.Fatal(errs[0])
 				}
 				run = nodes[1:]
+				// Open with SkipMigrate through the others at once
+				// finds the migrations too.
+				for i, n := range run {
+					a, err := sqlarchive.Open(t.Context(), n.DB, &sqlarchive.Options{SkipMigrate: true})
+					if err != nil {
+						t.Errorf("round %d: Open with SkipMigrate through node %d after Up through node 1: %v", round, i+2, err)
+						continue
+					}
+					a.Close()
+				}
 			}
 			for _, n := range run {
 				i := slices.IndexFunc(nodes, func(o sqltest.Database) bool { return o.DB == n.DB })
