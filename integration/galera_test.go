@@ -151,7 +151,7 @@ func TestGaleraFeed(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer archives[i].Close()
-		if tables[i], err = openGaleraTable(ctx, archives[i], "feed"); err != nil {
+		if tables[i], err = sqlarchive.Table[int](ctx, archives[i], "feed", nil); err != nil {
 			t.Fatalf("node %d: %v", i+1, err)
 		}
 		defer tables[i].Close()
@@ -269,19 +269,6 @@ func TestGaleraFeed(t *testing.T) {
 				break
 			}
 		}
-	}
-}
-
-// openGaleraTable opens the archive table name, waiting up to 30 s for the
-// table made through another node to reach this one.
-func openGaleraTable(ctx context.Context, a *sqlarchive.Archive, name string) (*sqltable.Table[int], error) {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		t, err := sqlarchive.Table[int](ctx, a, name, nil)
-		if err == nil || time.Now().After(deadline) {
-			return t, err
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
