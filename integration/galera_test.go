@@ -39,14 +39,16 @@ func galera(t *testing.T) []sqltest.Database {
 	return nodes
 }
 
-// Three processes, each on its own node, call the same keys, each in an
-// order of its own: every key is computed once in all (the lease is a row,
+// Three processes, each on its own node, open a fresh database at once
+// (each migrates it and creates the archive through its own node), and
+// call the same keys, each in an order of its own: every key is computed
+// once in all (the lease is a row,
 // and Galera's certification elects one inserter), no call fails (the
 // certification conflicts of concurrent writes of one key are retried) and
 // no value is wrong. Then a value stored through one node leaves the memory
 // of the processes on the other two, through the change feed.
 func TestGaleraMemoize(t *testing.T) {
-	nodes := galera(t)
+	nodes := sqltest.Galera(t)
 	keys := 600
 	if testing.Short() {
 		keys = 200
