@@ -26,7 +26,8 @@ import (
 // so the processes are real and nothing is built twice. Its value is the
 // child's configuration, as JSON; the field "mode" picks the program: ""
 // for the memoizing loop of runChild, "serve" for the memo server of
-// runServe, "janitor" for the janitor of runJanitor.
+// runServe, "janitor" for the janitor of runJanitor, "load" for the load
+// program of runLoad.
 const childEnv = "KLEPTO_INTEGRATION_CHILD"
 
 func TestMain(m *testing.M) {
@@ -43,6 +44,8 @@ func TestMain(m *testing.M) {
 				err = runServe()
 			case "janitor":
 				err = runJanitor()
+			case "load":
+				err = runLoad()
 			default:
 				err = fmt.Errorf("unknown mode %q", head.Mode)
 			}

@@ -15,6 +15,10 @@
 //
 // The server tests need KLEPTO_TEST_POSTGRES_DSN and KLEPTO_TEST_MYSQL_DSN
 // (see package internal/sqltest); without them they skip, naming the
-// variable, unless KLEPTO_TEST_REQUIRE_DBS=1 makes them fail. With -short,
+// variable, unless KLEPTO_TEST_REQUIRE_DBS=1 makes them fail. The TestGalera
+// tests run one process or pool per node of the MariaDB Galera cluster of
+// KLEPTO_TEST_GALERA_DSNS, which topology/galera.sh starts (and kills and
+// restarts a node of, for TestGaleraNodeKilled); TestGaleraLoad runs only
+// with KLEPTO_TEST_GALERA_LOAD=1. With -short,
 // the largest tests run on fewer keys and changes.
 package integration

@@ -42,6 +42,9 @@
 //   - klepto_schema_migrations, the version record (version, dirty), in
 //     golang-migrate's shape, named so that it never collides with an
 //     application's own schema_migrations.
+//   - on a MariaDB Galera cluster only, klepto_schema_migrations_lock
+//     ([GaleraLockTable]): the migration lock of the cluster, a row
+//     (lock_id, holder, expires_at) while a run holds it.
 //
 // # Failures
 //
@@ -97,7 +100,12 @@
 // ends, so that the lock holds behind a pooler in transaction mode such as
 // PgBouncer's (over a pool limited to one connection, pg_advisory_lock on
 // the run's own connection, which needs a direct connection), bounded by
-// lock_timeout; GET_LOCK on MySQL; on SQLite,
+// lock_timeout; GET_LOCK on MySQL, and on a MariaDB Galera node, where
+// GET_LOCK holds only on its node, also a row of [GaleraLockTable] that
+// Galera's certification lets one node insert at a time (it expires 2
+// minutes after a run that died), with the run's reads made under
+// wsrep_sync_wait = 1 so that a node that lags never shows another node's
+// migration as under way; on SQLite,
 // SQLite's own write lock and an OS file lock on
 // "<database file>.klepto-migrate.lock". That file exists only while a run
 // holds the lock, so none is left beside the database. The holder removes

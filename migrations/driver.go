@@ -37,6 +37,7 @@ type connDriver struct {
 	wait   time.Duration // how long Lock waits on MySQL
 	locked atomic.Bool   // whether Lock holds the lock; Lock runs in a goroutine of golang-migrate
 	target atomic.Int64  // the version last recorded dirty, for errors
+	holder string        // on a Galera node, the holder of the cluster's lock row; "" elsewhere
 
 	// golang-migrate runs a migration as SetVersion(v, true), Run,
 	// SetVersion(v, false), one after the other. On PostgreSQL and SQLite
@@ -98,6 +99,13 @@ func (drv *connDriver) init() error {
 			return errors.New("no database selected: name one in the DSN")
 		}
 		drv.lockID, _ = database.GenerateAdvisoryLockId(dbName.String + ":" + MigrationsTable)
+		galera, err := syncGalera(drv.ctx, drv.d, drv.conn)
+		if err != nil {
+			return err
+		}
+		if galera {
+			drv.holder = galeraHolder()
+		}
 	}
 	return drv.ensureTable()
 }
@@ -215,6 +223,12 @@ func (drv *connDriver) lock() error {
 		if !ok.Bool {
 			return &lockError{fmt.Errorf("GET_LOCK timed out after %d s", max(secs, 1))}
 		}
+		if drv.holder != "" {
+			if err := drv.galeraLock(ctx); err != nil {
+				_, _ = drv.conn.ExecContext(ctx, `SELECT RELEASE_LOCK(?)`, drv.lockID)
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -260,6 +274,11 @@ func (drv *connDriver) Unlock() error {
 	case dialect.Postgres:
 		query = `SELECT pg_advisory_unlock($1)`
 	case dialect.MySQL:
+		if drv.holder != "" {
+			if err := drv.galeraUnlock(context.WithoutCancel(drv.ctx)); err != nil {
+				return fmt.Errorf("release the migration lock: %w", err)
+			}
+		}
 		query = `SELECT RELEASE_LOCK(?)`
 	default:
 		return nil

@@ -72,7 +72,9 @@ type Options struct {
 	// and its type columns, migration 7) are missing. By default
 	// Open applies any pending migration with migrations.Up; it also leaves
 	// the schema alone, without SkipMigrate, when another tool applied every
-	// migration (see Open).
+	// migration (see Open). On a MariaDB Galera node, Open first waits for
+	// the node to apply what the cluster committed, so that migrations just
+	// applied through another node are found.
 	SkipMigrate bool
 
 	// Clock returns the current time; the default is time.Now. The
@@ -261,6 +263,9 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 		}
 	}
 	if skip {
+		if err := catchUp(ctx, db, d); err != nil {
+			return nil, fmt.Errorf("sqlarchive: open: %w", err)
+		}
 		exists, err := d.TableExists(ctx, db, migrations.ArchivesTable)
 		if err != nil {
 			return nil, fmt.Errorf("sqlarchive: open: %w", err)

@@ -211,8 +211,13 @@
 // reports a commit, and drops from its memos' memory what other processes
 // changed; [Archive.FollowInfo] reports on it. Ids that the follower finds
 // missing in the feed (transactions still open, or rolled back) are read
-// when they appear, for up to a minute; a follower that fell behind by
-// half the feed's window (Options.FeedWindow) drops all memory. Of the
+// when they appear, for up to a minute; a follower that misses more than
+// 1,000 ids at once (times auto_increment_increment on MySQL: a MariaDB
+// Galera node that writes alone leaves the ids of the other nodes unused),
+// or fell behind by half the feed's window (Options.FeedWindow), drops all
+// memory rather than skip a change. On Galera, statements that lose
+// certification to another node's write (a deadlock, at commit) are run
+// again; see docs/deploying.md. Of the
 // processes that miss a key at once, one computes it under a lease, a row
 // of klepto_leases whose expiry is on the database's clock, renewed while
 // the function runs; the others poll for the result, or wake on a

@@ -27,8 +27,9 @@ const (
 	// pageRows is the most changes one poll reads.
 	pageRows = 1000
 
-	// maxGaps is the most missing ids the follower tracks; more at once
-	// means it fell behind, and it drops the memory of every memo.
+	// maxGaps is the most missing ids the follower tracks, times the
+	// step between ids (see idStride); more at once means it fell behind,
+	// and it drops the memory of every memo.
 	maxGaps = 1000
 
 	// gapWait is how long the follower waits for a missing id to appear.
@@ -104,6 +105,7 @@ type follower struct {
 	watchers map[*watcher]struct{}
 	cursor   int64
 	gaps     map[int64]time.Time // ids below cursor not read yet, and when they were first missed
+	maxGaps  int64               // the most gaps tracked: maxGaps × idStride
 	cancel   context.CancelFunc
 	done     chan struct{}
 	leaseC   chan struct{} // closed and replaced when leases are released (PostgreSQL notifications)
@@ -168,6 +170,10 @@ func (f *follower) start(ctx context.Context) error {
 	if err := f.db.QueryRowContext(ctx, q).Scan(&latest); err != nil && !(f.replica && dialect.IsMissingTable(err)) {
 		return feedError(fmt.Errorf("sqlarchive: follow the change feed: %w", err))
 	}
+	stride, err := idStride(ctx, f.db, f.d)
+	if err != nil {
+		return err
+	}
 	var schema string
 	if f.d == dialect.Postgres {
 		if err := f.db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
@@ -179,7 +185,7 @@ func (f *follower) start(ctx context.Context) error {
 	if f.closed {
 		return ErrClosed
 	}
-	f.cursor, f.schema = latest.Int64, schema
+	f.cursor, f.schema, f.maxGaps = latest.Int64, schema, maxGaps*stride
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel, f.done, f.started = cancel, make(chan struct{}), true
 	go f.run(run)
@@ -390,7 +396,7 @@ func (f *follower) apply(page []Change, hashes [][]byte) {
 			delete(f.gaps, c.ID)
 		default:
 			if missing := c.ID - f.cursor - 1; missing > 0 {
-				if missing+int64(len(f.gaps)) > maxGaps || f.window > 0 && missing > f.window/2 {
+				if missing+int64(len(f.gaps)) > f.maxGaps || f.window > 0 && missing > f.window/2 {
 					behind = c.ID - 1
 				} else {
 					for id := f.cursor + 1; id < c.ID; id++ {

@@ -306,7 +306,26 @@ func (a *Archive) ensure(ctx context.Context, name, table, version string, o *Ta
 // row.Table. If the catalog has none, it creates the archive as row
 // describes it, stamped with the current time: the catalog row, then the
 // table, under the table's DDL lock.
+//
+// Two processes that create one archive at the same time through different
+// nodes of a MariaDB Galera cluster, where the DDL lock (GET_LOCK) holds
+// only on its node, both find it absent: the catalog insert of one then
+// fails, as a deadlock (a lost certification) or a duplicate key. create
+// runs again, up to conflictRetries times, and finds the other's row.
 func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) {
+	for n := 0; ; n++ {
+		info, err := a.createOnce(ctx, row)
+		if err == nil || n >= conflictRetries || !dialect.IsDeadlock(err) && !dialect.IsUniqueViolation(err) {
+			return info, err
+		}
+		if werr := sleepCtx(ctx, time.Duration(5<<min(n, 4))*time.Millisecond); werr != nil {
+			return info, err
+		}
+	}
+}
+
+// createOnce is one attempt of create.
+func (a *Archive) createOnce(ctx context.Context, row TableInfo) (TableInfo, error) {
 	name, table := row.Name, row.Table
 	var info TableInfo
 	err := a.d.WithDDLLock(ctx, a.db, table, func(ctx context.Context, q dialect.Querier) error {

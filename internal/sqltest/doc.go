@@ -4,7 +4,8 @@
 // KLEPTO_TEST_POSTGRES_DSN and KLEPTO_TEST_MYSQL_DSN. A server test skips,
 // naming the variable to set, when its DSN is missing, and fails instead
 // when KLEPTO_TEST_REQUIRE_DBS=1, as in CI. [Each] runs a test once per
-// dialect.
+// dialect. [Galera] gives a database of the MariaDB Galera cluster named by
+// KLEPTO_TEST_GALERA_DSNS, one pool per node, under the same rule.
 //
 // Every database is cleaned up when its test ends: SQLite files live in
 // tb.TempDir(), a PostgreSQL test gets a schema of its own (set as its

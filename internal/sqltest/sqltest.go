@@ -300,7 +300,13 @@ func MySQL(tb testing.TB) *sql.DB {
 
 func mySQL(tb testing.TB) Database {
 	tb.Helper()
-	dsn := requireDSN(tb, MySQLEnv, "MySQL")
+	return mySQLAt(tb, MySQLEnv, requireDSN(tb, MySQLEnv, "MySQL"))
+}
+
+// mySQLAt returns a new database of the server of dsn, the value of the
+// variable env.
+func mySQLAt(tb testing.TB, env, dsn string) Database {
+	tb.Helper()
 	ctx := context.Background()
 	admin := openServer(tb, "mysql", dsn)
 	name := uniqueName()
@@ -316,12 +322,12 @@ func mySQL(tb testing.TB) Database {
 
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
-		tb.Fatalf("sqltest: parse %s: %v", MySQLEnv, err)
+		tb.Fatalf("sqltest: parse %s: %v", env, err)
 	}
 	cfg.DBName = name
 	connector, err := mysql.NewConnector(cfg)
 	if err != nil {
-		tb.Fatalf("sqltest: parse %s: %v", MySQLEnv, err)
+		tb.Fatalf("sqltest: parse %s: %v", env, err)
 	}
 	return Database{
 		DB:      openConnector(tb, connector),
