@@ -221,9 +221,11 @@
 // processes that miss a key at once, one computes it under a lease, a row
 // of klepto_leases whose expiry is on the database's clock, renewed while
 // the function runs; the others poll for the result, or wake on a
-// PostgreSQL notification when the lease is released. A released lease
-// expires 100 ms later, so that a process whose statement read the table
-// just before the result was stored finds the lease still held. Neither needs
+// PostgreSQL notification when the lease is released. On the servers a
+// released lease expires 100 ms later, so that a process whose statement
+// read the table just before the result was stored finds the lease still
+// held; SQLite, whose writes are serial and read the latest state, deletes
+// it at once. Neither needs
 // session state, such as advisory locks or MySQL's GET_LOCK: each of their
 // statements stands alone, on any connection of the pool.
 //

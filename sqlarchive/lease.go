@@ -43,7 +43,14 @@ const (
 const releaseTimeout = 10 * time.Second
 
 // maxReleases is the most leases one statement releases.
-const maxReleases = 100
+const maxReleases = 128
+
+// releaseSizes is the number of sizes of statements releasing many leases:
+// 2, 4, 8, ... maxReleases. A batch is released by the smallest that holds
+// it, so that a statement binds at most twice the parameters it needs (a
+// list of maxReleases costs SQLite about as much as a write when most of
+// it repeats one lease).
+const releaseSizes = 7
 
 // releaseLinger is how long the releaser collects released leases before
 // it releases them in one statement: a write less for most misses, on
@@ -58,6 +65,30 @@ const releaseLinger = 25 * time.Millisecond
 // reads the value.
 const releaseGrace = 100 * time.Millisecond
 
+// releaseHead returns the start of a statement releasing leases, which
+// goes on with a WHERE clause; its first argument, on the servers, is the
+// grace (see releaseArgs). On the servers a release ends the lease after
+// releaseGrace, and sweep deletes it later. SQLite deletes the lease at
+// once: its writes are serial, and a statement that writes reads the
+// latest state, so the acquiring statement that runs after the release
+// also runs after the value was stored, and finds it. The table of leases
+// then holds only the leases held, which makes its writes cheaper.
+func (l *leaser) releaseHead() string {
+	c := l.d.QuoteIdent
+	if l.d == dialect.SQLite {
+		return "DELETE FROM " + c(migrations.LeasesTable) + " WHERE "
+	}
+	return "UPDATE " + c(migrations.LeasesTable) + " SET " + c("expires_at") + " = " + l.d.NowPlus() + " WHERE "
+}
+
+// releaseArgs appends to args the arguments releaseHead takes.
+func (l *leaser) releaseArgs(args []any) []any {
+	if l.d == dialect.SQLite {
+		return args
+	}
+	return append(args, l.d.DurationArg(releaseGrace))
+}
+
 // sweepEvery is how often a leaser deletes the leases that expired more
 // than sweepAge ago: released leases stay as rows until then.
 const (
@@ -69,7 +100,8 @@ const (
 // table klepto_leases. A lease is a row, inserted if absent or expired,
 // whose expiry is on the database's clock: it needs no session state, so
 // each statement may run on any connection of a pool. Releasing a lease
-// expires it soon (releaseGrace), and sweep deletes old expired leases.
+// expires it soon (releaseGrace), or deletes it on SQLite (releaseHead),
+// and sweep deletes old expired leases.
 type leaser struct {
 	db        *sql.DB
 	d         *dialect.Dialect
@@ -107,18 +139,19 @@ type leaseSQL struct {
 	// duration, table, hash); nil elsewhere.
 	takeover *leaseStmt
 	renew    *leaseStmt // args: duration, table, hash, holder
-	release  *leaseStmt // args: grace, table, hash, holder
-	// releaseMany releases maxReleases leases (args: grace, table,
-	// maxReleases hashes, then their holders); a batch of fewer repeats
-	// its first lease. Holders are unique, so matching the hashes and the
-	// holders as two lists matches each lease by both.
-	releaseMany *leaseStmt
+	release  *leaseStmt // args: releaseArgs, table, hash, holder
+	// releaseMany[i] releases 2<<i leases (args: releaseArgs, table, the
+	// hashes, then their holders); a batch of fewer repeats its first
+	// lease. Holders are unique, so matching the hashes and the holders as
+	// two lists matches each lease by both. Each is prepared on first use,
+	// by the releaser, the only goroutine that uses them.
+	releaseMany [releaseSizes]*leaseStmt
 }
 
 // close closes the statements.
 func (s *leaseSQL) close() error {
 	var errs []error
-	for _, st := range []*leaseStmt{s.acquire, s.takeover, s.renew, s.release, s.releaseMany} {
+	for _, st := range append([]*leaseStmt{s.acquire, s.takeover, s.renew, s.release}, s.releaseMany[:]...) {
 		if st != nil && st.ps != nil {
 			errs = append(errs, st.ps.Close())
 		}
@@ -179,7 +212,6 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
-	many := strings.TrimSuffix(strings.Repeat("?, ", maxReleases), ", ")
 	s = new(leaseSQL)
 	type prepare struct {
 		stmt  **leaseStmt
@@ -187,9 +219,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	}
 	queries := []prepare{
 		{&s.renew, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
-		{&s.release, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + mine + " AND " + c("holder") + " = ?"},
-		{&s.releaseMany, "UPDATE " + leases + " SET " + c("expires_at") + " = " + d.NowPlus() + " WHERE " + c("table_name") + " = ? AND " +
-			c("key_hash") + " IN (" + many + ") AND " + c("holder") + " IN (" + many + ")"},
+		{&s.release, l.releaseHead() + c("table_name") + " = ? AND " + c("key_hash") + " = ? AND " + c("holder") + " = ?"},
 	}
 	if d == dialect.MySQL {
 		queries = append(queries,
@@ -203,14 +233,9 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 			" WHERE " + leases + "." + c("expires_at") + " < " + d.Now()})
 	}
 	for _, q := range queries {
-		st := &leaseStmt{db: l.db, query: d.Rebind(q.query)}
-		*q.stmt = st
-		if l.noPrepare {
-			continue
-		}
 		var err error
-		if st.ps, err = l.db.PrepareContext(ctx, st.query); err != nil {
-			return nil, errors.Join(feedError(fmt.Errorf("prepare the statements of leases: %w", err)), s.close())
+		if *q.stmt, err = l.prepare(ctx, q.query); err != nil {
+			return nil, errors.Join(err, s.close())
 		}
 	}
 	l.mu.Lock()
@@ -223,6 +248,36 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	}
 	l.sql[table] = s
 	return s, nil
+}
+
+// prepare returns the statement query, prepared unless Options.NoPrepare.
+func (l *leaser) prepare(ctx context.Context, query string) (*leaseStmt, error) {
+	st := &leaseStmt{db: l.db, query: l.d.Rebind(query)}
+	if l.noPrepare {
+		return st, nil
+	}
+	var err error
+	if st.ps, err = l.db.PrepareContext(ctx, st.query); err != nil {
+		return nil, feedError(fmt.Errorf("prepare the statements of leases: %w", err))
+	}
+	return st, nil
+}
+
+// releaseMany returns the statement of s that releases 2<<i leases of
+// table, prepared on first use.
+func (l *leaser) releaseMany(ctx context.Context, s *leaseSQL, table string, i int) (*leaseStmt, error) {
+	if st := s.releaseMany[i]; st != nil {
+		return st, nil
+	}
+	c := l.d.QuoteIdent
+	many := strings.TrimSuffix(strings.Repeat("?, ", 2<<i), ", ")
+	st, err := l.prepare(ctx, l.releaseHead()+c("table_name")+" = ? AND "+c("key_hash")+" IN ("+many+") AND "+
+		c("holder")+" IN ("+many+")")
+	if err != nil {
+		return nil, fmt.Errorf("table %q: %w", table, err)
+	}
+	s.releaseMany[i] = st
+	return st, nil
 }
 
 // acquire takes the lease of key in table for holder, for ttl, unless
@@ -340,31 +395,50 @@ func (l *leaser) releaser() {
 // releaseAll releases the leases of batch, at most maxReleases, with the
 // statements of their tables: one statement per table.
 func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[string]*leaseSQL) error {
-	grace := l.d.DurationArg(releaseGrace)
+	head := l.releaseArgs(nil)
 	if len(batch) == 1 {
 		r := batch[0]
+		args := append(head, r.table, r.hash, r.holder)
 		return retryConflict(ctx, l.d, func() error {
-			_, err := stmts[r.table].release.ExecContext(ctx, grace, r.table, r.hash, r.holder)
+			_, err := stmts[r.table].release.ExecContext(ctx, args...)
 			return err
 		})
 	}
 	var errs []error
-	args := make([]any, 2+2*maxReleases)
+	all := make([]any, len(head)+1+2*maxReleases)
 	for table, s := range stmts {
-		args[0], args[1] = grace, table
-		hashes, holders := args[2:2+maxReleases], args[2+maxReleases:]
 		n := 0
+		for _, r := range batch {
+			if r.table == table {
+				n++
+			}
+		}
+		i := 0
+		for 2<<i < n {
+			i++
+		}
+		size := 2 << i
+		st, err := l.releaseMany(ctx, s, table, i)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		args := append(append(all[:0], head...), table)
+		k := len(args)
+		args = args[:k+2*size]
+		hashes, holders := args[k:k+size], args[k+size:]
+		n = 0
 		for _, r := range batch {
 			if r.table == table {
 				hashes[n], holders[n] = r.hash, r.holder
 				n++
 			}
 		}
-		for i := n; i < maxReleases; i++ {
+		for i := n; i < size; i++ {
 			hashes[i], holders[i] = hashes[0], holders[0]
 		}
 		errs = append(errs, retryConflict(ctx, l.d, func() error {
-			_, err := s.releaseMany.ExecContext(ctx, args...)
+			_, err := st.ExecContext(ctx, args...)
 			return err
 		}))
 	}
