@@ -114,8 +114,13 @@ type leaser struct {
 	mu        sync.Mutex // guards following fields
 	sql       map[string]*leaseSQL
 	closed    bool
-	releasing bool      // the releaser goroutine runs
-	released  []release // leases to release
+	held      *heldLease    // the leases held, a list linked by next
+	renewing  bool          // the renewer goroutine runs
+	renewAt   time.Time     // when the renewer looks next, unless woken
+	renewWake chan struct{} // wakes the renewer
+	renewDone chan struct{} // closed when the renewer ends
+	releasing bool          // the releaser goroutine runs
+	released  []release     // leases to release
 	idle      chan struct{}
 }
 
@@ -308,46 +313,148 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 	return s, got, nil
 }
 
+// heldLease is a lease held: hold links it into its leaser's list of
+// leases held, which the renewer renews, until it is released.
+type heldLease struct {
+	s   *leaseSQL
+	r   release
+	ttl time.Duration
+
+	// Guarded by the leaser's mu.
+	due        time.Time // when to renew the lease next
+	prev, next *heldLease
+
+	mu      sync.Mutex // held while renewing, so that release waits for a renewal
+	stopped bool       // released; guarded by mu
+}
+
 // hold keeps the lease r renewed, with the statements s, until the
 // returned func is called, which queues its release: a goroutine releases
 // the leases queued, many in one statement, so that releasing adds nothing
 // to the call that held the lease. Processes waiting for the lease read the
-// value the holder stored before it released the lease.
+// value the holder stored before it released the lease. One goroutine per
+// leaser, the renewer, renews every lease held a third of its ttl after it
+// was taken or last renewed: a lease held for less costs no timer.
 func (l *leaser) hold(s *leaseSQL, r release, ttl time.Duration) func() {
-	var mu sync.Mutex // held while renewing, so that release waits for a renewal
-	stopped := false
-	var timer *time.Timer
-	mu.Lock() // until timer is set
-	defer mu.Unlock()
-	timer = time.AfterFunc(ttl/3, func() {
-		mu.Lock()
-		defer mu.Unlock()
-		if stopped {
+	h := &heldLease{s: s, r: r, ttl: ttl, due: time.Now().Add(ttl / 3)}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h.next = l.held
+	if l.held != nil {
+		l.held.prev = h
+	}
+	l.held = h
+	switch {
+	case l.closed:
+	case !l.renewing:
+		l.renewing = true
+		l.renewWake, l.renewDone = make(chan struct{}, 1), make(chan struct{})
+		go l.renewer(l.renewWake, l.renewDone)
+	case h.due.Before(l.renewAt):
+		select {
+		case l.renewWake <- struct{}{}:
+		default:
+		}
+	}
+	return func() { l.unhold(h) }
+}
+
+// unhold stops renewing h, waiting for a renewal under way, and queues its
+// release. Only its first call does anything.
+func (l *leaser) unhold(h *heldLease) {
+	h.mu.Lock()
+	stopped := h.stopped
+	h.stopped = true
+	h.mu.Unlock()
+	if stopped {
+		return
+	}
+	l.mu.Lock()
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		l.held = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	}
+	h.prev, h.next = nil, nil
+	l.mu.Unlock()
+	l.release(h.r)
+}
+
+// renewIdle is how long the renewer waits, with no lease held, before it
+// ends; the next lease held starts another.
+const renewIdle = time.Second
+
+// renewer renews the leases held when they are due, until the leaser is
+// closed or no lease was held for renewIdle. A send on wake makes it look
+// again at when the next renewal is due; done is closed when it ends.
+func (l *leaser) renewer(wake, done chan struct{}) {
+	defer close(done)
+	timer := time.NewTimer(renewIdle)
+	defer timer.Stop()
+	idle := false
+	var due []*heldLease
+	for {
+		l.mu.Lock()
+		now := time.Now()
+		next := now.Add(renewIdle)
+		due = due[:0]
+		for h := l.held; h != nil; h = h.next {
+			if !h.due.After(now) {
+				due = append(due, h)
+				// Not renewed twice while this renewal runs.
+				h.due = now.Add(h.ttl / 3)
+			}
+			if h.due.Before(next) {
+				next = h.due
+			}
+		}
+		if l.closed || (l.held == nil && idle) {
+			l.renewing = false
+			l.mu.Unlock()
 			return
 		}
-		start := time.Now()
-		ctx, cancel := context.WithTimeout(context.Background(), ttl/3)
-		defer cancel()
-		// After a failure, such as a database busy for a while, renew again
-		// soon: a lease not renewed expires, and another process may then
-		// compute too, which costs time, not correctness.
-		_, err := s.renew.ExecContext(ctx, l.d.DurationArg(ttl), r.table, r.hash, r.holder)
-		next := ttl/3 - time.Since(start)
-		if err != nil {
-			next = 0
+		idle = l.held == nil
+		l.renewAt = next
+		l.mu.Unlock()
+		for _, h := range due {
+			l.renew(h)
 		}
-		timer.Reset(max(next, ttl/30))
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			mu.Lock()
-			stopped = true
-			timer.Stop()
-			mu.Unlock()
-			l.release(r)
-		})
+		if len(due) > 0 {
+			continue // renewals take time: look again at what is due
+		}
+		timer.Reset(time.Until(next))
+		select {
+		case <-timer.C:
+		case <-wake:
+			idle = false
+		}
 	}
+}
+
+// renew renews h unless it was released, and sets when it is due next.
+// After a failure, such as a database busy for a while, it renews again
+// soon: a lease not renewed expires, and another process may then compute
+// too, which costs time, not correctness.
+func (l *leaser) renew(h *heldLease) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopped {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
+	defer cancel()
+	_, err := h.s.renew.ExecContext(ctx, l.d.DurationArg(h.ttl), h.r.table, h.r.hash, h.r.holder)
+	next := start.Add(h.ttl / 3)
+	if err != nil {
+		next = time.Now().Add(h.ttl / 30)
+	}
+	l.mu.Lock()
+	h.due = next
+	l.mu.Unlock()
 }
 
 // release queues r, and starts the releaser unless it runs. After close,
@@ -458,14 +565,25 @@ func (l *leaser) sweep(ctx context.Context) {
 	_, _ = l.db.ExecContext(ctx, query, l.d.DurationArg(-sweepAge))
 }
 
-// close waits for the releaser to delete the leases queued, and closes
-// the statements; leases released later are left to expire.
+// close stops the renewer, waits for the releaser to release the leases
+// queued, and closes the statements; leases held are no longer renewed,
+// and leases released later are left to expire.
 func (l *leaser) close() error {
 	l.mu.Lock()
 	l.closed = true
+	renewing, renewDone := l.renewing, l.renewDone
+	if renewing {
+		select {
+		case l.renewWake <- struct{}{}:
+		default:
+		}
+	}
 	idle := l.idle
 	releasing := l.releasing
 	l.mu.Unlock()
+	if renewing {
+		<-renewDone
+	}
 	if releasing {
 		<-idle
 	}
