@@ -124,18 +124,20 @@ type leaser struct {
 	idle      chan struct{}
 }
 
-// release is a lease to release: the key hash and holder of a lease of a
-// table.
+// release is a lease to release: the key hash ([]byte) and holder
+// (string) of a lease of a table, as the statement arguments they become,
+// so that each is converted to an interface once.
 type release struct {
 	table  string
-	hash   []byte
-	holder string
+	hash   any
+	holder any
 }
 
 // leaseSQL are the statements on the leases of one archive table,
 // prepared once (unless Options.NoPrepare), so that each runs in one round
 // trip.
 type leaseSQL struct {
+	table any // the table's name, as a statement argument
 	// acquire inserts a lease unless the value exists (args: table, hash,
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
@@ -217,7 +219,7 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 		c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"
 	mine := " WHERE " + c("table_name") + " = ? AND " + c("key_hash") + " = ?"
 	insert := "INSERT INTO " + leases + " (" + cols + ") SELECT " + values + d.NowPlus()
-	s = new(leaseSQL)
+	s = &leaseSQL{table: table}
 	type prepare struct {
 		stmt  **leaseStmt
 		query string
@@ -290,15 +292,22 @@ func (l *leaser) releaseMany(ctx context.Context, s *leaseSQL, table string, i i
 // value for key at now (the table's clock). It reports whether it took it,
 // and returns the statements of the table's leases.
 func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, holder string, ttl time.Duration, now any) (*leaseSQL, bool, error) {
+	return l.acquireArg(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), now)
+}
+
+// acquireArg is acquire with the key's hash, and the ttl as
+// Dialect.DurationArg makes it: each argument is converted to an
+// interface once.
+func (l *leaser) acquireArg(ctx context.Context, table string, hash any, holder, ttl, now any) (*leaseSQL, bool, error) {
 	s, err := l.statements(ctx, table)
 	if err != nil {
 		return nil, false, err
 	}
 	var got bool
 	err = retryConflict(ctx, l.d, func() error {
-		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
+		res, err := s.acquire.ExecContext(ctx, s.table, hash, holder, ttl, hash, now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
-			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
+			res, err = s.takeover.ExecContext(ctx, holder, ttl, s.table, hash)
 		}
 		if err != nil {
 			return err
@@ -605,19 +614,20 @@ func (l *leaser) holder() string {
 // leaseOptions are the lease settings of one memo.
 type leaseOptions struct {
 	ttl, wait time.Duration
+	ttlArg    any // ttl as a statement argument (Dialect.DurationArg)
 }
 
 // lease implements cache.Leaser for the archive table t, whose clock is
 // now: it takes the lease of key, or waits for its holder's result, or for
 // its lease to be free, until o.wait has passed.
 func lease[R any](ctx context.Context, l *leaser, t *sqltable.Table[R], now func() time.Time, key keymap.Key, o leaseOptions) (cache.Lease[R], error) {
-	holder := l.holder()
+	hashArg, holderArg := any(key.Hash[:]), any(l.holder())
 	tryLease := func() (cache.Lease[R], bool, error) {
-		s, got, err := l.acquire(ctx, t.Name(), key, holder, o.ttl, l.d.TimeArg(now()))
+		s, got, err := l.acquireArg(ctx, t.Name(), hashArg, holderArg, o.ttlArg, l.d.TimeArg(now()))
 		if err != nil || !got {
 			return cache.Lease[R]{}, false, err
 		}
-		return cache.Lease[R]{Release: l.hold(s, release{t.Name(), key.Hash[:], holder}, o.ttl)}, true, nil
+		return cache.Lease[R]{Release: l.hold(s, release{t.Name(), hashArg, holderArg}, o.ttl)}, true, nil
 	}
 	if got, ok, err := tryLease(); ok || err != nil {
 		return got, err

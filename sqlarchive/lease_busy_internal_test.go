@@ -110,7 +110,7 @@ func TestReleaseMany(t *testing.T) {
 		}
 		time.Sleep(2 * releaseGrace)
 		for _, r := range batch[:len(batch)-1] {
-			if _, got, err := l.acquire(ctx, r.table, keymap.Key{Hash: [32]byte(r.hash)}, l.holder(), time.Minute, l.d.TimeArg(time.Now())); err != nil || !got {
+			if _, got, err := l.acquire(ctx, r.table, keymap.Key{Hash: [32]byte(r.hash.([]byte))}, l.holder(), time.Minute, l.d.TimeArg(time.Now())); err != nil || !got {
 				t.Errorf("acquire of a released lease of %s = %v, %v; want it", r.table, got, err)
 			}
 		}

@@ -58,7 +58,7 @@ func TestReleaseDeletesSQLiteLeases(t *testing.T) {
 		}
 		r := batch[0]
 		key := keymap.Key{}
-		copy(key.Hash[:], r.hash)
+		copy(key.Hash[:], r.hash.([]byte))
 		if _, got, err := l.acquire(ctx, "sq", key, l.holder(), time.Minute, l.d.TimeArg(time.Now())); err != nil || !got {
 			t.Fatalf("acquire just after the release = %v, %v; want the lease", got, err)
 		}

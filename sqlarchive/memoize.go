@@ -154,7 +154,7 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 	s := &shared[R]{a: a, name: name, opts: o.Table, resultType: resultType, argsType: argsType}
 	s.t.Store(t)
 	if !o.NoLease {
-		s.lease = &leaseOptions{ttl: o.LeaseTTL, wait: o.LeaseWait}
+		s.lease = &leaseOptions{ttl: o.LeaseTTL, wait: o.LeaseWait, ttlArg: a.d.DurationArg(o.LeaseTTL)}
 	}
 	o.Memo.Archive = s
 	if o.Memo.Clock == nil {
