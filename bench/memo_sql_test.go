@@ -68,8 +68,10 @@ type memoCall struct {
 // follower's polls and the flushes of statistics, which come every 100 ms
 // and 2 s, happen at Close only, so that an instruction count under
 // valgrind, which slows the program fifty times, is not inflated by
-// timers firing fifty times as often per call), without the feed and the
-// lease ("klepto-local": NoFollow, NoLease), and without any of the three
+// timers firing fifty times as often per call), that without the access
+// statistics ("klepto-nostats") or without the lease ("klepto-nolease"),
+// without the feed and the lease ("klepto-local": NoFollow, NoLease),
+// and without any of the three
 // ("klepto-bare": NoAccessStats too); and the same memo written by hand,
 // golang-lru in front of prepared statements writing the same columns of
 // a table of the same layout, with a lease statement per miss, klepto's,
@@ -81,6 +83,12 @@ var sqlMemoizers = []struct {
 }{
 	{"klepto", func(b *testing.B, db *sql.DB) memoCall { return kleptoMemo(b, db, kleptoConfig{}) }},
 	{"klepto-notimers", func(b *testing.B, db *sql.DB) memoCall { return kleptoMemo(b, db, kleptoConfig{noTimers: true}) }},
+	{"klepto-nostats", func(b *testing.B, db *sql.DB) memoCall {
+		return kleptoMemo(b, db, kleptoConfig{noTimers: true, noStats: true})
+	}},
+	{"klepto-nolease", func(b *testing.B, db *sql.DB) memoCall {
+		return kleptoMemo(b, db, kleptoConfig{noTimers: true, noLease: true})
+	}},
 	{"klepto-local", func(b *testing.B, db *sql.DB) memoCall { return kleptoMemo(b, db, kleptoConfig{local: true}) }},
 	{"klepto-bare", func(b *testing.B, db *sql.DB) memoCall {
 		return kleptoMemo(b, db, kleptoConfig{local: true, noStats: true})
@@ -94,6 +102,7 @@ type kleptoConfig struct {
 	local    bool // NoFollow and NoLease
 	noStats  bool // NoAccessStats
 	noTimers bool // StatsInterval and PollInterval of an hour
+	noLease  bool // NoLease
 }
 
 func kleptoMemo(b *testing.B, db *sql.DB, c kleptoConfig) memoCall {
@@ -109,7 +118,7 @@ func kleptoMemo(b *testing.B, db *sql.DB, c kleptoConfig) memoCall {
 	m, err := sqlarchive.Memoize(ctx, a, "users", memoFn, &sqlarchive.MemoizeOptions[int]{
 		Memo:     cache.MemoOptions[int]{MaxSize: memoLRU},
 		NoFollow: c.local,
-		NoLease:  c.local,
+		NoLease:  c.local || c.noLease,
 	})
 	if err != nil {
 		b.Fatal(err)
