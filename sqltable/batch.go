@@ -336,12 +336,12 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 	if t.closed.Load() {
 		return nil, t.closedf("get %d keys", len(keys))
 	}
+	// In the order given: a key given twice is read twice, which costs
+	// less than sorting a thousand keys to find it.
 	hashes := make([][32]byte, len(keys))
 	for i, k := range keys {
 		hashes[i] = k.Hash
 	}
-	slices.SortFunc(hashes, func(a, b [32]byte) int { return bytes.Compare(a[:], b[:]) })
-	hashes = slices.Compact(hashes)
 	limit := t.batchRows(batchGet)
 	out := make(map[[32]byte]V, len(hashes))
 	for chunk := range slices.Chunk(hashes, limit) {
@@ -374,8 +374,10 @@ func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte
 			return nil, t.getManyError(keys, err)
 		}
 	}
-	for h := range out {
-		t.accessed(h)
+	if t.access != nil {
+		for h := range out {
+			t.accessed(h)
+		}
 	}
 	return out, nil
 }
