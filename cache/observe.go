@@ -25,7 +25,9 @@ const (
 	// with its evictions).
 	EventPut
 	// EventEvict is Count entries leaving a memo's memory, or a table,
-	// because of their bound.
+	// because of their bound. In write-back mode a memo reports it once
+	// the entries are written to the archive: entries that stay in memory
+	// because their write failed are not evictions.
 	EventEvict
 	// EventError is a failure of the cache, not of the memoized function:
 	// making a key, an archive's read or write, or background work. Op
