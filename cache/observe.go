@@ -72,8 +72,11 @@ func (s EventSource) String() string {
 type Event struct {
 	Kind   EventKind
 	Source EventSource
-	// Name is the memo's name (MemoOptions.Name; the archive's name for
-	// memos of package sqlarchive), or the table's name.
+	// Name is the memo's name (MemoOptions.Name), or the table's
+	// (sqltable.Options.EventName, by default the table's name). The
+	// memos and tables of package sqlarchive take the archive's name,
+	// such as "fib@v2" for the table fib__v2: a memo's events and its
+	// table's carry the same Name.
 	Name string
 	// Op names the operation, for EventError: "key", "archive get",
 	// "archive put", ..., or, in the background, "follow", "expire",

@@ -247,3 +247,37 @@ func TestLeaseReleaseErrors(t *testing.T) {
 		t.Fatalf("%d records of the failed release, want 1", n)
 	}
 }
+
+// The events of a memo and those of its archive's table carry one name,
+// the archive's, even where the table's name differs ("fib@v2" in the
+// table fib__v2), so that metrics keep them under one label.
+func TestEventNames(t *testing.T) {
+	ctx := t.Context()
+	obs := new(observed)
+	a := open(t, sqltest.SQLite(t), dialect.SQLite, &sqlarchive.Options{Observer: obs})
+	m, err := sqlarchive.Memoize(ctx, a, "fib", func(_ context.Context, a nArgs) (int, error) { return a.N * a.N, nil },
+		&sqlarchive.MemoizeOptions[int]{Version: "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Call(ctx, nArgs{3}); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := sqlarchive.Table[int](ctx, a, "fib@v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := m.Key(nArgs{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tbl.Get(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := obs.kinds(), []string{"table miss fib@v2", "memo miss fib@v2", "table put fib@v2", "table hit fib@v2"}; !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	if tbl.Name() != "fib__v2" {
+		t.Fatalf("Name() = %q, want the table's name fib__v2", tbl.Name())
+	}
+}
