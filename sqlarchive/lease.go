@@ -74,8 +74,9 @@ type leaser struct {
 	db        *sql.DB
 	d         *dialect.Dialect
 	follower  *follower
-	noPrepare bool   // Options.NoPrepare
-	prefix    string // of every holder: host, pid and a random number
+	noPrepare bool      // Options.NoPrepare
+	report    *reporter // of failed releases
+	prefix    string    // of every holder: host, pid and a random number
 	n         atomic.Uint64
 	swept     atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
@@ -330,8 +331,11 @@ func (l *leaser) releaser() {
 		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		// A failed release leaves the leases to expire.
-		_ = l.releaseAll(ctx, batch, stmts)
+		// A failed release leaves the leases to expire: the processes
+		// waiting for them wait until then, so it is reported.
+		if err := l.releaseAll(ctx, batch, stmts); err != nil {
+			l.report.failed("release leases", fmt.Errorf("sqlarchive: release %d leases: %w", len(batch), err))
+		}
 		l.sweep(ctx)
 		cancel()
 	}

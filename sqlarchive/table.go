@@ -176,6 +176,9 @@ func openKept[V any](ctx context.Context, a *Archive, info TableInfo, opts *sqlt
 	if opts.Observer == nil {
 		opts.Observer = a.obs
 	}
+	if opts.EventName == "" {
+		opts.EventName = info.Name
+	}
 	t, err := sqltable.Open[V](ctx, a.db, info.Table, opts)
 	err = tableError(info.Name, info.Table, err)
 	// Another Archive may have dropped the archive since its catalog row

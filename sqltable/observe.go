@@ -10,7 +10,8 @@ import (
 // entry (cache.EventHit) or not (EventMiss), a Put, PutArgs or PutMany that
 // stores entries (EventPut), each with the time it took; the entries that
 // its bounds evict (EventEvict); and the errors of those methods and of
-// Delete (EventError, with Op get, put or delete).
+// Delete (EventError, with Op get, put or delete). Their Name is
+// Options.EventName, by default the table's name.
 
 // observeGet reports a Get that began at start and found found, or failed
 // with err. It is deferred, so it reads the results through pointers.
@@ -19,9 +20,9 @@ func (t *Table[V]) observeGet(start time.Time, found *bool, err *error) {
 	case *err != nil:
 		t.observeErr("get", *err)
 	case *found:
-		t.obs.Observe(cache.Event{Kind: cache.EventHit, Source: cache.SourceTable, Name: t.name, Count: 1, Duration: time.Since(start)})
+		t.obs.Observe(cache.Event{Kind: cache.EventHit, Source: cache.SourceTable, Name: t.eventName, Count: 1, Duration: time.Since(start)})
 	default:
-		t.obs.Observe(cache.Event{Kind: cache.EventMiss, Source: cache.SourceTable, Name: t.name, Count: 1, Duration: time.Since(start)})
+		t.obs.Observe(cache.Event{Kind: cache.EventMiss, Source: cache.SourceTable, Name: t.eventName, Count: 1, Duration: time.Since(start)})
 	}
 }
 
@@ -32,17 +33,17 @@ func (t *Table[V]) observePut(start time.Time, n int, err *error) {
 		t.observeErr("put", *err)
 		return
 	}
-	t.obs.Observe(cache.Event{Kind: cache.EventPut, Source: cache.SourceTable, Name: t.name, Count: n, Duration: time.Since(start)})
+	t.obs.Observe(cache.Event{Kind: cache.EventPut, Source: cache.SourceTable, Name: t.eventName, Count: n, Duration: time.Since(start)})
 }
 
 // observeErr reports err, met by op.
 func (t *Table[V]) observeErr(op string, err error) {
-	t.obs.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceTable, Name: t.name, Op: op, Count: 1, Err: err})
+	t.obs.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceTable, Name: t.eventName, Op: op, Count: 1, Err: err})
 }
 
 // observeEvict reports n entries evicted past the bounds.
 func (t *Table[V]) observeEvict(n int) {
 	if t.obs != nil && n > 0 {
-		t.obs.Observe(cache.Event{Kind: cache.EventEvict, Source: cache.SourceTable, Name: t.name, Count: n})
+		t.obs.Observe(cache.Event{Kind: cache.EventEvict, Source: cache.SourceTable, Name: t.eventName, Count: n})
 	}
 }

@@ -107,3 +107,32 @@ func TestObserver(t *testing.T) {
 		}
 	})
 }
+
+// Options.EventName names the events of a Table in place of its name.
+func TestObserverEventName(t *testing.T) {
+	ctx := t.Context()
+	obs := new(observed)
+	tbl, err := sqltable.Open[int](ctx, sqltest.SQLite(t), "fib__v2", &sqltable.Options{Observer: obs, EventName: "fib@v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	if err := tbl.Put(ctx, keymap.NewKey("a"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tbl.Get(ctx, keymap.NewKey("a")); err != nil {
+		t.Fatal(err)
+	}
+	evs := obs.take()
+	if len(evs) != 2 {
+		t.Fatalf("events %+v, want a put and a hit", evs)
+	}
+	for _, e := range evs {
+		if e.Name != "fib@v2" {
+			t.Fatalf("event %+v, want the name fib@v2", e)
+		}
+	}
+	if tbl.Name() != "fib__v2" {
+		t.Fatalf("Name() = %q, want the table's name", tbl.Name())
+	}
+}
