@@ -209,8 +209,6 @@ type Table[V any] struct {
 	bounds       atomic.Pointer[bounded]
 	pendingRows  atomic.Int64 // rows written since the last check
 	pendingBytes atomic.Int64 // bytes written since the last check
-	checkRows    atomic.Int64 // rows of writes after which the next check comes
-	checkBytes   atomic.Int64 // bytes of writes after which the next check comes
 	evictMu      sync.Mutex   // held by the goroutine evicting
 }
 
