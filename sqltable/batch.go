@@ -325,6 +325,17 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 // 1,000 keys per statement: on PostgreSQL, key_hash = ANY of one array;
 // elsewhere, key_hash IN a list of placeholders.
 func (t *Table[V]) GetMany(ctx context.Context, keys []keymap.Key) (map[[32]byte]V, error) {
+	if t.obs == nil {
+		return t.getMany(ctx, keys)
+	}
+	start := time.Now()
+	out, err := t.getMany(ctx, keys)
+	t.observeGetMany(start, keys, out, err)
+	return out, err
+}
+
+// getMany is GetMany.
+func (t *Table[V]) getMany(ctx context.Context, keys []keymap.Key) (map[[32]byte]V, error) {
 	if t.closed.Load() {
 		return nil, t.closedf("get %d keys", len(keys))
 	}

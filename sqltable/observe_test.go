@@ -68,6 +68,20 @@ func TestObserver(t *testing.T) {
 			t.Fatal(err)
 		}
 		one(cache.EventMiss, 1)
+		// GetMany: one hit event and one miss event, with their counts.
+		if _, err := tbl.GetMany(ctx, []keymap.Key{keymap.NewKey("a"), keymap.NewKey("b"), keymap.NewKey("x"), keymap.NewKey("a")}); err != nil {
+			t.Fatal(err)
+		}
+		counts := map[cache.EventKind]int{}
+		for _, e := range obs.take() {
+			if e.Name != "observed" || e.Duration <= 0 {
+				t.Fatalf("GetMany event %+v: want the table's name and the read's time", e)
+			}
+			counts[e.Kind] += e.Count
+		}
+		if counts[cache.EventHit] != 2 || counts[cache.EventMiss] != 2 || len(counts) != 2 {
+			t.Fatalf("GetMany of a, b, x, a reported %v, want 2 hits (a twice) and 2 misses", counts)
+		}
 		var batch []cache.Entry[int]
 		for i := range 2 * sqltable.MinEvictBatch {
 			batch = append(batch, cache.Entry[int]{Key: keymap.NewKey(string(rune('c' + i))), Value: i})
