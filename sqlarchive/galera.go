@@ -15,8 +15,9 @@ import (
 // the ids of its own auto_increment_offset), and 1 elsewhere.
 //
 // On Galera, a node that writes alone leaves stride-1 ids unused after
-// each of its changes, which a follower sees as missing: it tracks
-// maxGaps × stride missing ids before it gives up and drops its memory.
+// each of its changes, those of the other nodes' auto_increment_offset:
+// the follower awaits the ids of each class (id % stride) apart, so that
+// they are not missing ids (see follower.apply).
 func idStride(ctx context.Context, db *sql.DB, d *dialect.Dialect) (int64, error) {
 	if d != dialect.MySQL {
 		return 1, nil
