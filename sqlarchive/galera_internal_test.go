@@ -7,6 +7,7 @@ import (
 
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/keymap"
+	"github.com/klepto-sql/klepto/migrations"
 )
 
 // On a MariaDB Galera cluster, a node that writes alone leaves the ids of
@@ -71,5 +72,36 @@ func TestGaleraFollowerOneWriter(t *testing.T) {
 	}
 	if len(got) != changes {
 		t.Errorf("the follower on node 2 was told of %d changes, want %d", len(got), changes)
+	}
+}
+
+// catchUp makes a causal read on a Galera node (wsrep_causal_reads counts
+// it), in a database migrated through another node and in one not
+// migrated at all, where it does not fail.
+func TestGaleraCatchUp(t *testing.T) {
+	nodes := sqltest.Galera(t)
+	ctx := t.Context()
+	causalReads := func() int64 {
+		t.Helper()
+		var name string
+		var n int64
+		if err := nodes[1].DB.QueryRowContext(ctx, `SHOW GLOBAL STATUS LIKE 'wsrep_causal_reads'`).Scan(&name, &n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	for _, migrated := range []bool{false, true} {
+		if migrated {
+			if err := migrations.Up(ctx, nodes[0].DB, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := causalReads()
+		if err := catchUp(ctx, nodes[1].DB, nodes[1].Dialect); err != nil {
+			t.Fatalf("migrated %v: %v", migrated, err)
+		}
+		if after := causalReads(); after <= before {
+			t.Errorf("migrated %v: wsrep_causal_reads went from %d to %d: catchUp made no causal read", migrated, before, after)
+		}
 	}
 }
