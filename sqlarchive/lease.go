@@ -236,7 +236,7 @@ func (l *leaser) acquire(ctx context.Context, table string, key keymap.Key, hold
 		return nil, false, err
 	}
 	var got bool
-	err = retryConflict(ctx, l.d, func() error {
+	err = l.d.RetryConflict(ctx, conflictRetries, func() error {
 		res, err := s.acquire.ExecContext(ctx, table, key.Hash[:], holder, l.d.DurationArg(ttl), key.Hash[:], now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
 			res, err = s.takeover.ExecContext(ctx, holder, l.d.DurationArg(ttl), table, key.Hash[:])
@@ -347,7 +347,7 @@ func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[stri
 	grace := l.d.DurationArg(releaseGrace)
 	if len(batch) == 1 {
 		r := batch[0]
-		return retryConflict(ctx, l.d, func() error {
+		return l.d.RetryConflict(ctx, conflictRetries, func() error {
 			_, err := stmts[r.table].release.ExecContext(ctx, grace, r.table, r.hash, r.holder)
 			return err
 		})
@@ -367,7 +367,7 @@ func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[stri
 		for i := n; i < maxReleases; i++ {
 			hashes[i], holders[i] = hashes[0], holders[0]
 		}
-		errs = append(errs, retryConflict(ctx, l.d, func() error {
+		errs = append(errs, l.d.RetryConflict(ctx, conflictRetries, func() error {
 			_, err := s.releaseMany.ExecContext(ctx, args...)
 			return err
 		}))
