@@ -542,37 +542,45 @@ func (m *Memo[A, R]) store(ctx context.Context, a Archive[R], text string, v slo
 		}
 	}
 	k, ev, evicted := m.mem.put(text, v)
-	if evicted {
-		m.evicted(1)
+	if !evicted {
+		return nil
 	}
-	if !evicted || a == nil || !m.writeBack || !ev.dirty {
+	if a == nil || !m.writeBack || !ev.dirty {
+		m.evicted(1)
 		return nil
 	}
 	err := a.Put(ctx, keymap.NewKey(k), ev.v)
 	if err == nil {
+		m.evicted(1)
 		return nil
 	}
 	// Put the evicted entry back in place of the new one, which the
-	// caller has anyway.
+	// caller has anyway; only the entries that putting it back pushes out
+	// are reported evicted.
 	m.mem.Delete(text)
 	lost := m.restore([]entry[string, slot[R]]{{k, ev}})
+	m.evicted(len(lost))
 	return m.archiveErr("archive put on eviction", fmt.Errorf("cache: archive put on eviction: key %s kept in memory, not written%s: %w", keyfmt.Text(k), lostKeys(lost), err))
 }
 
 // purgeAll empties memory, klepto's purge: in write-back mode every entry,
 // and the new one, is written to a first; if that fails, memory keeps them
-// (as store puts them back) and the new entry is left out.
+// (as store puts them back) and the new entry is left out. Evictions are
+// reported once the entries are written: on failure, only the entries that
+// putting them back pushes out of memory.
 func (m *Memo[A, R]) purgeAll(ctx context.Context, a Archive[R], add entry[string, slot[R]]) error {
 	all := append(m.mem.drain(), add)
-	m.evicted(len(all) - 1)
 	if !m.writeBack {
+		m.evicted(len(all) - 1)
 		return nil
 	}
 	err := m.dumpEntries(ctx, a, dirtyEntries(all))
 	if err == nil {
+		m.evicted(len(all) - 1)
 		return nil
 	}
 	lost := m.restore(all[:len(all)-1]) // the new entry is the one left out
+	m.evicted(len(lost))
 	return m.archiveErr("archive put on purge", fmt.Errorf("cache: archive put on purge: %d entries kept in memory, not written%s: %w", len(all)-1-len(lost), lostKeys(lost), err))
 }
 

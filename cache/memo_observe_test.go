@@ -11,6 +11,7 @@ import (
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/keymap"
 )
 
 // events collects the events an Observer receives.
@@ -102,6 +103,43 @@ func TestMemoObserverPurge(t *testing.T) {
 	callAll(t, m, 3)
 	if got, _ := obs.take(); !reflect.DeepEqual(got, []string{"miss", "evict 2"}) {
 		t.Fatalf("events %q, want a miss and the purge of 2 entries", got)
+	}
+}
+
+// readOnly is an archive that holds nothing and whose writes fail.
+type readOnly struct{ err error }
+
+func (readOnly) Get(context.Context, keymap.Key) (int, bool, error) { return 0, false, nil }
+func (r readOnly) Put(context.Context, keymap.Key, int) error       { return r.err }
+func (readOnly) Delete(context.Context, keymap.Key) error           { return nil }
+
+// In write-back mode, entries whose write to the archive fails stay in
+// memory, so no eviction is reported for them: only the error.
+func TestMemoObserverWriteBackFails(t *testing.T) {
+	down := errors.New("database is down")
+	for _, tc := range []struct {
+		name  string
+		purge bool
+		op    string
+	}{
+		{"evict", false, "archive put on eviction"},
+		{"purge", true, "archive put on purge"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs := new(events)
+			m, _ := memoize(t, &cache.MemoOptions[int]{MaxSize: 2, Archive: readOnly{down}, WriteBack: true, Purge: tc.purge, Observer: obs})
+			callAll(t, m, 1, 2)
+			obs.take()
+			if v, err := m.Call(t.Context(), 3); !errors.Is(err, down) || v != 9 {
+				t.Fatalf("Call(3) = %d, %v; want 9 and the archive's error", v, err)
+			}
+			if got, _ := obs.take(); !reflect.DeepEqual(got, []string{"miss", "error " + tc.op}) {
+				t.Fatalf("events %q, want a miss and the error, no eviction", got)
+			}
+			if got := inMemory(t, m); !reflect.DeepEqual(got, []int{1, 2}) {
+				t.Fatalf("memory holds %v, want [1 2] kept", got)
+			}
+		})
 	}
 }
 

@@ -25,7 +25,9 @@ const (
 	// with its evictions).
 	EventPut
 	// EventEvict is Count entries leaving a memo's memory, or a table,
-	// because of their bound.
+	// because of their bound. In write-back mode a memo reports it once
+	// the entries are written to the archive: entries that stay in memory
+	// because their write failed are not evictions.
 	EventEvict
 	// EventError is a failure of the cache, not of the memoized function:
 	// making a key, an archive's read or write, or background work. Op
@@ -70,12 +72,15 @@ func (s EventSource) String() string {
 type Event struct {
 	Kind   EventKind
 	Source EventSource
-	// Name is the memo's name (MemoOptions.Name; the archive's name for
-	// memos of package sqlarchive), or the table's name.
+	// Name is the memo's name (MemoOptions.Name), or the table's
+	// (sqltable.Options.EventName, by default the table's name). The
+	// memos and tables of package sqlarchive take the archive's name,
+	// such as "fib@v2" for the table fib__v2: a memo's events and its
+	// table's carry the same Name.
 	Name string
 	// Op names the operation, for EventError: "key", "archive get",
 	// "archive put", ..., or, in the background, "follow", "expire",
-	// "flush access" and "flush stats".
+	// "flush access", "flush stats" and "release leases".
 	Op string
 	// Count is the number of entries concerned: 1 but for evictions and
 	// batched writes.

@@ -31,12 +31,41 @@ func (d *Dialect) RetryBusy(ctx context.Context, fn func() error) error {
 		if err == nil || d.kind != sqlite || !IsBusy(err) || !bounded && !time.Now().Before(giveUp) {
 			return err
 		}
-		timer := time.NewTimer(time.Duration(2+rand.IntN(6)) * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return fmt.Errorf("%w (not retried: %w)", err, ctx.Err())
-		case <-timer.C:
+		if werr := Sleep(ctx, time.Duration(2+rand.IntN(6))*time.Millisecond); werr != nil {
+			return fmt.Errorf("%w (not retried: %w)", err, werr)
 		}
+	}
+}
+
+// RetryConflict runs fn as [Dialect.RetryBusy] does, and runs it again,
+// after a short jittered wait (2 to 34 ms, growing with each attempt),
+// while it fails with a deadlock ([IsDeadlock]), up to n times or until ctx
+// is done; its error then wraps ctx's. On a MariaDB Galera cluster a
+// deadlock (1213) is also how a node reports, at commit, that its
+// transaction lost the certification to a concurrent write of the same
+// rows through another node: the transaction was rolled back, and run
+// again it sees the winner's write. fn must be safe to run again whole: a
+// single statement in autocommit, or a whole transaction.
+func (d *Dialect) RetryConflict(ctx context.Context, n int, fn func() error) error {
+	for i := 0; ; i++ {
+		err := d.RetryBusy(ctx, fn)
+		if err == nil || i >= n || !IsDeadlock(err) {
+			return err
+		}
+		if werr := Sleep(ctx, time.Duration(2<<min(i, 4))*time.Millisecond+rand.N(2*time.Millisecond)); werr != nil {
+			return fmt.Errorf("%w (not retried: %w)", err, werr)
+		}
+	}
+}
+
+// Sleep waits for d, or until ctx is done, and returns ctx's error then.
+func Sleep(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }

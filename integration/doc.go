@@ -17,8 +17,10 @@
 // (see package internal/sqltest); without them they skip, naming the
 // variable, unless KLEPTO_TEST_REQUIRE_DBS=1 makes them fail. The TestGalera
 // tests run one process or pool per node of the MariaDB Galera cluster of
-// KLEPTO_TEST_GALERA_DSNS, which topology/galera.sh starts (and kills and
-// restarts a node of, for TestGaleraNodeKilled); TestGaleraLoad runs only
-// with KLEPTO_TEST_GALERA_LOAD=1. With -short,
+// KLEPTO_TEST_GALERA_DSNS, which topology/galera.sh starts; TestGaleraLoad
+// runs only with KLEPTO_TEST_GALERA_LOAD=1, and TestGaleraNodeKilled, which
+// kills and restarts a node through topology/galera.sh, only with
+// KLEPTO_TEST_GALERA_KILL=1, on its own (no other test may use the cluster
+// meanwhile). With -short,
 // the largest tests run on fewer keys and changes.
 package integration

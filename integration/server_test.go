@@ -41,7 +41,7 @@ type serveConfig struct {
 	ListenDSN    string        `json:"listen_dsn,omitempty"`   // PostgreSQL: a pqlisten Listener on this DSN
 	ClockOffset  time.Duration `json:"clock_offset,omitempty"` // the process's clock is this far ahead of the machine's
 	NoPrepare    bool          `json:"no_prepare,omitempty"`
-	ReadDSN      string        `json:"read_dsn,omitempty"`     // Options.ReadDB: a pool of Driver on this DSN, a read replica
+	ReadDSN      string        `json:"read_dsn,omitempty"` // Options.ReadDB: a pool of Driver on this DSN, a read replica
 
 	// sqlarchive.MemoizeOptions
 	Policy    string        `json:"policy,omitempty"` // cache.ParsePolicy; "" for LRU

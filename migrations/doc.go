@@ -102,8 +102,10 @@
 // the run's own connection, which needs a direct connection), bounded by
 // lock_timeout; GET_LOCK on MySQL, and on a MariaDB Galera node, where
 // GET_LOCK holds only on its node, also a row of [GaleraLockTable] that
-// Galera's certification lets one node insert at a time (it expires 2
-// minutes after a run that died), with the run's reads made under
+// Galera's certification lets one node insert at a time (the run renews
+// it every 30 s and before it records each version, and stops with an
+// error if another run took it over; it expires 2 minutes after a run
+// that died), with the run's reads made under
 // wsrep_sync_wait = 1 so that a node that lags never shows another node's
 // migration as under way; on SQLite,
 // SQLite's own write lock and an OS file lock on

@@ -38,6 +38,9 @@ type connDriver struct {
 	locked atomic.Bool   // whether Lock holds the lock; Lock runs in a goroutine of golang-migrate
 	target atomic.Int64  // the version last recorded dirty, for errors
 	holder string        // on a Galera node, the holder of the cluster's lock row; "" elsewhere
+	ttl    time.Duration // on a Galera node, how long the lock row lasts unless renewed: galeraLockTTL
+
+	stopRenewal atomic.Pointer[func()] // stops the renewal of the Galera lock row; nil when none runs
 
 	// golang-migrate runs a migration as SetVersion(v, true), Run,
 	// SetVersion(v, false), one after the other. On PostgreSQL and SQLite
@@ -104,7 +107,7 @@ func (drv *connDriver) init() error {
 			return err
 		}
 		if galera {
-			drv.holder = galeraHolder()
+			drv.holder, drv.ttl = galeraHolder(), galeraLockTTL
 		}
 	}
 	return drv.ensureTable()
@@ -151,6 +154,10 @@ func (drv *connDriver) Open(string) (database.Driver, error) {
 func (drv *connDriver) Close() error {
 	rerr := drv.rollback()
 	drv.unlockTx()
+	if stop := drv.stopRenewal.Swap(nil); stop != nil {
+		// A run that ends holding the Galera lock row leaves it to expire.
+		(*stop)()
+	}
 	if drv.d == dialect.SQLite {
 		return errors.Join(rerr, drv.conn.Close())
 	}
@@ -350,6 +357,13 @@ func (drv *connDriver) rollback() error {
 func (drv *connDriver) SetVersion(version int, dirty bool) error {
 	ctx := context.WithoutCancel(drv.ctx)
 	var err error
+	if drv.holder != "" && drv.locked.Load() {
+		// A run that lost the cluster's lock must not go on: another
+		// may be migrating.
+		if err := drv.renewGaleraLock(ctx, drv.conn); err != nil {
+			return fmt.Errorf("record version %d: %w", version, err)
+		}
+	}
 	switch {
 	case dirty && drv.transactional():
 		drv.target.Store(int64(version))

@@ -140,8 +140,10 @@ type Options struct {
 	// MemoizeOptions.Memo names another (see cache.MemoOptions.Observer),
 	// and the errors of the Archive's background work, with source
 	// cache.SourceArchive and op "follow" (a failed read of the change
-	// feed), "expire" (a failed round of the janitor) or "flush stats" (a
-	// failed write of the catalog's counts), and the source
+	// feed), "expire" (a failed round of the janitor), "flush stats" (a
+	// failed write of the catalog's counts) or "release leases" (a failed
+	// release of the leases of memos' calls, which are then left to
+	// expire: see MemoizeOptions.LeaseTTL), and the source
 	// cache.SourceTable with op "flush access" (a failed write of the
 	// tables' hits). Nil means none.
 	Observer cache.Observer
@@ -303,6 +305,7 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 	a.follower.report = a.report
 	a.leases = newLeaser(db, d, a.follower)
 	a.leases.noPrepare = o.NoPrepare
+	a.leases.report = a.report
 	a.noPrepare = o.NoPrepare
 	a.janitor = &janitor{a: a, interval: o.ExpireInterval, batch: o.ExpireBatch}
 	if a.janitor.batch == 0 {

@@ -94,8 +94,9 @@
 // memos and tables do (hits, loads, misses, writes, evictions, errors,
 // with the time loads, function runs, reads and writes take) and the
 // errors of its background work: the follower's reads of the change feed
-// (op "follow"), the janitor's rounds ("expire") and the flushes of
-// statistics ("flush stats", "flush access"). [Options].Logger receives
+// (op "follow"), the janitor's rounds ("expire"), the flushes of
+// statistics ("flush stats", "flush access") and the release of the
+// leases of memos' calls ("release leases"). [Options].Logger receives
 // those background errors, and the errors that the memos' Safe option
 // hides, at most one record a minute per failing operation. A memo's own
 // MemoizeOptions.Memo.Observer and Logger, when set, take the place of
@@ -211,11 +212,13 @@
 // reports a commit, and drops from its memos' memory what other processes
 // changed; [Archive.FollowInfo] reports on it. Ids that the follower finds
 // missing in the feed (transactions still open, or rolled back) are read
-// when they appear, for up to a minute; a follower that misses more than
-// 1,000 ids at once (times auto_increment_increment on MySQL: a MariaDB
-// Galera node that writes alone leaves the ids of the other nodes unused),
-// or fell behind by half the feed's window (Options.FeedWindow), drops all
-// memory rather than skip a change. On Galera, statements that lose
+// when they appear, for up to a minute. On MySQL it awaits the ids of each
+// class of id modulo auto_increment_increment apart, as each node of a
+// MariaDB Galera cluster takes the ids of its auto_increment_offset: the
+// ids of the other nodes, that a node writing alone leaves unused, are not
+// missing. A follower that misses more than 1,000 ids at once (times
+// auto_increment_increment), or fell behind by half the feed's window
+// (Options.FeedWindow), drops all memory rather than skip a change. On Galera, statements that lose
 // certification to another node's write (a deadlock, at commit) are run
 // again; see docs/deploying.md. Of the
 // processes that miss a key at once, one computes it under a lease, a row

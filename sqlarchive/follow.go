@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,10 @@ const (
 	// step between ids (see idStride); more at once means it fell behind,
 	// and it drops the memory of every memo.
 	maxGaps = 1000
+
+	// strideCheck is how often the follower reads the step between ids
+	// again: it changes when a Galera cluster gains or loses a node.
+	strideCheck = time.Minute
 
 	// gapWait is how long the follower waits for a missing id to appear.
 	// Ids go missing when transactions roll back, and for a moment when
@@ -103,9 +108,13 @@ type follower struct {
 	closed   bool
 	subs     map[string][]subscriber // by table name
 	watchers map[*watcher]struct{}
-	cursor   int64
-	gaps     map[int64]time.Time // ids below cursor not read yet, and when they were first missed
+	cursor   int64               // the highest id read
+	classes  []int64             // by id % stride: the highest id of the class read, or a floor below which none is awaited
+	marks    []mark              // the cursor over the last gapWait, oldest first
+	gaps     map[int64]time.Time // ids below their class's entry in classes not read yet, and when they were first missed
 	maxGaps  int64               // the most gaps tracked: maxGaps × idStride
+	gapWait  time.Duration       // gapWait, but in tests
+	strideAt time.Time           // when the stride was read
 	cancel   context.CancelFunc
 	done     chan struct{}
 	leaseC   chan struct{} // closed and replaced when leases are released (PostgreSQL notifications)
@@ -117,6 +126,12 @@ type follower struct {
 
 	listening                               atomic.Bool
 	polls, notes, changes, resets, pollErrs atomic.Uint64
+}
+
+// mark is the cursor of the follower at a time.
+type mark struct {
+	at     time.Time
+	cursor int64
 }
 
 func newFollower(db *sql.DB, d *dialect.Dialect, interval time.Duration, window int, l Listener) *follower {
@@ -141,6 +156,7 @@ func newFollower(db *sql.DB, d *dialect.Dialect, interval time.Duration, window 
 		subs:     make(map[string][]subscriber),
 		watchers: make(map[*watcher]struct{}),
 		gaps:     make(map[int64]time.Time),
+		gapWait:  gapWait,
 		wake:     make(chan struct{}, 1),
 		leaseC:   make(chan struct{}),
 	}
@@ -185,7 +201,8 @@ func (f *follower) start(ctx context.Context) error {
 	if f.closed {
 		return ErrClosed
 	}
-	f.cursor, f.schema, f.maxGaps = latest.Int64, schema, maxGaps*stride
+	f.cursor, f.schema = latest.Int64, schema
+	f.setStride(stride, time.Now())
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	f.cancel, f.done, f.started = cancel, make(chan struct{}), true
 	go f.run(run)
@@ -299,6 +316,13 @@ func (f *follower) leaseWake() <-chan struct{} {
 func (f *follower) read(ctx context.Context) {
 	f.reading.Lock()
 	defer f.reading.Unlock()
+	if err := f.checkStride(ctx); err != nil {
+		f.pollErrs.Add(1)
+		if ctx.Err() == nil {
+			f.report.failed("follow", err)
+		}
+		return
+	}
 	for {
 		n, err := f.readPage(ctx)
 		if err != nil {
@@ -314,31 +338,106 @@ func (f *follower) read(ctx context.Context) {
 	}
 }
 
+// checkStride reads the step between ids again, on MySQL and MariaDB, once
+// every strideCheck, and resets the follower if it changed (a Galera
+// cluster gained or lost a node): the classes of ids it awaits change with
+// it.
+func (f *follower) checkStride(ctx context.Context) error {
+	f.mu.Lock()
+	due := f.d == dialect.MySQL && time.Since(f.strideAt) >= strideCheck
+	f.mu.Unlock()
+	if !due {
+		return nil
+	}
+	stride, err := idStride(ctx, f.db, f.d)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	changed := stride != int64(len(f.classes))
+	if changed {
+		f.setStride(stride, time.Now())
+	}
+	f.strideAt = time.Now()
+	f.mu.Unlock()
+	if changed {
+		f.reset(0)
+	}
+	return nil
+}
+
+// setStride makes the follower await the ids of stride classes (id %
+// stride), each from the cursor on. f.mu is held, or the follower is not
+// running.
+func (f *follower) setStride(stride int64, now time.Time) {
+	f.classes = make([]int64, stride)
+	for r := range f.classes {
+		f.classes[r] = f.cursor
+	}
+	f.marks = append(f.marks[:0], mark{now, f.cursor})
+	f.maxGaps = maxGaps * stride
+	f.strideAt = now
+}
+
+// raiseFloors records the cursor, and gives up the ids of each class that
+// have been below the cursor for gapWait: it lifts each class to the
+// cursor of gapWait ago. f.mu is held.
+func (f *follower) raiseFloors(now time.Time) {
+	if n := len(f.marks); n == 0 || f.marks[n-1].cursor < f.cursor {
+		f.marks = append(f.marks, mark{now, f.cursor})
+	}
+	i := 0
+	for i+1 < len(f.marks) && now.Sub(f.marks[i+1].at) >= f.gapWait {
+		i++
+	}
+	if i > 0 {
+		f.marks = append(f.marks[:0], f.marks[i:]...)
+	}
+	if now.Sub(f.marks[0].at) < f.gapWait {
+		return
+	}
+	for r, floor := range f.classes {
+		f.classes[r] = max(floor, f.marks[0].cursor)
+	}
+}
+
 // readPage reads one page of changes and passes them on; it returns how
-// many it read.
+// many it read: those after the cursor, those of each class after the
+// class's highest id read, and the gaps.
 func (f *follower) readPage(ctx context.Context) (int, error) {
 	f.mu.Lock()
-	cursor := f.cursor
 	now := time.Now()
-	args := []any{cursor}
-	where := " WHERE " + f.d.QuoteIdent("id") + " > ?"
+	f.raiseFloors(now)
+	id := f.d.QuoteIdent("id")
+	args := []any{f.cursor}
+	where := " WHERE " + id + " > ?"
+	for r, since := range f.classes {
+		if since < f.cursor {
+			// Ids of this class that come after ids of other classes:
+			// on Galera, a node commits after another that took a
+			// higher id, or writes now and then while another writes
+			// much.
+			where += " OR (" + id + " > ? AND " + id + " % " + strconv.Itoa(len(f.classes)) + " = " + strconv.Itoa(r) + ")"
+			args = append(args, since)
+		}
+	}
 	if len(f.gaps) > 0 {
 		var in []string
-		for id, since := range f.gaps {
-			if now.Sub(since) > gapWait {
-				delete(f.gaps, id) // rolled back, most likely
+		for gap, since := range f.gaps {
+			if now.Sub(since) > f.gapWait {
+				delete(f.gaps, gap) // rolled back, most likely
 				continue
 			}
 			in = append(in, "?")
-			args = append(args, id)
+			args = append(args, gap)
 		}
 		if len(in) > 0 {
-			where += " OR " + f.d.QuoteIdent("id") + " IN (" + strings.Join(in, ", ") + ")"
+			where += " OR " + id + " IN (" + strings.Join(in, ", ") + ")"
 		}
 	}
 	f.mu.Unlock()
 
-	query := f.d.Rebind(f.poll + where + " ORDER BY " + f.d.QuoteIdent("id") + " LIMIT " + fmt.Sprint(pageRows))
+	query := f.d.Rebind(f.poll + where + " ORDER BY " + id + " LIMIT " + fmt.Sprint(pageRows))
 	rows, err := f.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -366,11 +465,15 @@ func (f *follower) readPage(ctx context.Context) (int, error) {
 }
 
 // reset drops the memory of every subscriber, after the follower missed
-// changes, and moves the cursor to id.
+// changes, and moves the cursor to id, and every class to the cursor.
 func (f *follower) reset(id int64) {
 	f.mu.Lock()
 	clear(f.gaps)
 	f.cursor = max(f.cursor, id)
+	for r := range f.classes {
+		f.classes[r] = f.cursor
+	}
+	f.marks = append(f.marks[:0], mark{time.Now(), f.cursor})
 	f.mu.Unlock()
 	f.resets.Add(1)
 	for _, s := range f.subscribers("") {
@@ -382,30 +485,41 @@ func (f *follower) reset(id int64) {
 //
 // Ids missing after the cursor belong to changes under way (PostgreSQL and
 // MySQL assign ids at insert, not at commit), to transactions rolled back,
-// or to changes that writers pruned because the follower fell behind. It
-// waits for them as gaps, unless more of them are missing than the window
-// of the feed could lose (half the window: writers keep nearly all of it)
-// or than it tracks: then it drops all memory.
+// or to changes that writers pruned because the follower fell behind. The
+// follower awaits them by class of id % stride (see idStride): each node
+// of a Galera cluster takes the ids of one class, in increasing order, so
+// an id of a class is awaited only once a higher id of that class is read
+// (as a gap), or while it is below the cursor (the next poll reads each
+// class after its highest id). It drops all memory instead when more
+// ids are missing than the window of the feed could lose (half the window:
+// writers keep nearly all of it) or than it tracks as gaps.
 func (f *follower) apply(page []Change, hashes [][]byte) {
 	now := time.Now()
 	behind := int64(-1)
 	f.mu.Lock()
+	stride := int64(len(f.classes))
 	for _, c := range page {
-		switch {
-		case c.ID <= f.cursor:
+		r := c.ID % stride
+		last := f.classes[r]
+		if c.ID <= last {
 			delete(f.gaps, c.ID)
-		default:
-			if missing := c.ID - f.cursor - 1; missing > 0 {
-				if missing+int64(len(f.gaps)) > f.maxGaps || f.window > 0 && missing > f.window/2 {
-					behind = c.ID - 1
-				} else {
-					for id := f.cursor + 1; id < c.ID; id++ {
-						f.gaps[id] = now
-					}
+			continue
+		}
+		if c.ID > f.cursor && f.window > 0 && c.ID-f.cursor-1 > f.window/2 {
+			behind = c.ID - 1
+		} else {
+			// The ids of the class between last and c.ID.
+			first := last + 1 + ((r-(last+1)%stride)+stride)%stride
+			if missing := (c.ID - first) / stride; missing+int64(len(f.gaps)) > f.maxGaps {
+				behind = max(behind, c.ID-1)
+			} else {
+				for gap := first; gap < c.ID; gap += stride {
+					f.gaps[gap] = now
 				}
 			}
-			f.cursor = c.ID
 		}
+		f.classes[r] = c.ID
+		f.cursor = max(f.cursor, c.ID)
 	}
 	f.mu.Unlock()
 	f.changes.Add(uint64(len(page)))

@@ -1,6 +1,7 @@
 package sqlarchive
 
 import (
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -151,5 +152,80 @@ func TestFollowerGaps(t *testing.T) {
 				t.Fatalf("FollowInfo = %+v", info)
 			}
 		})
+	}
+}
+
+// With ids in steps of 3, as on a three-node Galera cluster, the follower
+// awaits the ids of each class (id % 3) apart: one node writing alone
+// leaves no gap however many changes it makes; an id of another class
+// below the cursor, committed late, is read; so is an id of the writer's
+// own class that commits after a higher one. An id of a class that has
+// been below the cursor for gapWait is no longer awaited.
+func TestFollowerStrideClasses(t *testing.T) {
+	db := sqltest.Fresh(t, dialect.SQLite)
+	ctx := t.Context()
+	a := quiet(t, &db, 0)
+	rec := new(recorder)
+	f := a.follower
+	if err := f.subscribe(ctx, "fib", rec); err != nil {
+		t.Fatal(err)
+	}
+	started(t, a)
+	f.mu.Lock()
+	f.setStride(3, time.Now())
+	f.maxGaps = 30 // 10 × the stride
+	f.mu.Unlock()
+	insert := func(id int64) {
+		t.Helper()
+		k := keymap.NewKey(fmt.Sprintf("(n=%d)", id))
+		if _, err := db.DB.ExecContext(ctx, `INSERT INTO `+migrations.ChangesTable+
+			` (id, table_name, op, key_hash, key_text) VALUES (?, 'fib', 'update', ?, ?)`, id, k.Hash[:], k.Text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Node 1 alone: ids 1, 4, 7, … 298; 100 changes, 200 ids unused.
+	for id := int64(1); id < 300; id += 3 {
+		insert(id)
+	}
+	f.read(ctx)
+	f.mu.Lock()
+	gaps := len(f.gaps)
+	f.mu.Unlock()
+	if info := a.FollowInfo(); info.Resets != 0 || info.Changes != 100 || info.Cursor != 298 || gaps != 0 {
+		t.Fatalf("after 100 changes of one class: FollowInfo = %+v, %d gaps; want no reset, 100 changes, no gap", info, gaps)
+	}
+	// Node 2 commits id 5 late, and node 1 commits 301 before 304 is
+	// done.
+	insert(5)
+	insert(307)
+	f.read(ctx)
+	insert(304)
+	f.read(ctx)
+	got := rec.got()
+	if want := []string{"(n=5)", "(n=307)", "(n=304)"}; !slices.Equal(got[len(got)-3:], want) {
+		t.Fatalf("the last changes passed on: %q, want %q", got[len(got)-3:], want)
+	}
+	if info := a.FollowInfo(); info.Resets != 0 || info.Changes != 103 {
+		t.Fatalf("FollowInfo = %+v, want no reset and 103 changes", info)
+	}
+	// After gapWait, ids below the cursor of then are no longer awaited:
+	// no class is read from below it, and no gap is left.
+	f.mu.Lock()
+	f.gapWait = 20 * time.Millisecond
+	f.mu.Unlock()
+	time.Sleep(50 * time.Millisecond)
+	f.read(ctx)
+	time.Sleep(50 * time.Millisecond)
+	f.read(ctx)
+	f.mu.Lock()
+	classes, gaps := slices.Clone(f.classes), len(f.gaps)
+	f.mu.Unlock()
+	for r, last := range classes {
+		if last < 307 {
+			t.Errorf("class %d still awaited from %d, below the cursor 307 of gapWait ago", r, last)
+		}
+	}
+	if gaps != 0 {
+		t.Errorf("%d gaps left after gapWait", gaps)
 	}
 }

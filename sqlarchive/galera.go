@@ -3,10 +3,10 @@ package sqlarchive
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 
 	"github.com/klepto-sql/klepto/dialect"
+	"github.com/klepto-sql/klepto/migrations"
 )
 
 // idStride returns the step between the ids that one server assigns to
@@ -15,8 +15,9 @@ import (
 // the ids of its own auto_increment_offset), and 1 elsewhere.
 //
 // On Galera, a node that writes alone leaves stride-1 ids unused after
-// each of its changes, which a follower sees as missing: it tracks
-// maxGaps × stride missing ids before it gives up and drops its memory.
+// each of its changes, those of the other nodes' auto_increment_offset:
+// the follower awaits the ids of each class (id % stride) apart, so that
+// they are not missing ids (see follower.apply).
 func idStride(ctx context.Context, db *sql.DB, d *dialect.Dialect) (int64, error) {
 	if d != dialect.MySQL {
 		return 1, nil
@@ -29,28 +30,22 @@ func idStride(ctx context.Context, db *sql.DB, d *dialect.Dialect) (int64, error
 }
 
 // catchUp waits, on a node of a MariaDB Galera cluster, until the node has
-// applied every write that the cluster committed before now: one read
-// under wsrep_sync_wait = 1 (for that statement alone, with SET STATEMENT).
+// applied every write that the cluster committed before now: one read of
+// a table, klepto_schema_migrations, under wsrep_sync_wait = 1 (for that
+// statement alone, with SET STATEMENT). The wait applies to reads of
+// tables, so the statement reads one; it waits also when the table is
+// missing (not migrated yet), which the caller finds out next.
 // Galera applies the writes of other nodes after they commit there, so a
 // node that lags would show the migrations that a deployment step just
 // applied through another node as missing. It does nothing on other
 // servers, and on servers other than MySQL and MariaDB.
 func catchUp(ctx context.Context, db *sql.DB, d *dialect.Dialect) error {
-	if d != dialect.MySQL {
-		return nil
+	if galera, err := d.IsGalera(ctx, db); !galera || err != nil {
+		return err
 	}
-	var name, value string
-	err := db.QueryRowContext(ctx, `SHOW VARIABLES LIKE 'wsrep_on'`).Scan(&name, &value)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil // MySQL, or MariaDB built without Galera
-	case err != nil:
-		return fmt.Errorf("find whether the server is a Galera node: %w", err)
-	case value != "ON":
-		return nil
-	}
-	var one int
-	if err := db.QueryRowContext(ctx, `SET STATEMENT wsrep_sync_wait = 1 FOR SELECT 1`).Scan(&one); err != nil {
+	var n int
+	if err := db.QueryRowContext(ctx, `SET STATEMENT wsrep_sync_wait = 1 FOR SELECT COUNT(*) FROM `+
+		d.QuoteIdent(migrations.MigrationsTable)).Scan(&n); err != nil && !dialect.IsMissingTable(err) {
 		return fmt.Errorf("wait for the Galera node to catch up with its cluster: %w", err)
 	}
 	return nil

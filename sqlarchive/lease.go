@@ -106,8 +106,9 @@ type leaser struct {
 	db        *sql.DB
 	d         *dialect.Dialect
 	follower  *follower
-	noPrepare bool   // Options.NoPrepare
-	prefix    string // of every holder: host, pid and a random number
+	noPrepare bool      // Options.NoPrepare
+	report    *reporter // of failed releases
+	prefix    string    // of every holder: host, pid and a random number
 	n         atomic.Uint64
 	swept     atomic.Int64 // when sweep last ran, in Unix nanoseconds
 
@@ -304,7 +305,7 @@ func (l *leaser) acquireArg(ctx context.Context, table string, hash any, holder,
 		return nil, false, err
 	}
 	var got bool
-	err = retryConflict(ctx, l.d, func() error {
+	err = l.d.RetryConflict(ctx, conflictRetries, func() error {
 		res, err := s.acquire.ExecContext(ctx, s.table, hash, holder, ttl, hash, now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
 			res, err = s.takeover.ExecContext(ctx, holder, ttl, s.table, hash)
@@ -501,8 +502,11 @@ func (l *leaser) releaser() {
 		}
 		l.mu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
-		// A failed release leaves the leases to expire.
-		_ = l.releaseAll(ctx, batch, stmts)
+		// A failed release leaves the leases to expire: the processes
+		// waiting for them wait until then, so it is reported.
+		if err := l.releaseAll(ctx, batch, stmts); err != nil {
+			l.report.failed("release leases", fmt.Errorf("sqlarchive: release %d leases: %w", len(batch), err))
+		}
 		l.sweep(ctx)
 		cancel()
 	}
@@ -515,7 +519,7 @@ func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[stri
 	if len(batch) == 1 {
 		r := batch[0]
 		args := append(head, r.table, r.hash, r.holder)
-		return retryConflict(ctx, l.d, func() error {
+		return l.d.RetryConflict(ctx, conflictRetries, func() error {
 			_, err := stmts[r.table].release.ExecContext(ctx, args...)
 			return err
 		})
@@ -553,7 +557,7 @@ func (l *leaser) releaseAll(ctx context.Context, batch []release, stmts map[stri
 		for i := n; i < size; i++ {
 			hashes[i], holders[i] = hashes[0], holders[0]
 		}
-		errs = append(errs, retryConflict(ctx, l.d, func() error {
+		errs = append(errs, l.d.RetryConflict(ctx, conflictRetries, func() error {
 			_, err := st.ExecContext(ctx, args...)
 			return err
 		}))

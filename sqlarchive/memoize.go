@@ -196,7 +196,7 @@ var ErrTypeChanged = errors.New("sqlarchive: the memoized function's type change
 // name, if its catalog row records none, and otherwise returns an error
 // wrapping ErrTypeChanged if they differ from those recorded.
 func (a *Archive) checkTypes(ctx context.Context, name, result, args string) error {
-	err := retryConflict(ctx, a.d, func() error {
+	err := a.d.RetryConflict(ctx, conflictRetries, func() error {
 		_, err := a.db.ExecContext(ctx, a.sql.types, result, args, name)
 		return err
 	})

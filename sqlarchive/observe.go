@@ -6,9 +6,9 @@ import (
 )
 
 // reporter passes the events of an Archive's background work (the
-// follower, the janitor, the flushes of statistics) to Options.Observer,
-// and logs their errors to Options.Logger, rate-limited. Its zero value,
-// and a nil *reporter, report nothing.
+// follower, the janitor, the flushes of statistics, the release of leases)
+// to Options.Observer, and logs their errors to Options.Logger,
+// rate-limited. Its zero value, and a nil *reporter, report nothing.
 type reporter struct {
 	obs cache.Observer  // Options.Observer, or nil
 	log *ratelog.Logger // Options.Logger, or nil
@@ -27,8 +27,8 @@ func (r *reporter) Observe(e cache.Event) {
 	}
 }
 
-// failed reports err, met by the background work op: "follow", "expire" or
-// "flush stats".
+// failed reports err, met by the background work op: "follow", "expire",
+// "flush stats" or "release leases".
 func (r *reporter) failed(op string, err error) {
 	r.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceArchive, Op: op, Count: 1, Err: err, Hidden: true})
 }

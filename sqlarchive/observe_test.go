@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,4 +206,80 @@ func TestBackgroundErrors(t *testing.T) {
 		}
 	}
 	_ = a.Close() // fails: writes fail
+}
+
+// A failed release of leases, which runs after the calls that held them
+// returned, reaches the Observer and the Logger: the leases are left to
+// expire, and the other processes wait for them until then.
+func TestLeaseReleaseErrors(t *testing.T) {
+	var failRelease atomic.Bool
+	broken := errors.New("disk on fire")
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		// On SQLite a release deletes the leases it names by holder.
+		if failRelease.Load() && op == sqltest.OpExec && strings.HasPrefix(query, "DELETE") &&
+			strings.Contains(query, "klepto_leases") && strings.Contains(query, "holder") {
+			return broken
+		}
+		return nil
+	})
+	ctx := t.Context()
+	obs, log := new(observed), new(logged)
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: dialect.SQLite, Observer: obs, Logger: slog.New(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := sqlarchive.Memoize(ctx, a, "sq", func(_ context.Context, a nArgs) (int, error) { return a.N * a.N, nil }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failRelease.Store(true)
+	if v, err := m.Call(ctx, nArgs{3}); err != nil || v != 9 {
+		t.Fatalf("Call = %d, %v; want 9: the release runs after the call", v, err)
+	}
+	release := func(e cache.Event) bool {
+		return e.Kind == cache.EventError && e.Source == cache.SourceArchive && e.Op == "release leases" && e.Hidden && errors.Is(e.Err, broken)
+	}
+	if err := a.Close(); err != nil { // waits for the release
+		t.Fatal(err)
+	}
+	if n := obs.count(release); n != 1 {
+		t.Fatalf("%d failed releases reported, want 1", n)
+	}
+	if n := log.records("klepto: release leases"); n != 1 {
+		t.Fatalf("%d records of the failed release, want 1", n)
+	}
+}
+
+// The events of a memo and those of its archive's table carry one name,
+// the archive's, even where the table's name differs ("fib@v2" in the
+// table fib__v2), so that metrics keep them under one label.
+func TestEventNames(t *testing.T) {
+	ctx := t.Context()
+	obs := new(observed)
+	a := open(t, sqltest.SQLite(t), dialect.SQLite, &sqlarchive.Options{Observer: obs})
+	m, err := sqlarchive.Memoize(ctx, a, "fib", func(_ context.Context, a nArgs) (int, error) { return a.N * a.N, nil },
+		&sqlarchive.MemoizeOptions[int]{Version: "v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Call(ctx, nArgs{3}); err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := sqlarchive.Table[int](ctx, a, "fib@v2", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := m.Key(nArgs{3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tbl.Get(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := obs.kinds(), []string{"table miss fib@v2", "memo miss fib@v2", "table put fib@v2", "table hit fib@v2"}; !slices.Equal(got, want) {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	if tbl.Name() != "fib__v2" {
+		t.Fatalf("Name() = %q, want the table's name fib__v2", tbl.Name())
+	}
 }

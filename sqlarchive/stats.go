@@ -165,7 +165,7 @@ func (s *catalogStats) flush(ctx context.Context) error {
 	stamp := s.d.TimeArg(s.now())
 	for _, name := range order {
 		d := deltas[name]
-		err := retryConflict(ctx, s.d, func() error {
+		err := s.d.RetryConflict(ctx, conflictRetries, func() error {
 			_, err := s.db.ExecContext(ctx, s.update, int64(d.hits), int64(d.misses), int64(d.loads), stamp, name)
 			return err
 		})

@@ -56,7 +56,7 @@ func Stored(ctx context.Context, a *Archive, name string, opts *StoredOptions) (
 	if err := info.match(&TableOptions{}); err != nil { // the layout
 		return nil, TableInfo{}, err
 	}
-	topts := &sqltable.Options{Dialect: a.d, Codec: info.Codec, Stored: true, TTL: info.TTL,
+	topts := &sqltable.Options{Dialect: a.d, Codec: info.Codec, Stored: true, TTL: info.TTL, EventName: info.Name,
 		Clock: a.now, FeedWindow: a.feedWindow, RequireFeed: true, NoPrepare: a.noPrepare,
 		MaxEntries: info.Bounds.MaxEntries, MaxBytes: info.Bounds.MaxBytes, Evict: info.Bounds.Evict}
 	if o.Tx != nil {

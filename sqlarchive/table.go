@@ -176,6 +176,9 @@ func openKept[V any](ctx context.Context, a *Archive, info TableInfo, opts *sqlt
 	if opts.Observer == nil {
 		opts.Observer = a.obs
 	}
+	if opts.EventName == "" {
+		opts.EventName = info.Name
+	}
 	t, err := sqltable.Open[V](ctx, a.db, info.Table, opts)
 	err = tableError(info.Name, info.Table, err)
 	// Another Archive may have dropped the archive since its catalog row
@@ -311,17 +314,19 @@ func (a *Archive) ensure(ctx context.Context, name, table, version string, o *Ta
 // nodes of a MariaDB Galera cluster, where the DDL lock (GET_LOCK) holds
 // only on its node, both find it absent: the catalog insert of one then
 // fails, as a deadlock (a lost certification) or a duplicate key. create
-// runs again, up to conflictRetries times, and finds the other's row.
+// runs again, at once after a duplicate key (the other's row is on this
+// node then), and after a deadlock up to conflictRetries times, and finds
+// the other's row.
 func (a *Archive) create(ctx context.Context, row TableInfo) (TableInfo, error) {
-	for n := 0; ; n++ {
-		info, err := a.createOnce(ctx, row)
-		if err == nil || n >= conflictRetries || !dialect.IsDeadlock(err) && !dialect.IsUniqueViolation(err) {
-			return info, err
+	var info TableInfo
+	err := a.d.RetryConflict(ctx, conflictRetries, func() (err error) {
+		info, err = a.createOnce(ctx, row)
+		if dialect.IsUniqueViolation(err) {
+			info, err = a.createOnce(ctx, row)
 		}
-		if werr := sleepCtx(ctx, time.Duration(5<<min(n, 4))*time.Millisecond); werr != nil {
-			return info, err
-		}
-	}
+		return err
+	})
+	return info, err
 }
 
 // createOnce is one attempt of create.

@@ -57,3 +57,22 @@ func FuzzEncodeArgs(f *testing.F) {
 		}
 	})
 }
+
+func TestHasNUL(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`"a"`:                 false,
+		`"\u0000"`:            true,
+		`{"k":"x\u0000y"}`:    true,
+		`"\\u0000"`:           false, // an escaped backslash, then the text u0000
+		`"\\\u0000"`:          true,
+		`"\\\\u0000"`:         false,
+		`"\u00001"`:           true,
+		`"\u0001\\" "\u0000"`: true,
+		`\`:                   false,
+		``:                    false,
+	} {
+		if got := hasNUL(doc); got != want {
+			t.Errorf("hasNUL(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}

@@ -79,11 +79,12 @@ const (
 	// more to evict take several.
 	maxEvictBatch = 5000
 	// evictWriters is how many writers at once the checks are made for:
-	// each Table checks its bounds again after writes adding
-	// 1/evictWriters of the headroom its last check found (the room left
-	// up to the bound plus one batch), so that evictWriters writers
-	// cannot take the table past the bound by more than one batch before
-	// one of them checks.
+	// each Table checks its bounds after writes adding 1/evictWriters of a
+	// batch, so that evictWriters writers cannot overshoot by more than
+	// one batch before one of them checks. (An interval that grows with
+	// the room a check found would not do: a writer whose last check
+	// found the table nearly empty would write for long while the others
+	// fill it.)
 	evictWriters = 8
 )
 
@@ -144,32 +145,18 @@ func (b Bounds) EvictBatch() (entries, bytes int64) {
 	return entries, bytes
 }
 
-// bounded is the eviction state of a Table with Bounds: its statements.
+// bounded is the eviction state of a Table with Bounds: the statements and
+// the thresholds of its checks.
 type bounded struct {
 	b                 Bounds
 	batch, batchBytes int64
-	count             string // COUNT(*) and SUM(size_bytes) (0 without MaxBytes)
-	victims           string // key_hash, size_bytes in the order of eviction; LIMIT ?
-	index             string // the index of the order, "" on MySQL
-	indexName         string
-}
-
-// nextCheck returns after how many rows and bytes of its own writes a
-// Table checks the bounds of s again, when its last check found rows
-// rows and bytes bytes in the table: an evictWriters-th of the headroom
-// up to the bound plus one batch, so that evictWriters writers at once
-// add at most that headroom between two checks. The headroom is at least
-// one batch after a check (one that finds the table past a bound evicts
-// it to one batch under), and so is each interval at least an
-// evictWriters-th of a batch.
-func (s *bounded) nextCheck(rows, bytes int64) (checkRows, checkBytes int64) {
-	next := func(bound, batch, size int64) int64 {
-		if bound <= 0 {
-			return math.MaxInt64
-		}
-		return max(1, (bound+batch-size)/evictWriters)
-	}
-	return next(s.b.MaxEntries, s.batch, rows), next(s.b.MaxBytes, s.batchBytes, bytes)
+	// A write checks the bounds when the rows added since the last check
+	// reach checkRows, or their bytes checkBytes.
+	checkRows, checkBytes int64
+	count                 string // COUNT(*) and SUM(size_bytes) (0 without MaxBytes)
+	victims               string // key_hash, size_bytes in the order of eviction; LIMIT ?
+	index                 string // the index of the order, "" on MySQL
+	indexName             string
 }
 
 // newBounded returns the eviction state of a Table with bounds b, nil
@@ -179,8 +166,14 @@ func (t *Table[V]) newBounded(b Bounds) *bounded {
 		return nil
 	}
 	d, c := t.d, t.d.QuoteIdent
-	s := &bounded{b: b}
+	s := &bounded{b: b, checkRows: math.MaxInt64, checkBytes: math.MaxInt64}
 	s.batch, s.batchBytes = b.EvictBatch()
+	if s.batch > 0 {
+		s.checkRows = max(1, s.batch/evictWriters)
+	}
+	if s.batchBytes > 0 {
+		s.checkBytes = max(1, s.batchBytes/evictWriters)
+	}
 	nullsFirst := ""
 	if d == dialect.Postgres {
 		nullsFirst = " NULLS FIRST"
@@ -318,7 +311,7 @@ func (t *Table[V]) wrote(ctx context.Context, rows, bytes int64) error {
 		return nil
 	}
 	r, b := t.pendingRows.Add(rows), t.pendingBytes.Add(bytes)
-	if r < t.checkRows.Load() && b < t.checkBytes.Load() && r < checkNow {
+	if r < s.checkRows && b < s.checkBytes && r < checkNow {
 		return nil
 	}
 	if !t.evictMu.TryLock() {
@@ -365,8 +358,7 @@ func (t *Table[V]) Evict(ctx context.Context) (int, error) {
 // at most maxEvictBatch rows per transaction. It returns how many rows it
 // evicted. The first count is made outside a transaction, so that a
 // check that finds the table within its bounds takes no lock and commits
-// nothing; each batch counts again in its transaction. It sets when the
-// Table's writes check the bounds next, from what it counted.
+// nothing; each batch counts again in its transaction.
 func (t *Table[V]) enforce(ctx context.Context, s *bounded) (int, error) {
 	var count, sum int64
 	err := t.do(ctx, true, func(ctx context.Context) error {
@@ -376,9 +368,6 @@ func (t *Table[V]) enforce(ctx context.Context, s *bounded) (int, error) {
 		return 0, fmt.Errorf("count: %w", err)
 	}
 	if needRows, needBytes := s.need(count, sum); needRows == 0 && needBytes == 0 {
-		cr, cb := s.nextCheck(count, sum)
-		t.checkRows.Store(cr)
-		t.checkBytes.Store(cb)
 		return 0, nil
 	}
 	total := 0
@@ -386,12 +375,6 @@ func (t *Table[V]) enforce(ctx context.Context, s *bounded) (int, error) {
 		n, more, err := t.evictOnce(ctx, s)
 		total += n
 		if err != nil || !more || n == 0 {
-			if err == nil {
-				// What is left is one batch under the bound, or less.
-				cr, cb := s.nextCheck(s.b.MaxEntries-s.batch, s.b.MaxBytes-s.batchBytes)
-				t.checkRows.Store(cr)
-				t.checkBytes.Store(cb)
-			}
 			t.observeEvict(total)
 			return total, err
 		}

@@ -493,9 +493,9 @@ func TestBoundsReadDuringEvictionLocks(t *testing.T) {
 	})
 }
 
-// A table far under its bound is checked rarely, and one at its bound
-// about six times a batch; a check that finds the table within its bounds
-// begins no transaction.
+// A bounded table checks its bounds after each eighth of a batch of its
+// writes, and a check that finds the table within its bounds begins no
+// transaction: only evictions do.
 func TestBoundsCheckCost(t *testing.T) {
 	var counts, begins atomic.Int64
 	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
@@ -523,19 +523,17 @@ func TestBoundsCheckCost(t *testing.T) {
 			}
 		}
 	}
-	// Filling to the bound: a check after each eighth of the headroom,
-	// some 30 checks, where an eighth of a batch each time made 160.
+	// Filling to the bound: a check every 6 writes, none in a transaction.
 	put(0, bound)
-	if n := counts.Load(); n > 40 {
-		t.Errorf("filling to the bound counted %d times, want at most 40", n)
+	if n := counts.Load(); n < bound/7 || n > bound/6+1 {
+		t.Errorf("filling to the bound counted %d times, want one every 6 writes", n)
 	}
 	if n := begins.Load(); n != 0 {
 		t.Errorf("filling to the bound began %d transactions, want 0", n)
 	}
 	// At the bound: each eviction (of a batch and what the last check
-	// missed) in one transaction that counts again, and about six checks
-	// an eviction outside transactions, where an eighth of a batch each
-	// time made eight or nine.
+	// missed) in one transaction that counts again; the checks between
+	// evictions begin none.
 	counts.Store(0)
 	begins.Store(0)
 	put(bound, bound+200*batch)
@@ -543,8 +541,8 @@ func TestBoundsCheckCost(t *testing.T) {
 	if evictions < 150 || evictions > 200 {
 		t.Errorf("200 batches past the bound began %d transactions, want one an eviction, 150 to 200", evictions)
 	}
-	if n := counts.Load() - evictions; n > 7*evictions {
-		t.Errorf("%d evictions took %d checks, want at most 7 each", evictions, n)
+	if n := counts.Load() - evictions; n < 200*batch/7 || n > 200*batch/6+1 {
+		t.Errorf("%d writes past the bound made %d checks, want one every 6 writes", 200*batch, n)
 	}
 	if n, err := tbl.Len(ctx); err != nil || n > bound {
 		t.Errorf("table holds %d entries, %v; want at most %d", n, err, bound)

@@ -92,16 +92,19 @@ func decodeArgs(stored string) string {
 // hasNUL reports whether the JSON text doc has the escape \u0000, the
 // only way valid JSON holds U+0000.
 func hasNUL(doc string) bool {
-	for i := 0; i < len(doc); i++ {
-		if doc[i] != '\\' {
-			continue
+	if !strings.Contains(doc, `\u0000`) {
+		return false // most documents: one fast scan
+	}
+	for {
+		i := strings.IndexByte(doc, '\\')
+		if i < 0 || i+1 >= len(doc) {
+			return false
 		}
 		if strings.HasPrefix(doc[i+1:], "u0000") {
 			return true
 		}
-		i++ // the escaped character, such as the second \ of \\u0000
+		doc = doc[i+2:] // past the escaped character, such as the second \ of \\u0000
 	}
-	return false
 }
 
 // isArgsWrapper reports whether the JSON text doc is an object whose only

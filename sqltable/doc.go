@@ -192,12 +192,10 @@
 // Writes do not count rows one by one: a Table counts the rows (and
 // bytes) that its writes may have added, and checks the table, with one
 // COUNT(*) (and SUM(size_bytes) with MaxBytes) outside any transaction,
-// after its first write and then after its own writes have added an
-// eighth of the headroom that the check found (the room left up to the
-// bound plus one batch; at least an eighth of a batch): eight writers at
-// once, processes or Tables, fill at most that headroom between two checks
-// of the table, and a table far under its bound is checked rarely. So the
-// table holds at most the bound plus about one batch,
+// after its first write and then after each eighth of a batch of its own
+// writes: eight writers at once, processes or Tables, add at most one
+// batch between two checks of the table. So the table holds at most the
+// bound plus about one batch,
 // and is within that when the writes stop (four processes writing 5,000
 // new keys each into a table bounded to 1,000 entries never took it past
 // 1,050); a check that finds it past the bound leaves it one batch under.

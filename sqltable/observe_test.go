@@ -68,6 +68,20 @@ func TestObserver(t *testing.T) {
 			t.Fatal(err)
 		}
 		one(cache.EventMiss, 1)
+		// GetMany: one hit event and one miss event, with their counts.
+		if _, err := tbl.GetMany(ctx, []keymap.Key{keymap.NewKey("a"), keymap.NewKey("b"), keymap.NewKey("x"), keymap.NewKey("a")}); err != nil {
+			t.Fatal(err)
+		}
+		counts := map[cache.EventKind]int{}
+		for _, e := range obs.take() {
+			if e.Name != "observed" || e.Duration <= 0 {
+				t.Fatalf("GetMany event %+v: want the table's name and the read's time", e)
+			}
+			counts[e.Kind] += e.Count
+		}
+		if counts[cache.EventHit] != 2 || counts[cache.EventMiss] != 2 || len(counts) != 2 {
+			t.Fatalf("GetMany of a, b, x, a reported %v, want 2 hits (a twice) and 2 misses", counts)
+		}
 		var batch []cache.Entry[int]
 		for i := range 2 * sqltable.MinEvictBatch {
 			batch = append(batch, cache.Entry[int]{Key: keymap.NewKey(string(rune('c' + i))), Value: i})
@@ -106,4 +120,33 @@ func TestObserver(t *testing.T) {
 			t.Fatalf("error event %+v, want the error Get returned (%v)", e, err)
 		}
 	})
+}
+
+// Options.EventName names the events of a Table in place of its name.
+func TestObserverEventName(t *testing.T) {
+	ctx := t.Context()
+	obs := new(observed)
+	tbl, err := sqltable.Open[int](ctx, sqltest.SQLite(t), "fib__v2", &sqltable.Options{Observer: obs, EventName: "fib@v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Close()
+	if err := tbl.Put(ctx, keymap.NewKey("a"), 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := tbl.Get(ctx, keymap.NewKey("a")); err != nil {
+		t.Fatal(err)
+	}
+	evs := obs.take()
+	if len(evs) != 2 {
+		t.Fatalf("events %+v, want a put and a hit", evs)
+	}
+	for _, e := range evs {
+		if e.Name != "fib@v2" {
+			t.Fatalf("event %+v, want the name fib@v2", e)
+		}
+	}
+	if tbl.Name() != "fib__v2" {
+		t.Fatalf("Name() = %q, want the table's name", tbl.Name())
+	}
 }

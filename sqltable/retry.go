@@ -56,7 +56,7 @@ func (t *Table[V]) do(ctx context.Context, repeatable bool, fn func(ctx context.
 		} else if retries++; retries > t.retries {
 			return err
 		}
-		if werr := sleep(ctx, wait); werr != nil {
+		if werr := dialect.Sleep(ctx, wait); werr != nil {
 			if errors.Is(err, werr) {
 				return err
 			}
@@ -97,16 +97,4 @@ func backoff(n int) time.Duration {
 		d = min(backoffBase<<n, backoffMax)
 	}
 	return d/2 + rand.N(d)
-}
-
-// sleep waits for d, or until ctx is done, and returns ctx's error then.
-func sleep(ctx context.Context, d time.Duration) error {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -2,14 +2,12 @@ package sqltable
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
-	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -250,16 +248,7 @@ func (t *Table[V]) PutRows(ctx context.Context, rows []Row[V]) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	order := make([]int, len(rows))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := bytes.Compare(rows[a].Key.Hash[:], rows[b].Key.Hash[:]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b) // rows of one key in the order given
-	})
+	order := hashOrder(len(rows), func(i int) *[32]byte { return &rows[i].Key.Hash })
 	now := t.now()
 	out := make([]row, 0, len(order))
 	for i, j := range order {

@@ -142,9 +142,16 @@ type Options struct {
 	// Observer, if set, receives the Table's events: the hits and misses
 	// of Get and GetExpiry, the writes of Put, PutArgs and PutMany, with
 	// the time each took, the entries its bounds evict, and the errors of
-	// those methods and of Delete (see cache.Event, whose Name is the
-	// table's name). Nil means none.
+	// those methods and of Delete (see cache.Event, whose Name is
+	// EventName). Nil means none.
 	Observer cache.Observer
+
+	// EventName is the Name of the events Observer receives. Default: the
+	// table's name. Package sqlarchive sets it to the archive's name
+	// (such as "fib@v2" for the table fib__v2), the Name of its memos'
+	// events too, so that metrics keep a memo and its table under one
+	// label.
+	EventName string
 
 	// ReadDB, if not nil, is a read replica of the database behind the
 	// Querier of Open, such as a PostgreSQL hot standby: Get, GetExpiry,
@@ -191,6 +198,7 @@ type Table[V any] struct {
 	feed      *feed          // nil when the database has no change feed
 	access    *accessBuffer  // nil without Options.AccessLog
 	obs       cache.Observer // Options.Observer, or nil
+	eventName string         // Options.EventName, or name
 	replica   *replica       // nil without Options.ReadDB
 	closed    atomic.Bool
 
@@ -201,8 +209,6 @@ type Table[V any] struct {
 	bounds       atomic.Pointer[bounded]
 	pendingRows  atomic.Int64 // rows written since the last check
 	pendingBytes atomic.Int64 // bytes written since the last check
-	checkRows    atomic.Int64 // rows of writes after which the next check comes
-	checkBytes   atomic.Int64 // bytes of writes after which the next check comes
 	evictMu      sync.Mutex   // held by the goroutine evicting
 }
 
@@ -274,6 +280,10 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 		argsKeys: argsKeys,
 		sql:      q,
 		obs:      o.Observer,
+	}
+	t.eventName = o.EventName
+	if t.eventName == "" {
+		t.eventName = name
 	}
 	t.noPrepare = o.NoPrepare
 	t.ttl.Store(int64(o.TTL))

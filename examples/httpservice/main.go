@@ -10,6 +10,10 @@
 // By default the copies share the SQLite file httpservice.db; -dsn
 // postgres://… shares a PostgreSQL database instead (through the pgx
 // driver).
+//
+// It is a module of its own; until the klepto modules are published, its
+// go.mod finds klepto and metrics/kleptoprom in this clone of the
+// repository (replace ../..), as klepto's README says.
 package main
 
 import (
@@ -112,7 +116,10 @@ type computedKey struct{}
 // newService opens the archive of db and memoizes countPrimes into it. name
 // tells the copies apart in responses. Close closes the archive, not db.
 func newService(ctx context.Context, db *sql.DB, name string, log *slog.Logger) (*service, error) {
-	metrics := kleptoprom.New(nil)
+	metrics, err := kleptoprom.New(nil)
+	if err != nil {
+		return nil, err
+	}
 	reg := prometheus.NewRegistry()
 	if err := reg.Register(metrics); err != nil {
 		return nil, err

@@ -141,6 +141,10 @@ func TestMissingDSN(t *testing.T) {
 			t.Run(h.name+"/require="+require, func(t *testing.T) {
 				t.Setenv(h.env, "")
 				os.Unsetenv(h.env)
+				if h.env == sqltest.PGReplicaEnv {
+					// The primary's DSN is read first: give one, never used.
+					t.Setenv(sqltest.PGPrimaryEnv, "postgres://127.0.0.1:1/unused")
+				}
 				t.Setenv(sqltest.RequireEnv, require)
 				f := &fakeTB{TB: t}
 				var wg sync.WaitGroup

@@ -3,13 +3,18 @@ package kleptootel_test
 import (
 	"context"
 	"errors"
+	"math"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/archive"
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/keymap"
 	"github.com/klepto-sql/klepto/metrics/kleptootel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
@@ -45,7 +50,7 @@ func TestObserver(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	defer mp.Shutdown(context.Background())
-	obs, err := kleptootel.New(mp)
+	obs, err := kleptootel.New(mp, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,8 +120,85 @@ func TestObserver(t *testing.T) {
 	}
 }
 
-func TestNewNil(t *testing.T) {
-	if _, err := kleptootel.New(nil); err == nil {
-		t.Fatal("New(nil) succeeded")
+// New refuses a nil MeterProvider, and buckets out of order.
+func TestNewBadOptions(t *testing.T) {
+	mp := sdkmetric.NewMeterProvider()
+	defer mp.Shutdown(context.Background())
+	for _, tc := range []struct {
+		name string
+		mp   metric.MeterProvider
+		opts *kleptootel.Options
+		want string
+	}{
+		{"nil MeterProvider", nil, nil, "nil MeterProvider"},
+		{"decreasing buckets", mp, &kleptootel.Options{Buckets: []float64{1, 0.5}}, "Buckets[1] = 0.5 follows 1"},
+		{"equal buckets", mp, &kleptootel.Options{Buckets: []float64{1, 2, 2}}, "strictly increasing"},
+		{"NaN bucket", mp, &kleptootel.Options{Buckets: []float64{math.NaN(), 1}}, "Buckets[0] is NaN"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			obs, err := kleptootel.New(tc.mp, tc.opts)
+			if err == nil || !strings.HasPrefix(err.Error(), "kleptootel: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, %v; want an error containing %q", obs, err, tc.want)
+			}
+		})
+	}
+}
+
+// The histogram has DefaultBuckets, or the Buckets given, copied.
+func TestBuckets(t *testing.T) {
+	for _, tc := range []struct {
+		opts *kleptootel.Options
+		want []float64
+	}{
+		{nil, kleptootel.DefaultBuckets()},
+		{&kleptootel.Options{}, kleptootel.DefaultBuckets()},
+		{&kleptootel.Options{Buckets: []float64{0.5, 5}}, []float64{0.5, 5}},
+	} {
+		reader := sdkmetric.NewManualReader()
+		mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		obs, err := kleptootel.New(mp, tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.opts != nil && len(tc.opts.Buckets) > 0 {
+			tc.opts.Buckets[0] = 10 // New copied them
+		}
+		obs.Observe(cache.Event{Kind: cache.EventLoad, Source: cache.SourceMemo, Name: "fib", Count: 1, Duration: time.Second})
+		var rm metricdata.ResourceMetrics
+		if err := reader.Collect(t.Context(), &rm); err != nil {
+			t.Fatal(err)
+		}
+		var bounds []float64
+		for _, sm := range rm.ScopeMetrics {
+			for _, mt := range sm.Metrics {
+				if h, ok := mt.Data.(metricdata.Histogram[float64]); ok && mt.Name == "klepto.duration" {
+					bounds = h.DataPoints[0].Bounds
+				}
+			}
+		}
+		if !slices.Equal(bounds, tc.want) {
+			t.Fatalf("Options %+v: bounds %v, want %v", tc.opts, bounds, tc.want)
+		}
+		if err := mp.Shutdown(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// DefaultBuckets returns ten bounds from 100 µs, each four times the last,
+// in a new slice each time: the same bounds as kleptoprom.DefaultBuckets.
+func TestDefaultBuckets(t *testing.T) {
+	b := kleptootel.DefaultBuckets()
+	if len(b) != 10 || b[0] != 0.0001 {
+		t.Fatalf("DefaultBuckets() = %v, want 10 bounds from 0.0001", b)
+	}
+	for i := 1; i < len(b); i++ {
+		if math.Abs(b[i]/b[i-1]-4) > 1e-9 {
+			t.Fatalf("DefaultBuckets() = %v: bound %d is not four times the last", b, i)
+		}
+	}
+	b[0] = 1
+	if kleptootel.DefaultBuckets()[0] != 0.0001 {
+		t.Fatal("DefaultBuckets returns a slice its callers share")
 	}
 }

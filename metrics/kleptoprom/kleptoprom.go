@@ -1,29 +1,41 @@
 package kleptoprom
 
 import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DefaultBuckets are the buckets of klepto_duration_seconds unless
-// Options.Buckets names others: 100 µs to about 26 s, each four times the
-// last.
-var DefaultBuckets = prometheus.ExponentialBuckets(0.0001, 4, 10)
+// DefaultBuckets returns the buckets of klepto_duration_seconds unless
+// Options.Buckets names others, in a new slice: ten upper bounds from
+// 100 µs to about 26 s, each four times the last. The module
+// github.com/klepto-sql/klepto/metrics/kleptootel has the same bounds in
+// a copy of its own, so that neither module requires the other.
+func DefaultBuckets() []float64 {
+	return []float64{0.0001, 0.0004, 0.0016, 0.0064, 0.0256, 0.1024, 0.4096, 1.6384, 6.5536, 26.2144}
+}
 
 // Options configure [New]. A nil *Options and the zero value both mean the
 // namespace "klepto" and DefaultBuckets.
 type Options struct {
-	// Namespace prefixes the metric names. Default "klepto".
+	// Namespace prefixes the metric names; it must be a valid Prometheus
+	// metric name. Default "klepto".
 	Namespace string
 
 	// ConstLabels are labels with fixed values added to every metric, such
-	// as the instance of a service. Default none.
+	// as the instance of a service. Their names must be valid and must not
+	// be source, name, kind, op or le. Default none.
 	ConstLabels prometheus.Labels
 
 	// Buckets are the upper bounds, in seconds, of the buckets of the
-	// duration histogram. Default DefaultBuckets.
+	// duration histogram, in strictly increasing order (a last bound of
+	// +Inf is implicit). New copies them. Nil or empty means
+	// DefaultBuckets().
 	Buckets []float64
 }
 
@@ -51,8 +63,11 @@ type series struct {
 	duration prometheus.Observer // nil for errors
 }
 
-// New returns a Collector. opts may be nil.
-func New(opts *Options) *Collector {
+// New returns a Collector, or an error naming what is wrong with opts: a
+// Namespace or ConstLabels that Prometheus would refuse, or Buckets not in
+// strictly increasing order. opts may be nil. The Collector holds no
+// resources: there is nothing to close.
+func New(opts *Options) (*Collector, error) {
 	var o Options
 	if opts != nil {
 		o = *opts
@@ -60,10 +75,21 @@ func New(opts *Options) *Collector {
 	if o.Namespace == "" {
 		o.Namespace = "klepto"
 	}
-	if o.Buckets == nil {
-		o.Buckets = DefaultBuckets
+	if len(o.Buckets) == 0 {
+		o.Buckets = DefaultBuckets()
+	} else {
+		o.Buckets = slices.Clone(o.Buckets)
 	}
-	return &Collector{
+	if err := checkBuckets(o.Buckets); err != nil {
+		return nil, err
+	}
+	for l := range o.ConstLabels {
+		switch l {
+		case "source", "name", "kind", "op", "le":
+			return nil, fmt.Errorf("kleptoprom: ConstLabels: label %q is klepto's or Prometheus's own", l)
+		}
+	}
+	c := &Collector{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: o.Namespace, Name: "events_total", ConstLabels: o.ConstLabels,
 			Help: "Events of klepto's memos and tables: hits, loads (from the archive), misses (function runs), puts and evictions, in entries.",
@@ -78,6 +104,25 @@ func New(opts *Options) *Collector {
 		}, []string{"source", "name", "kind"}),
 		series: make(map[seriesKey]*series),
 	}
+	// A registry checks the metrics' names and labels: registering the
+	// Collector in one of its own reports what a caller's registry would.
+	if err := prometheus.NewPedanticRegistry().Register(c); err != nil {
+		return nil, fmt.Errorf("kleptoprom: %w", err)
+	}
+	return c, nil
+}
+
+// checkBuckets returns an error unless b is in strictly increasing order.
+func checkBuckets(b []float64) error {
+	for i, v := range b {
+		switch {
+		case math.IsNaN(v):
+			return fmt.Errorf("kleptoprom: Buckets[%d] is NaN", i)
+		case i > 0 && v <= b[i-1]:
+			return fmt.Errorf("kleptoprom: Buckets must be in strictly increasing order: Buckets[%d] = %v follows %v", i, v, b[i-1])
+		}
+	}
+	return nil
 }
 
 // Observe counts e, and its duration if it has one. It implements
@@ -110,12 +155,14 @@ func (c *Collector) newSeries(k seriesKey) *series {
 	if s := c.series[k]; s != nil {
 		return s
 	}
+	// Prometheus refuses label values that are not UTF-8.
+	name, op := strings.ToValidUTF8(k.name, "\uFFFD"), strings.ToValidUTF8(k.op, "\uFFFD")
 	s := new(series)
 	if k.kind == cache.EventError {
-		s.count = c.errors.WithLabelValues(k.source.String(), k.name, k.op)
+		s.count = c.errors.WithLabelValues(k.source.String(), name, op)
 	} else {
-		s.count = c.events.WithLabelValues(k.source.String(), k.name, k.kind.String())
-		s.duration = c.durations.WithLabelValues(k.source.String(), k.name, k.kind.String())
+		s.count = c.events.WithLabelValues(k.source.String(), name, k.kind.String())
+		s.duration = c.durations.WithLabelValues(k.source.String(), name, k.kind.String())
 	}
 	c.series[k] = s
 	return s

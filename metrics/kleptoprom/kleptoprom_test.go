@@ -3,6 +3,7 @@ package kleptoprom_test
 import (
 	"context"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -29,10 +30,20 @@ func (down) Get(context.Context, keymap.Key) (int, bool, error) { return 0, fals
 func (down) Put(context.Context, keymap.Key, int) error         { return errDown }
 func (down) Delete(context.Context, keymap.Key) error           { return errDown }
 
+// newCollector returns kleptoprom.New(opts), failing t on an error.
+func newCollector(t *testing.T, opts *kleptoprom.Options) *kleptoprom.Collector {
+	t.Helper()
+	c, err := kleptoprom.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // The events of memos reach a registry through the Collector, and read
 // back as the counts and durations of what the memos did.
 func TestCollector(t *testing.T) {
-	c := kleptoprom.New(nil)
+	c := newCollector(t, nil)
 	reg := prometheus.NewPedanticRegistry()
 	if err := reg.Register(c); err != nil {
 		t.Fatal(err)
@@ -101,7 +112,7 @@ klepto_events_total{kind="miss",name="square",source="memo"} 2
 
 // Options rename the metrics and label them.
 func TestCollectorOptions(t *testing.T) {
-	c := kleptoprom.New(&kleptoprom.Options{Namespace: "app", ConstLabels: prometheus.Labels{"instance": "a"}})
+	c := newCollector(t, &kleptoprom.Options{Namespace: "app", ConstLabels: prometheus.Labels{"instance": "a"}})
 	c.Observe(cache.Event{Kind: cache.EventEvict, Source: cache.SourceTable, Name: "fib", Count: 10})
 	c.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceArchive, Op: "follow", Err: errDown, Hidden: true})
 	want := `
@@ -120,8 +131,8 @@ app_events_total{instance="a",kind="evict",name="fib",source="table"} 10
 	for _, tc := range []struct {
 		buckets []float64
 		want    int
-	}{{nil, len(kleptoprom.DefaultBuckets)}, {[]float64{0.5, 5}, 2}} {
-		c := kleptoprom.New(&kleptoprom.Options{Buckets: tc.buckets})
+	}{{nil, len(kleptoprom.DefaultBuckets())}, {[]float64{0.5, 5}, 2}, {[]float64{0.5, 5, math.Inf(1)}, 2}} {
+		c := newCollector(t, &kleptoprom.Options{Buckets: tc.buckets})
 		c.Observe(cache.Event{Kind: cache.EventLoad, Source: cache.SourceMemo, Name: "fib", Count: 1, Duration: time.Second})
 		reg := prometheus.NewPedanticRegistry()
 		reg.MustRegister(c)
@@ -137,5 +148,86 @@ app_events_total{instance="a",kind="evict",name="fib",source="table"} 10
 				}
 			}
 		}
+	}
+}
+
+// New refuses the options that would make Prometheus panic in Observe, on
+// the goroutine of a memo's caller, or refuse the Collector when it is
+// registered.
+func TestNewBadOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts kleptoprom.Options
+		want string
+	}{
+		{"decreasing buckets", kleptoprom.Options{Buckets: []float64{1, 0.5}}, "Buckets[1] = 0.5 follows 1"},
+		{"equal buckets", kleptoprom.Options{Buckets: []float64{1, 2, 2}}, "strictly increasing"},
+		{"NaN bucket", kleptoprom.Options{Buckets: []float64{math.NaN(), 1}}, "Buckets[0] is NaN"},
+		{"namespace", kleptoprom.Options{Namespace: "app\xff"}, "not a valid metric name"},
+		{"label name", kleptoprom.Options{ConstLabels: prometheus.Labels{"\xff": "x"}}, "not a valid label name"},
+		{"label value", kleptoprom.Options{ConstLabels: prometheus.Labels{"instance": "\xff"}}, "not valid UTF-8"},
+		{"klepto's label", kleptoprom.Options{ConstLabels: prometheus.Labels{"name": "x"}}, `label "name"`},
+		{"bucket label", kleptoprom.Options{ConstLabels: prometheus.Labels{"le": "1"}}, `label "le"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := kleptoprom.New(&tc.opts)
+			if err == nil || !strings.HasPrefix(err.Error(), "kleptoprom: ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, %v; want an error containing %q", c, err, tc.want)
+			}
+		})
+	}
+}
+
+// New copies Buckets: changing the slice afterwards changes nothing.
+func TestNewCopiesBuckets(t *testing.T) {
+	buckets := []float64{0.5, 5}
+	c := newCollector(t, &kleptoprom.Options{Buckets: buckets})
+	buckets[0] = 10
+	c.Observe(cache.Event{Kind: cache.EventLoad, Source: cache.SourceMemo, Name: "fib", Count: 1, Duration: time.Second})
+	want := `
+# HELP klepto_duration_seconds Time taken by klepto's loads from the archive, function runs (misses), and table reads and writes.
+# TYPE klepto_duration_seconds histogram
+klepto_duration_seconds_bucket{kind="load",name="fib",source="memo",le="0.5"} 0
+klepto_duration_seconds_bucket{kind="load",name="fib",source="memo",le="5"} 1
+klepto_duration_seconds_bucket{kind="load",name="fib",source="memo",le="+Inf"} 1
+klepto_duration_seconds_sum{kind="load",name="fib",source="memo"} 1
+klepto_duration_seconds_count{kind="load",name="fib",source="memo"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "klepto_duration_seconds"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// DefaultBuckets returns ten bounds from 100 µs, each four times the last,
+// in a new slice each time: the same bounds as kleptootel.DefaultBuckets.
+func TestDefaultBuckets(t *testing.T) {
+	b := kleptoprom.DefaultBuckets()
+	if len(b) != 10 || b[0] != 0.0001 {
+		t.Fatalf("DefaultBuckets() = %v, want 10 bounds from 0.0001", b)
+	}
+	for i := 1; i < len(b); i++ {
+		if math.Abs(b[i]/b[i-1]-4) > 1e-9 {
+			t.Fatalf("DefaultBuckets() = %v: bound %d is not four times the last", b, i)
+		}
+	}
+	b[0] = 1
+	if kleptoprom.DefaultBuckets()[0] != 0.0001 {
+		t.Fatal("DefaultBuckets returns a slice its callers share")
+	}
+}
+
+// A name that is not UTF-8 does not make Observe panic: its invalid bytes
+// read as U+FFFD in the label.
+func TestObserveInvalidUTF8(t *testing.T) {
+	c := newCollector(t, nil)
+	c.Observe(cache.Event{Kind: cache.EventHit, Source: cache.SourceMemo, Name: "fib\xff", Count: 1})
+	c.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceMemo, Name: "fib\xff", Op: "key", Count: 1, Err: errDown})
+	want := `
+# HELP klepto_events_total Events of klepto's memos and tables: hits, loads (from the archive), misses (function runs), puts and evictions, in entries.
+# TYPE klepto_events_total counter
+klepto_events_total{kind="hit",name="fib�",source="memo"} 1
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "klepto_events_total"); err != nil {
+		t.Fatal(err)
 	}
 }
