@@ -61,17 +61,8 @@ func TestGaleraMemoize(t *testing.T) {
 		cfgs[i].MaxSize = 10 * keys
 	}
 	servers := startServers(t, cfgs...)
-	walks := make([]*pendingReply, len(servers))
 	start := time.Now()
-	for i, s := range servers {
-		ks := make([]int, keys)
-		for k := range ks {
-			ks[k] = k
-		}
-		r := rand.New(rand.NewPCG(uint64(i), 7))
-		r.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
-		walks[i] = s.send(request{Op: "walk", Keys: ks})
-	}
+	walks := walkKeys(servers, keys, true, 7)
 	runs := make(map[int]int)
 	var total int64
 	for i, w := range walks {

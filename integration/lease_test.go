@@ -2,7 +2,6 @@ package integration
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -34,19 +33,8 @@ func TestDuplicateComputations(t *testing.T) {
 					cfgs[i] = cfg
 				}
 				servers := startServers(t, cfgs...)
-				walks := make([]*pendingReply, procs)
 				start := time.Now()
-				for i, s := range servers {
-					ks := make([]int, keys)
-					for k := range ks {
-						ks[k] = k
-					}
-					if order == "shuffled" {
-						r := rand.New(rand.NewPCG(uint64(i), 1))
-						r.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
-					}
-					walks[i] = s.send(request{Op: "walk", Keys: ks})
-				}
+				walks := walkKeys(servers, keys, order == "shuffled", 1)
 				var runs int64
 				var each []int64
 				ranges := make(map[int][]string) // the runs of each key

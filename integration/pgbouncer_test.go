@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/url"
 	"strings"
 	"sync"
@@ -234,16 +233,7 @@ func TestPgBouncerMemoizeProcesses(t *testing.T) {
 		cfgs[i] = cfg
 	}
 	servers := startServers(t, cfgs...)
-	walks := make([]*pendingReply, procs)
-	for i, s := range servers {
-		ks := make([]int, keys)
-		for k := range ks {
-			ks[k] = k
-		}
-		r := rand.New(rand.NewPCG(uint64(i), 2))
-		r.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
-		walks[i] = s.send(request{Op: "walk", Keys: ks})
-	}
+	walks := walkKeys(servers, keys, true, 2)
 	computed := make(map[int]int)
 	var runs int64
 	for i, w := range walks {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -442,6 +443,24 @@ type memoServer struct {
 func startServer(tb testing.TB, cfg serveConfig) *memoServer {
 	tb.Helper()
 	return startServers(tb, cfg)[0]
+}
+
+// walkKeys sends each of servers a walk over the keys 0 to n-1: in order,
+// or, with shuffle, in an order of its own drawn from seed and its index.
+func walkKeys(servers []*memoServer, n int, shuffle bool, seed uint64) []*pendingReply {
+	walks := make([]*pendingReply, len(servers))
+	for i, s := range servers {
+		ks := make([]int, n)
+		for k := range ks {
+			ks[k] = k
+		}
+		if shuffle {
+			r := rand.New(rand.NewPCG(uint64(i), seed))
+			r.Shuffle(len(ks), func(a, b int) { ks[a], ks[b] = ks[b], ks[a] })
+		}
+		walks[i] = s.send(request{Op: "walk", Keys: ks})
+	}
+	return walks
 }
 
 // startServers starts memo servers, all at once, and waits until they are
