@@ -209,3 +209,36 @@ func replayState(t *testing.T, standby *sql.DB) string {
 	}
 	return state
 }
+
+// TestPostgresReplicaResumesLeftPause leaves replay paused as a process
+// that died while it held a pause would: its session, and so its hold of
+// the lock, ends, and the pause stays. PostgresReplica resumes it.
+func TestPostgresReplicaResumesLeftPause(t *testing.T) {
+	driverName := PostgresDriver(t)
+	admin := openServer(t, driverName, requireDSN(t, PGPrimaryEnv, "a PostgreSQL primary"))
+	standby := openServer(t, driverName, requireDSN(t, PGReplicaEnv, "a PostgreSQL hot standby"))
+	ctx := t.Context()
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Hold the lock exclusive, as PauseReplay does, so as to pause no other
+	// test; closing the pool ends the session, as the process's death would.
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, replayLock); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := standby.ExecContext(ctx, `SELECT pg_wal_replay_pause()`); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.Close()
+	if err := admin.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if state := replayState(t, standby); state == "not paused" {
+		t.Fatalf("the standby's replay is %s after pg_wal_replay_pause", state)
+	}
+	r := PostgresReplica(t)
+	if state := replayState(t, r.standby); state != "not paused" {
+		t.Errorf("the standby's replay is %s once PostgresReplica returned; want not paused", state)
+	}
+}
