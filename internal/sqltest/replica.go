@@ -30,7 +30,7 @@ const replayWait = 2 * time.Minute
 // pause waits for every other test of the standby to end, and a test of the
 // standby that starts during another's pause waits for it to end before it
 // reads anything: no test ever runs, or waits for replay, under another
-// test's pause, and no test resumes another's.
+// test's pause, and no test resumes the pause of another that still runs.
 const replayLock = 0x6b6c6570746f // "klepto"
 
 // Replica is a fresh, empty schema on a PostgreSQL primary, and the same
