@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -322,13 +323,18 @@ func TestPgBouncerFeed(t *testing.T) {
 }
 
 // directDSN returns the lib/pq URL of db's database on the PostgreSQL
-// server of KLEPTO_TEST_POSTGRES_DSN, without PgBouncer.
+// server of KLEPTO_TEST_POSTGRES_DSN, without PgBouncer. If that DSN is not a
+// URL, the test skips, or fails under KLEPTO_TEST_REQUIRE_DBS=1.
 func directDSN(t *testing.T, db sqltest.Database) string {
 	t.Helper()
 	pg := sqltest.Fresh(t, dialect.Postgres) // skips or fails without the variable
 	u, err := url.Parse(pg.DSN)
 	if err != nil || u.Scheme != "postgres" && u.Scheme != "postgresql" {
-		t.Skipf("%s is not a URL", sqltest.PostgresEnv)
+		msg := fmt.Sprintf("%s is not a postgres:// URL: the test cannot name another database on its server", sqltest.PostgresEnv)
+		if v := os.Getenv(sqltest.RequireEnv); v != "" && v != "0" {
+			t.Fatalf("%s=%s but %s", sqltest.RequireEnv, v, msg)
+		}
+		t.Skip(msg)
 	}
 	u.Path = "/" + db.Name
 	q := u.Query()

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/klepto-sql/klepto/internal/sqltest"
 )
 
 // completionScript writes the completion script of shell to a file, and
@@ -23,11 +26,16 @@ func completionScript(t *testing.T, shell string) (string, string) {
 	return script, path
 }
 
-// needShell skips the test unless shell is installed, saying so.
+// needShell skips the test unless shell is installed, saying so, or fails
+// it under KLEPTO_TEST_REQUIRE_DBS=1 (CI installs the shells).
 func needShell(t *testing.T, shell string) {
 	t.Helper()
 	if _, err := exec.LookPath(shell); err != nil {
-		t.Skipf("%s is not installed: its completion script is not run", shell)
+		msg := fmt.Sprintf("%s is not installed: its completion script is not run", shell)
+		if v := os.Getenv(sqltest.RequireEnv); v != "" && v != "0" {
+			t.Fatalf("%s=%s but %s", sqltest.RequireEnv, v, msg)
+		}
+		t.Skip(msg)
 	}
 }
 

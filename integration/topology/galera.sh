@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # A three-node MariaDB Galera cluster on 127.0.0.1 for klepto's tests.
 #
-#   galera.sh start         bootstrap node 1, join nodes 2 and 3, wait until all
-#                           three are Synced (starts only the missing nodes of a
-#                           cluster that is partly up)
+#   galera.sh start         start the nodes that are down and wait until all
+#                           three are Synced. With some node up, the others join
+#                           it. With all down, the node whose grastate.dat says
+#                           safe_to_bootstrap: 1 (the last to leave the cluster,
+#                           cleanly, as stop leaves node 1) bootstraps it again
+#                           and the others join it: the data is kept. With no
+#                           such node (all crashed or were killed) or no data,
+#                           every node's data is deleted and node 1 bootstraps a
+#                           new, empty cluster. Delete the folder below to start
+#                           afresh.
 #   galera.sh stop          stop every node; nothing is left running
 #   galera.sh env           print the export line of KLEPTO_TEST_GALERA_DSNS
 #   galera.sh kill N        kill node N (1-3) with SIGKILL, as a crash would
+#                           (a pid file is trusted only while it names a mariadbd)
 #   galera.sh start-node N  start node N again and wait until it has rejoined
 #   galera.sh status        print each node's state
 #
@@ -39,12 +47,24 @@ client() {
   mariadb --no-defaults -uroot -S "$(sock "$n")" --batch --skip-column-names "$@"
 }
 
+# is_proc PID NAME... succeeds if process PID runs one of the commands NAME,
+# as /proc/PID/comm shows them (at most 15 characters). A pid file left
+# behind may name another process since, which is not ours to signal.
+is_proc() {
+  local p=$1 c name
+  shift
+  case "$p" in '' | *[!0-9]*) return 1 ;; esac
+  c=$(cat "/proc/$p/comm" 2>/dev/null) || return 1
+  for name in "$@"; do [ "$c" = "${name:0:15}" ] && return 0; done
+  return 1
+}
+
 # pid N prints node N's server process id if it is running.
 pid() {
   local f; f=$(launched "$1")
   [ -s "$f" ] || return 1
   local p; p=$(cat "$f")
-  kill -0 "$p" 2>/dev/null || return 1
+  is_proc "$p" "$(basename "$MARIADBD")" || return 1
   echo "$p"
 }
 
@@ -163,40 +183,69 @@ start_node() {
   wait_synced "$n"
 }
 
+# safe_node prints the number of the node whose grastate.dat allows it to
+# bootstrap the cluster again, keeping its data, if there is one: the last
+# node to leave the cluster cleanly, which has every transaction.
+safe_node() {
+  local n
+  for n in "${NODES[@]}"; do
+    if grep -qE '^safe_to_bootstrap:[[:space:]]*1[[:space:]]*$' "$(dir "$n")/data/grastate.dat" 2>/dev/null; then
+      echo "$n"
+      return
+    fi
+  done
+}
+
 start() {
   need
-  local up=0 n
+  local up=0 n boot
   for n in "${NODES[@]}"; do running "$n" && up=$((up + 1)); done
   if [ "$up" = 0 ]; then
-    # A fresh cluster: node 1 bootstraps, the others join it by SST.
-    for n in "${NODES[@]}"; do init "$n"; done
-    launch 1 --wsrep-new-cluster
-    wait_synced 1 1
-    client 1 -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
+    boot=$(safe_node)
+    if [ -n "$boot" ]; then
+      # The cluster stopped: its last node bootstraps it again with its
+      # data, and the others join it (by IST or SST).
+      echo "galera: node $boot is safe to bootstrap; restarting the cluster from its data"
+      launch "$boot" --wsrep-new-cluster
+    else
+      # A new cluster: node 1 bootstraps, the others join it by SST.
+      if [ -e "$ROOT" ]; then
+        echo "galera: no node is safe to bootstrap (safe_to_bootstrap: 1 in grastate.dat); deleting every node's data for a new cluster" >&2
+      fi
+      boot=1
+      for n in "${NODES[@]}"; do init "$n"; done
+      launch "$boot" --wsrep-new-cluster
+    fi
+    wait_synced "$boot" 1
+    client "$boot" -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
       GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
       CREATE DATABASE IF NOT EXISTS test;"
   fi
   for n in "${NODES[@]}"; do
-    running "$n" || { launch "$n"; wait_synced "$n" 2; }
+    running "$n" && continue
+    [ -d "$(dir "$n")/data" ] || init "$n"
+    launch "$n"
+    wait_synced "$n" 2
   done
   for n in "${NODES[@]}"; do wait_synced "$n"; done
   echo "galera: 3 nodes Synced on 127.0.0.1:13306,13307,13308"
 }
 
 stop_node() {
-  local n=$1 p i
+  local n=$1 p i name
+  name=$(basename "$MARIADBD")
   p=$(pid "$n") || return 0
   kill -TERM "$p" 2>/dev/null || true
   for i in $(seq 1 60); do
-    kill -0 "$p" 2>/dev/null || break
+    is_proc "$p" "$name" || break
     sleep 0.5
   done
-  kill -KILL "$p" 2>/dev/null || true
+  if is_proc "$p" "$name"; then kill -KILL "$p" 2>/dev/null || true; fi
   # An SST may have left an rsync daemon behind.
-  local f
-  for f in "$(dir "$n")"/data/rsync_sst.pid "$(dir "$n")"/data/stunnel.pid; do
-    [ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null || true
-  done
+  p=$(cat "$(dir "$n")/data/rsync_sst.pid" 2>/dev/null) || true
+  if is_proc "$p" rsync; then kill -KILL "$p" 2>/dev/null || true; fi
+  p=$(cat "$(dir "$n")/data/stunnel.pid" 2>/dev/null) || true
+  if is_proc "$p" stunnel stunnel4; then kill -KILL "$p" 2>/dev/null || true; fi
 }
 
 stop() {
@@ -224,7 +273,7 @@ kill)
   n=$(node_arg "${2:-}")
   p=$(pid "$n") || die "node $n is not running"
   kill -KILL "$p"
-  while kill -0 "$p" 2>/dev/null; do sleep 0.1; done
+  while is_proc "$p" "$(basename "$MARIADBD")"; do sleep 0.1; done
   echo "galera: node $n killed"
   ;;
 start-node)

@@ -60,9 +60,14 @@ stop_server() {
 
 start() {
   [ -x "$BIN/initdb" ] || die "no PostgreSQL binaries in $BIN (apt-get install postgresql-15, or set PG_BIN)"
-  mkdir -p "$ROOT"
-  chmod 755 "$(dirname "$ROOT")" "$ROOT"
+  # The server user must reach ROOT: folders made here are searchable by
+  # all, and a parent that is not gets the search bit and only it (chmod
+  # 755 would take the sticky bit off /tmp).
+  (umask 022 && mkdir -p "$ROOT")
+  chmod 755 "$ROOT"
   [ "$(id -u)" = 0 ] && chown postgres: "$ROOT"
+  as_pg test -x "$ROOT" || chmod a+x "$(dirname "$ROOT")"
+  as_pg test -x "$ROOT" || die "the server user $(as_pg id -un) cannot enter $ROOT: make its parent folders searchable"
 
   if [ ! -f "$PRIMARY/PG_VERSION" ]; then
     rm -rf "$PRIMARY" "$STANDBY" # a standby of another primary is of no use
@@ -84,10 +89,15 @@ fsync = off
 EOF
   fi
   start_server "$PRIMARY"
-  if [ "$(sql $PRIMARY_PORT postgres "SELECT count(*) FROM pg_database WHERE datname = 'test'")" = 0 ]; then
+  local n
+  n=$(sql $PRIMARY_PORT postgres "SELECT count(*) FROM pg_database WHERE datname = 'test'") ||
+    die "cannot query the primary on 127.0.0.1:$PRIMARY_PORT; see $PRIMARY.log"
+  if [ "$n" = 0 ]; then
     sql $PRIMARY_PORT postgres "CREATE DATABASE test"
   fi
-  if [ "$(sql $PRIMARY_PORT postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT'")" = 0 ]; then
+  n=$(sql $PRIMARY_PORT postgres "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$SLOT'") ||
+    die "cannot query the primary on 127.0.0.1:$PRIMARY_PORT; see $PRIMARY.log"
+  if [ "$n" = 0 ]; then
     sql $PRIMARY_PORT postgres "SELECT pg_create_physical_replication_slot('$SLOT')" >/dev/null
   fi
 
@@ -111,7 +121,9 @@ EOF
   for _ in $(seq 1 120); do
     if [ "$(sql $PRIMARY_PORT postgres "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'" 2>/dev/null)" = 1 ] &&
       [ "$(sql $STANDBY_PORT postgres "SELECT pg_is_in_recovery()" 2>/dev/null)" = t ]; then
-      if [ "$(sql $STANDBY_PORT postgres "SELECT pg_is_wal_replay_paused()")" = t ]; then
+      n=$(sql $STANDBY_PORT postgres "SELECT pg_is_wal_replay_paused()") ||
+        die "cannot query the standby on 127.0.0.1:$STANDBY_PORT; see $STANDBY.log"
+      if [ "$n" = t ]; then
         sql $STANDBY_PORT postgres "SELECT pg_wal_replay_resume()" >/dev/null
       fi
       echo "pg-replica.sh: primary on 127.0.0.1:$PRIMARY_PORT, hot standby streaming on 127.0.0.1:$STANDBY_PORT"

@@ -23,9 +23,23 @@ pidfile=$dir/pgbouncer.pid
 runas=${KLEPTO_PGBOUNCER_USER:-postgres}
 dsn="postgres://postgres@127.0.0.1:$port/test?sslmode=disable&binary_parameters=yes"
 
-running() {
-  [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null
+# is_pgbouncer PID succeeds if process PID runs PgBouncer.
+is_pgbouncer() {
+  [ "$(cat "/proc/$1/comm" 2>/dev/null)" = pgbouncer ]
 }
+
+# pid prints the id of the PgBouncer of pidfile if it runs. A pid file left
+# behind may name another process since, which is not ours to signal.
+pid() {
+  [ -s "$pidfile" ] || return 1
+  local p
+  p=$(cat "$pidfile")
+  case "$p" in '' | *[!0-9]*) return 1 ;; esac
+  is_pgbouncer "$p" || return 1
+  echo "$p"
+}
+
+running() { pid >/dev/null; }
 
 install() {
   command -v pgbouncer >/dev/null && return
@@ -71,6 +85,8 @@ start() {
   install
   pgbouncer=$(command -v pgbouncer || echo /usr/sbin/pgbouncer)
   if ! running; then
+    # PgBouncer refuses to start while its pid file names a live process.
+    rm -f "$pidfile"
     configure
     if [ "$(id -u)" = 0 ]; then
       runuser -u "$runas" -- "$pgbouncer" -d -q "$dir/pgbouncer.ini"
@@ -91,14 +107,14 @@ start() {
 }
 
 stop() {
-  if running; then
-    pid=$(cat "$pidfile")
-    kill "$pid"
+  local p
+  if p=$(pid); then
+    kill "$p"
     for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
+      is_pgbouncer "$p" || break
       sleep 0.2
     done
-    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid"; fi
+    if is_pgbouncer "$p"; then kill -9 "$p"; fi
   fi
   rm -f "$pidfile"
   echo "pgbouncer: stopped"

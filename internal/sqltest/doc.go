@@ -16,7 +16,9 @@
 // on its hot standby, named by KLEPTO_TEST_PG_PRIMARY_DSN and
 // KLEPTO_TEST_PG_REPLICA_DSN (integration/topology/pg-replica.sh starts
 // both), with [Replica.WaitReplay] and [Replica.PauseReplay] to control the
-// standby's lag.
+// standby's lag. A pause waits until the other tests of the standby, in any
+// process, have ended, and tests that start meanwhile wait for its end, so
+// no test runs under another's pause.
 //
 // [Faulty] wraps a pool's driver to inject errors, such as
 // driver.ErrBadConn, into chosen operations. [Proxy] stands between a pool
