@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/klepto-sql/klepto/cache"
+	"github.com/klepto-sql/klepto/dialect"
 	"github.com/klepto-sql/klepto/internal/sqltest"
 	"github.com/klepto-sql/klepto/sqlarchive"
 )
@@ -283,94 +284,66 @@ func TestOneFollower(t *testing.T) {
 }
 
 // A lease is renewed while its function runs: a computation longer than
-// the lease keeps the others waiting, and the key is computed once.
+// the lease keeps the others waiting, and the key is computed once; also
+// while the process holds a lease that lasts longer ("beside"), which must
+// not make the short one wait for the long one's renewal.
 func TestLeaseRenewed(t *testing.T) {
 	for _, dl := range sqltest.Dialects() {
-		t.Run(dl.Name(), func(t *testing.T) {
-			db := sqltest.Fresh(t, dl)
-			a, b := twoPools(t, db, nil)
-			ctx := t.Context()
-			var calls atomic.Int64
-			slow := func(_ context.Context, x nArgs) (int, error) {
-				calls.Add(1)
-				time.Sleep(time.Second) // over three lease times
-				return x.N, nil
+		for _, beside := range []bool{false, true} {
+			name := dl.Name()
+			if beside {
+				name += "/beside"
 			}
-			opts := &sqlarchive.MemoizeOptions[int]{LeaseTTL: 300 * time.Millisecond}
-			ma, err := sqlarchive.Memoize(ctx, a, "slow", slow, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mb, err := sqlarchive.Memoize(ctx, b, "slow", slow, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wg sync.WaitGroup
-			for i, m := range []*cache.Memo[nArgs, int]{ma, mb} {
-				wg.Go(func() {
-					time.Sleep(time.Duration(i) * 100 * time.Millisecond) // a leads
-					if _, err := m.Call(ctx, nArgs{1}); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
-			if n := calls.Load(); n != 1 {
-				t.Fatalf("the function ran %d times, want 1: the lease was not renewed", n)
-			}
-		})
+			t.Run(name, func(t *testing.T) { testLeaseRenewed(t, dl, beside) })
+		}
 	}
 }
 
-// A lease taken while the process holds one that lasts longer is renewed
-// in its own time, not in the longer one's.
-func TestLeaseRenewedBesideLonger(t *testing.T) {
-	for _, dl := range sqltest.Dialects() {
-		t.Run(dl.Name(), func(t *testing.T) {
-			db := sqltest.Fresh(t, dl)
-			a, b := twoPools(t, db, nil)
-			ctx := t.Context()
-			long, err := sqlarchive.Memoize(ctx, a, "long", func(_ context.Context, x nArgs) (int, error) {
-				time.Sleep(2 * time.Second)
-				return x.N, nil
-			}, &sqlarchive.MemoizeOptions[int]{LeaseTTL: 30 * time.Second})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var calls atomic.Int64
-			slow := func(_ context.Context, x nArgs) (int, error) {
-				calls.Add(1)
-				time.Sleep(time.Second) // over three lease times
-				return x.N, nil
-			}
-			opts := &sqlarchive.MemoizeOptions[int]{LeaseTTL: 300 * time.Millisecond}
-			ma, err := sqlarchive.Memoize(ctx, a, "slow", slow, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			mb, err := sqlarchive.Memoize(ctx, b, "slow", slow, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wg sync.WaitGroup
-			wg.Go(func() {
-				if _, err := long.Call(ctx, nArgs{1}); err != nil {
-					t.Error(err)
-				}
-			})
-			time.Sleep(100 * time.Millisecond) // the long lease is held
-			for i, m := range []*cache.Memo[nArgs, int]{ma, mb} {
-				wg.Go(func() {
-					time.Sleep(time.Duration(i) * 100 * time.Millisecond) // a leads
-					if _, err := m.Call(ctx, nArgs{1}); err != nil {
-						t.Error(err)
-					}
-				})
-			}
-			wg.Wait()
-			if n := calls.Load(); n != 1 {
-				t.Fatalf("the function ran %d times, want 1: the short lease was not renewed", n)
+func testLeaseRenewed(t *testing.T, dl *dialect.Dialect, beside bool) {
+	db := sqltest.Fresh(t, dl)
+	a, b := twoPools(t, db, nil)
+	ctx := t.Context()
+	var wg sync.WaitGroup
+	if beside {
+		long, err := sqlarchive.Memoize(ctx, a, "long", func(_ context.Context, x nArgs) (int, error) {
+			time.Sleep(2 * time.Second)
+			return x.N, nil
+		}, &sqlarchive.MemoizeOptions[int]{LeaseTTL: 30 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() {
+			if _, err := long.Call(ctx, nArgs{1}); err != nil {
+				t.Error(err)
 			}
 		})
+		time.Sleep(100 * time.Millisecond) // the long lease is held
+	}
+	var calls atomic.Int64
+	slow := func(_ context.Context, x nArgs) (int, error) {
+		calls.Add(1)
+		time.Sleep(time.Second) // over three lease times
+		return x.N, nil
+	}
+	opts := &sqlarchive.MemoizeOptions[int]{LeaseTTL: 300 * time.Millisecond}
+	ma, err := sqlarchive.Memoize(ctx, a, "slow", slow, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := sqlarchive.Memoize(ctx, b, "slow", slow, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range []*cache.Memo[nArgs, int]{ma, mb} {
+		wg.Go(func() {
+			time.Sleep(time.Duration(i) * 100 * time.Millisecond) // a leads
+			if _, err := m.Call(ctx, nArgs{1}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the function ran %d times, want 1: the lease was not renewed", n)
 	}
 }
