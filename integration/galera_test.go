@@ -63,18 +63,7 @@ func TestGaleraMemoize(t *testing.T) {
 	servers := startServers(t, cfgs...)
 	start := time.Now()
 	walks := walkKeys(servers, keys, true, 7)
-	runs := make(map[int]int)
-	var total int64
-	for i, w := range walks {
-		r := w.wait()
-		total += r.Runs
-		for _, c := range r.Ranges {
-			runs[c.N]++
-		}
-		if r.Errors > 0 || r.Wrong > 0 {
-			t.Errorf("process on node %d: %d errors (first: %s), %d wrong values", i+1, r.Errors, r.Err, r.Wrong)
-		}
-	}
+	runs, total := tallyRuns(t, walks, func(i int) string { return fmt.Sprintf("process on node %d", i+1) })
 	t.Logf("%d processes on %d nodes × %d keys ran the function %d times in %v",
 		len(servers), len(nodes), keys, total, time.Since(start).Round(time.Millisecond))
 	var twice []int

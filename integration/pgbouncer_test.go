@@ -235,18 +235,7 @@ func TestPgBouncerMemoizeProcesses(t *testing.T) {
 	}
 	servers := startServers(t, cfgs...)
 	walks := walkKeys(servers, keys, true, 2)
-	computed := make(map[int]int)
-	var runs int64
-	for i, w := range walks {
-		r := w.wait()
-		runs += r.Runs
-		for _, c := range r.Ranges {
-			computed[c.N]++
-		}
-		if r.Errors > 0 || r.Wrong > 0 {
-			t.Errorf("process %d: %d errors (first: %s), %d wrong values", i, r.Errors, r.Err, r.Wrong)
-		}
-	}
+	computed, runs := tallyRuns(t, walks, func(i int) string { return fmt.Sprintf("process %d", i) })
 	t.Logf("%d processes × %d keys through PgBouncer ran the function %d times", procs, keys, runs)
 	for n := range keys {
 		if computed[n] != 1 {

@@ -445,6 +445,25 @@ func startServer(tb testing.TB, cfg serveConfig) *memoServer {
 	return startServers(tb, cfg)[0]
 }
 
+// tallyRuns waits for walks and returns how many times each key's
+// function ran, over all of them, and the runs in all. A walk that met an
+// error or a wrong value fails the test, naming its process with name.
+func tallyRuns(t *testing.T, walks []*pendingReply, name func(i int) string) (perKey map[int]int, total int64) {
+	t.Helper()
+	perKey = make(map[int]int)
+	for i, w := range walks {
+		r := w.wait()
+		total += r.Runs
+		for _, c := range r.Ranges {
+			perKey[c.N]++
+		}
+		if r.Errors > 0 || r.Wrong > 0 {
+			t.Errorf("%s: %d errors (first: %s), %d wrong values", name(i), r.Errors, r.Err, r.Wrong)
+		}
+	}
+	return perKey, total
+}
+
 // walkKeys sends each of servers a walk over the keys 0 to n-1: in order,
 // or, with shuffle, in an order of its own drawn from seed and its index.
 func walkKeys(servers []*memoServer, n int, shuffle bool, seed uint64) []*pendingReply {
