@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
@@ -220,4 +223,55 @@ func BenchmarkPutMany(b *testing.B) {
 			b.ReportMetric(float64(b.N*benchBatch)/b.Elapsed().Seconds(), "rows/s")
 		})
 	})
+}
+
+// benchCase is one of the calls interleave runs in turn: run does the
+// work of iteration i.
+type benchCase struct {
+	name string
+	run  func(i int) error
+}
+
+// interleave runs one call of each case per iteration, in turn, so that
+// all see the same load of the machine, and reports the median time of
+// each as "<name>-µs"; it returns the medians, in the order of cases.
+// setup, if not nil, prepares iteration i untimed. Ratios of these
+// medians are what BENCHMARKS.md records: on a shared 2-core machine,
+// separate runs of two benchmarks drift apart by more than the
+// differences they measure.
+func interleave(b *testing.B, setup func(i int), cases ...benchCase) []float64 {
+	b.Helper()
+	times := make([][]time.Duration, len(cases))
+	i := 0
+	for b.Loop() {
+		if setup != nil {
+			b.StopTimer()
+			setup(i)
+			b.StartTimer()
+		}
+		for c, bc := range cases {
+			start := time.Now()
+			err := bc.run(i)
+			times[c] = append(times[c], time.Since(start))
+			if err != nil {
+				b.Fatalf("%s: %v", bc.name, err)
+			}
+		}
+		i++
+	}
+	medians := make([]float64, len(cases))
+	for c, bc := range cases {
+		medians[c] = medianMicros(times[c])
+		b.ReportMetric(medians[c], strings.ReplaceAll(bc.name, "/", "-")+"-µs")
+	}
+	return medians
+}
+
+// medianMicros returns the median of ds, in microseconds.
+func medianMicros(ds []time.Duration) float64 {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return float64(ds[len(ds)/2]) / float64(time.Microsecond)
 }

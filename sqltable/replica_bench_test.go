@@ -2,10 +2,8 @@ package sqltable_test
 
 import (
 	"context"
-	"slices"
-	"strings"
+	"fmt"
 	"testing"
-	"time"
 
 	"github.com/klepto-sql/klepto/cache"
 	"github.com/klepto-sql/klepto/dialect"
@@ -68,30 +66,16 @@ func BenchmarkReadDB(b *testing.B) {
 	// The four in turn, each iteration one Get of each, reported as the
 	// median of each: side by side under the same load of the machine.
 	b.Run("interleaved", func(b *testing.B) {
-		times := make([][]time.Duration, len(cases))
-		i := 0
-		for b.Loop() {
-			for c, tc := range cases {
-				start := time.Now()
+		var runs []benchCase
+		for _, tc := range cases {
+			runs = append(runs, benchCase{tc.name, func(i int) error {
 				_, found, err := tc.tbl.Get(ctx, tc.keys[i%len(tc.keys)])
-				times[c] = append(times[c], time.Since(start))
-				if err != nil || found != tc.want {
-					b.Fatalf("%s: Get = %v, %v; want found %v", tc.name, found, err, tc.want)
+				if err == nil && found != tc.want {
+					err = fmt.Errorf("Get found %v, want %v", found, tc.want)
 				}
-			}
-			i++
+				return err
+			}})
 		}
-		for c, tc := range cases {
-			b.ReportMetric(medianMicros(times[c]), strings.ReplaceAll(tc.name, "/", "-")+"-µs")
-		}
+		interleave(b, nil, runs...)
 	})
-}
-
-// medianMicros returns the median of ds, in microseconds.
-func medianMicros(ds []time.Duration) float64 {
-	if len(ds) == 0 {
-		return 0
-	}
-	slices.Sort(ds)
-	return float64(ds[len(ds)/2]) / float64(time.Microsecond)
 }
