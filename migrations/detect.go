@@ -77,7 +77,11 @@ func hasMark(ctx context.Context, q dialect.Querier, d *dialect.Dialect, m mark)
 	case dialect.SQLite:
 		query = `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`
 	case dialect.Postgres:
-		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2`
+		// From pg_catalog: information_schema.columns takes 10 to 40 ms.
+		query = `SELECT count(*) FROM pg_catalog.pg_attribute a ` +
+			`JOIN pg_catalog.pg_class c ON c.oid = a.attrelid ` +
+			`JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
+			`WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attname = $2 AND a.attnum > 0 AND NOT a.attisdropped`
 	default:
 		query = `SELECT count(*) FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? AND column_name = ?`
 	}
