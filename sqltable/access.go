@@ -352,20 +352,12 @@ func accessSQL(d *dialect.Dialect, table string, rows int) string {
 }
 
 // openAccess registers the Table in log, if its table has the hits and
-// accessed_at columns, which tables made by other tools may lack: reads
-// of those are not recorded.
-func (t *Table[V]) openAccess(ctx context.Context, log *AccessLog) error {
+// accessed_at columns (types are its columns' types, as Open read them),
+// which tables made by other tools may lack: reads of those are not
+// recorded.
+func (t *Table[V]) openAccess(log *AccessLog, types map[string]string) error {
 	if log == nil {
 		return nil
-	}
-	var types map[string]string
-	err := t.do(ctx, true, func(ctx context.Context) error {
-		var err error
-		types, err = t.columnTypes(ctx, t.name)
-		return err
-	})
-	if err != nil {
-		return err
 	}
 	if _, ok := types["hits"]; !ok {
 		return nil

@@ -27,14 +27,10 @@ var archiveColumns = []string{
 	"created_at", "updated_at", "expires_at",
 }
 
-// checkLayout checks that the table has the layout of an archive table,
-// with a value column of the type the codec needs: two queries, one for
-// the columns and one for the unique keys.
-func (t *Table[V]) checkLayout(ctx context.Context) error {
-	types, err := t.columnTypes(ctx, t.name)
-	if err != nil {
-		return err
-	}
+// checkLayout checks that the table, whose columns have types (as
+// columnTypes reads them), has the layout of an archive table, with a value
+// column of the type the codec needs. It reads the unique keys.
+func (t *Table[V]) checkLayout(ctx context.Context, types map[string]string) error {
 	var problems []string
 	var missing []string
 	for _, c := range archiveColumns {
@@ -49,7 +45,11 @@ func (t *Table[V]) checkLayout(ctx context.Context) error {
 	default:
 		problems = append(problems, "it has no "+strings.Join(missing, ", ")+" columns")
 	}
-	keys, err := t.uniqueKeys(ctx)
+	var keys [][]string
+	err := t.do(ctx, true, func(ctx context.Context) (err error) {
+		keys, err = t.uniqueKeys(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
@@ -165,7 +165,7 @@ type rule struct {
 // d, whose value column holds binary values if binary is true, JSON
 // otherwise. Types are as the columns query reads them, in lower case:
 // the declared type on SQLite, information_schema's data_type on
-// PostgreSQL, and its column_type, with lengths, on MySQL.
+// PostgreSQL (as pgColumns reads it from pg_catalog), and its column_type, with lengths, on MySQL.
 func columnRule(d *dialect.Dialect, c string, binary bool) rule {
 	is := func(want string, types ...string) rule {
 		return rule{want, func(typ string) bool { return slices.Contains(types, typ) }}

@@ -307,10 +307,11 @@ func Open[V any](ctx context.Context, db Querier, name string, opts *Options) (*
 	if o.AccessLog != nil && !accessQuerier(db) {
 		return nil, errmark.Errorf(ErrInvalidOptions, "sqltable %s: open: Options.AccessLog needs a *sql.DB, not a %T", name, db)
 	}
-	if err := t.open(ctx, o.FeedWindow, o.RequireFeed, o.bounds()); err != nil {
+	types, err := t.open(ctx, o.FeedWindow, o.RequireFeed, o.bounds())
+	if err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
-	if err := t.openAccess(ctx, o.AccessLog); err != nil {
+	if err := t.openAccess(o.AccessLog, types); err != nil {
 		return nil, errors.Join(fmt.Errorf("sqltable %s: open: %w", name, err), t.Close())
 	}
 	if t.replica, err = t.openReplica(ctx, o.ReadDB); err != nil {
@@ -341,17 +342,33 @@ func (o *Options) validate() error {
 
 // open creates the table if needed, checks its layout, finds the change
 // feed, learns the server's packet limit and prepares the single-key
-// statements.
-func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, bounds Bounds) error {
-	if err := t.do(ctx, true, t.create); err != nil {
+// statements. It returns the types of the table's columns, as columnTypes
+// reads them.
+func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, bounds Bounds) (map[string]string, error) {
+	// The columns are read first: a table that has some exists, and
+	// needs no other query to find out.
+	var types map[string]string
+	readTypes := func(ctx context.Context) (err error) {
+		types, err = t.columnTypes(ctx, t.name)
 		return err
 	}
-	if err := t.do(ctx, true, t.checkLayout); err != nil {
-		return err
+	if err := t.do(ctx, true, readTypes); err != nil {
+		return nil, err
+	}
+	if len(types) == 0 {
+		if err := t.do(ctx, true, t.create); err != nil {
+			return nil, err
+		}
+		if err := t.do(ctx, true, readTypes); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.checkLayout(ctx, types); err != nil {
+		return nil, err
 	}
 	if s := t.newBounded(bounds); s != nil {
 		if err := t.createEvictIndex(ctx, s); err != nil {
-			return err
+			return nil, err
 		}
 		t.bounds.Store(s)
 		t.pendingRows.Store(checkNow) // the first write checks
@@ -362,35 +379,35 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 		return err
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if t.d == dialect.MySQL {
 		err := t.do(ctx, true, func(ctx context.Context) error {
 			return t.db.QueryRowContext(ctx, `SELECT @@max_allowed_packet`).Scan(&t.maxPacket)
 		})
 		if err != nil {
-			return fmt.Errorf("read max_allowed_packet: %w", err)
+			return nil, fmt.Errorf("read max_allowed_packet: %w", err)
 		}
 	}
 	if t.noPrepare {
-		return nil
+		return types, nil
 	}
 	// Over a transaction, the statements are prepared on it, and last as
 	// long as it does.
 	var p preparer = t.conn
 	if t.conn == nil {
 		if p, _ = t.db.(preparer); p == nil {
-			return nil
+			return types, nil
 		}
 	}
 	for _, s := range t.prepared() {
 		ps, err := p.PrepareContext(ctx, s.query)
 		if err != nil {
-			return fmt.Errorf("prepare: %w", err)
+			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		s.ps, s.inTx = ps, t.conn == nil
 	}
-	return nil
+	return types, nil
 }
 
 // preparer is what a Querier has when it prepares statements: *sql.DB,
