@@ -72,9 +72,10 @@ type Options struct {
 	// and its type columns, migration 7) are missing. By default
 	// Open applies any pending migration with migrations.Up; it also leaves
 	// the schema alone, without SkipMigrate, when another tool applied every
-	// migration (see Open). On a MariaDB Galera node, Open first waits for
-	// the node to apply what the cluster committed, so that migrations just
-	// applied through another node are found.
+	// migration (see Open). On a MariaDB Galera node whose schema is not
+	// found up to date at once, Open waits for the node to apply what the
+	// cluster committed, so that migrations just applied through another
+	// node are found.
 	SkipMigrate bool
 
 	// Clock returns the current time; the default is time.Now. The
@@ -221,7 +222,9 @@ type Archive struct {
 // SkipMigrate. Open fails, saying what it found and what to run, if the
 // tables match neither the recorded version nor the latest, or no single
 // version, or if the record is dirty (a migration failed part way): the
-// error wraps a *migrations.SchemaError or a *migrations.DirtyError.
+// error wraps a *migrations.SchemaError or a *migrations.DirtyError. On a
+// database whose schema is up to date, Open sends one query and none of
+// these steps (see Schema in the package documentation).
 //
 // Close the Archive when done with it. Closing it does not close db, which
 // the caller keeps and closes; db must outlive the Archive and the tables
@@ -258,13 +261,15 @@ func Open(ctx context.Context, db *sql.DB, opts *Options) (*Archive, error) {
 			return nil, fmt.Errorf("sqlarchive: open: Options.ReadDB: %w", err)
 		}
 	}
-	skip := o.SkipMigrate
-	if !skip {
+	// A database with the latest schema, the common case after the first
+	// Open, needs one query: see upToDate.
+	skip, checked := o.SkipMigrate, upToDate(ctx, db, d)
+	if !skip && !checked {
 		if skip, err = migrate(ctx, db, d); err != nil {
 			return nil, fmt.Errorf("sqlarchive: open: %w", err)
 		}
 	}
-	if skip {
+	if skip && !checked {
 		if err := catchUp(ctx, db, d); err != nil {
 			return nil, fmt.Errorf("sqlarchive: open: %w", err)
 		}

@@ -130,6 +130,18 @@
 // dirty by a migration that failed part way (on MySQL, migrations.Up heals
 // it).
 //
+// Open first sends one query, on any connection of the pool: it reads the
+// version record, selecting from an empty join of klepto's tables every
+// column of the latest migration, so that a missing table or column fails
+// it. When it succeeds with a clean record at or past the latest migration
+// Open knows, the schema is up to date, whatever pool or process asks, and
+// Open skips the migration lock, migrations.Up and its other checks,
+// which would find nothing to do. Otherwise, as on the first Open of a
+// database, or after another process reverted a migration, left it dirty,
+// or forced a record that the tables do not match, Open runs them all, and
+// fails as above. Nothing is remembered between two Opens: each one sees
+// the schema as it is.
+//
 // migrations.Down (`klepto-sql migrate down`) drops the catalog, not the
 // archive tables: they stay, with their rows, and once the catalog is made
 // again Table refuses them, as it refuses every table the catalog does not
