@@ -113,15 +113,16 @@ var (
 // pageRows is how many rows CopyTo reads at a time.
 const pageRows = 500
 
+// pgTableOID is the oid of the table $1 of the current schema on
+// PostgreSQL; NULL if there is none.
+const pgTableOID = `to_regclass(quote_ident(current_schema()) || '.' || quote_ident($1))`
+
 // pgColumns reads the columns of the table $1 of the current schema on
 // PostgreSQL, with their types as information_schema.columns's data_type
 // names them: format_type of the type, or of a domain's base type.
 const pgColumns = `SELECT a.attname, format_type(CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE a.atttypid END, NULL) ` +
-	`FROM pg_catalog.pg_attribute a ` +
-	`JOIN pg_catalog.pg_class c ON c.oid = a.attrelid ` +
-	`JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace ` +
-	`JOIN pg_catalog.pg_type t ON t.oid = a.atttypid ` +
-	`WHERE n.nspname = current_schema() AND c.relname = $1 AND a.attnum > 0 AND NOT a.attisdropped`
+	`FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid = a.atttypid ` +
+	`WHERE a.attrelid = ` + pgTableOID + ` AND a.attnum > 0 AND NOT a.attisdropped`
 
 func buildQueries(d *dialect.Dialect, table string) (queries, error) {
 	t := d.QuoteIdent(table)
