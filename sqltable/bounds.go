@@ -483,7 +483,7 @@ func (t *Table[V]) deleteVictims(ctx context.Context, q Querier, hashes []any) e
 			" FROM " + c(t.name) + in)
 		args := append([]any{t.name}, hashes...)
 		if _, err := q.ExecContext(ctx, record, args...); err != nil {
-			return fmt.Errorf("record evictions: %w", feedError(err))
+			return fmt.Errorf("record evictions: %w", t.feedError(err))
 		}
 	}
 	if _, err := q.ExecContext(ctx, d.Rebind("DELETE FROM "+c(t.name)+in), hashes...); err != nil {
@@ -529,7 +529,7 @@ func (t *Table[V]) pgDeleteVictims(ctx context.Context, q Querier, hashes []any)
 		"INSERT INTO " + c(changesTable) + " (" + c("table_name") + ", " + c("op") + ", " + c("key_hash") + ", " +
 		c("key_text") + ") SELECT $2, '" + opEvict + "', " + c("key_hash") + ", " + c("key_text") + " FROM " + c("evicted")
 	if _, err := q.ExecContext(ctx, query, arr.String(), t.name); err != nil {
-		return fmt.Errorf("delete victims: %w", feedError(err))
+		return fmt.Errorf("delete victims: %w", t.feedError(err))
 	}
 	return nil
 }

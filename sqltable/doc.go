@@ -101,7 +101,8 @@
 // Values larger than the database takes are refused before anything is
 // sent, with an error wrapping [ErrTooLarge]: those above
 // Options.MaxValueBytes, and on MySQL rows that would not fit in the
-// server's max_allowed_packet, read once by Open. The database's own
+// server's max_allowed_packet, read by the first Open over a *sql.DB (see
+// "Opening many tables"). The database's own
 // "too large" errors are wrapped with ErrTooLarge too.
 //
 // # Errors
@@ -240,7 +241,8 @@
 // and PutArgs insert the key if absent, one statement, and only when it is
 // there overwrite it and record the change, in one transaction. Expired
 // entries that DeleteExpired removes need none either: memories expire
-// them by themselves. Open finds the feed; over a database without one, a
+// them by themselves. Open finds the feed (with Options.RequireFeed, once
+// per *sql.DB: see "Opening many tables"); over a database without one, a
 // Table records nothing. A Table bound to a *sql.Tx records in that
 // transaction. After each 64th change it records, a Table deletes the
 // changes older than the last Options.FeedWindow. Package sqlarchive
@@ -263,6 +265,23 @@
 // read that fails on the replica, because it is down, fails (after the
 // Table's retries) rather than go to the primary. Every write, and Pop,
 // use the primary; so does Open, which checks the layout there.
+//
+// # Opening many tables
+//
+// Open reads the table's columns, once, to find whether it exists and to
+// check its layout, and its unique keys; it creates a table that does not
+// exist. Two facts hold for every table of a database, and are read by
+// the first Open over a *sql.DB only, so that a service that opens many
+// tables over one pool pays for them once: MySQL's max_allowed_packet,
+// and, with Options.RequireFeed, that the change feed exists. An Open over
+// a *sql.Tx, a *sql.Conn or another Querier reads them every time. They
+// are kept beside the *sql.DB, which they do not keep alive, and are
+// dropped when it is garbage-collected. A change of max_allowed_packet
+// reaches the Tables opened over a *sql.DB made after it. A feed dropped
+// after an Open found it makes the next record of a change fail with an
+// error wrapping [ErrNoFeed] (or the next Open, when preparing the record
+// finds the feed gone), and the Opens after that failure look for the
+// feed again.
 //
 // # Concurrency and transactions
 //

@@ -59,18 +59,28 @@ type feed struct {
 // package migrations), or nil, or with require an error wrapping
 // ErrNoFeed. A feed that predates the key_text column of migration 3 is
 // such an error too. Open prepares the record statement.
+//
+// With require, over a *sql.DB whose feed an earlier Table found, it does
+// not look again: if the feed is gone since, the first change a Table
+// records fails with an error wrapping ErrNoFeed, and the Tables opened
+// after look again.
 func (t *Table[V]) openFeed(ctx context.Context, window int, require bool) (*feed, error) {
-	cols, err := t.columnTypes(ctx, changesTable)
-	switch {
-	case err != nil:
-		return nil, err
-	case len(cols) == 0 && require:
-		return nil, fmt.Errorf("%w: it has no %s table; %s", ErrNoFeed, changesTable, migrate)
-	case len(cols) == 0:
-		return nil, nil
-	}
-	if _, ok := cols["key_text"]; !ok {
-		return nil, fmt.Errorf("%w: its %s table predates klepto's migration 3; %s", ErrNoFeed, changesTable, migrate)
+	if !require || t.handle == nil || !t.handle.feed.Load() {
+		cols, err := t.columnTypes(ctx, changesTable)
+		switch {
+		case err != nil:
+			return nil, err
+		case len(cols) == 0 && require:
+			return nil, fmt.Errorf("%w: it has no %s table; %s", ErrNoFeed, changesTable, migrate)
+		case len(cols) == 0:
+			return nil, nil
+		}
+		if _, ok := cols["key_text"]; !ok {
+			return nil, fmt.Errorf("%w: its %s table predates klepto's migration 3; %s", ErrNoFeed, changesTable, migrate)
+		}
+		if t.handle != nil {
+			t.handle.feed.Store(true)
+		}
 	}
 	d := t.d
 	c := d.QuoteIdent
@@ -100,13 +110,22 @@ func (t *Table[V]) recordChange(ctx context.Context, q Querier, op string, key *
 	if t.d == dialect.Postgres {
 		var id int64
 		err := t.feed.record.queryRowOn(ctx, q, t.name, op, hash, text).Scan(&id)
-		return id, feedError(err)
+		return id, t.feedError(err)
 	}
 	res, err := t.feed.record.execOn(ctx, q, t.name, op, hash, text)
 	if err != nil {
-		return 0, feedError(err)
+		return 0, t.feedError(err)
 	}
 	return res.LastInsertId()
+}
+
+// feedError is feedError for the record of a change by t. When the feed
+// is missing, the Tables opened next over t's *sql.DB look for it again.
+func (t *Table[V]) feedError(err error) error {
+	if t.handle != nil && err != nil && dialect.IsMissingTable(err) {
+		t.handle.feed.Store(false)
+	}
+	return feedError(err)
 }
 
 // feedError explains the error of a record whose feed table is missing.

@@ -99,7 +99,9 @@ type Options struct {
 	// the database has no change feed (klepto_changes, of package
 	// migrations, at migration 3 or later). Without it, a Table over such a
 	// database records no changes. Package sqlarchive sets it, as its memos
-	// depend on the feed.
+	// depend on the feed. Over a *sql.DB whose feed an earlier Open found,
+	// Open does not look again (see "Opening many tables" in the package
+	// documentation).
 	RequireFeed bool
 
 	// MaxEntries, when positive, is the most rows the table keeps,
@@ -192,7 +194,8 @@ type Table[V any] struct {
 	now       func() time.Time
 	retries   int
 	maxValue  int
-	maxPacket int // MySQL's max_allowed_packet; 0 on other databases
+	maxPacket int     // MySQL's max_allowed_packet; 0 on other databases
+	handle    *handle // what Open learned about the *sql.DB; nil over other Queriers
 	argsKeys  *keymap.Keymap
 	sql       queries
 	feed      *feed          // nil when the database has no change feed
@@ -373,6 +376,7 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 		t.bounds.Store(s)
 		t.pendingRows.Store(checkNow) // the first write checks
 	}
+	t.handle = handleOf(t.db)
 	err := t.do(ctx, true, func(ctx context.Context) error {
 		var err error
 		t.feed, err = t.openFeed(ctx, feedWindow, requireFeed)
@@ -382,11 +386,8 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 		return nil, err
 	}
 	if t.d == dialect.MySQL {
-		err := t.do(ctx, true, func(ctx context.Context) error {
-			return t.db.QueryRowContext(ctx, `SELECT @@max_allowed_packet`).Scan(&t.maxPacket)
-		})
-		if err != nil {
-			return nil, fmt.Errorf("read max_allowed_packet: %w", err)
+		if err := t.readMaxPacket(ctx); err != nil {
+			return nil, err
 		}
 	}
 	if t.noPrepare {
@@ -403,11 +404,35 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 	for _, s := range t.prepared() {
 		ps, err := p.PrepareContext(ctx, s.query)
 		if err != nil {
+			if t.feed != nil && s == &t.feed.record {
+				err = t.feedError(err) // gone since an earlier Table found it
+			}
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
 		s.ps, s.inTx = ps, t.conn == nil
 	}
 	return types, nil
+}
+
+// readMaxPacket sets t.maxPacket to MySQL's max_allowed_packet: the one
+// that an earlier Table over the same *sql.DB read, or else read now.
+func (t *Table[V]) readMaxPacket(ctx context.Context) error {
+	if t.handle != nil {
+		if n := t.handle.maxPacket.Load(); n > 0 {
+			t.maxPacket = int(n)
+			return nil
+		}
+	}
+	err := t.do(ctx, true, func(ctx context.Context) error {
+		return t.db.QueryRowContext(ctx, `SELECT @@max_allowed_packet`).Scan(&t.maxPacket)
+	})
+	if err != nil {
+		return fmt.Errorf("read max_allowed_packet: %w", err)
+	}
+	if t.handle != nil {
+		t.handle.maxPacket.Store(int64(t.maxPacket))
+	}
+	return nil
 }
 
 // preparer is what a Querier has when it prepares statements: *sql.DB,
