@@ -143,12 +143,12 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 		names, positions := km.Ignored()
 		o.Table.ArgsOptions = &keymap.Options{Ignore: names, IgnorePositions: positions}
 	}
-	t, err := Table[R](ctx, a, name, &o.Table)
+	t, info, err := tableInfo[R](ctx, a, name, &o.Table)
 	if err != nil {
 		return nil, err
 	}
 	resultType, argsType := describeType(reflect.TypeFor[R]()), describeType(reflect.TypeFor[A]())
-	if err := a.checkTypes(ctx, name, resultType, argsType); err != nil {
+	if err := a.checkTypes(ctx, info, resultType, argsType); err != nil {
 		return nil, errors.Join(err, a.forget(name, t))
 	}
 	s := &shared[R]{a: a, name: name, opts: o.Table, resultType: resultType, argsType: argsType}
@@ -192,10 +192,16 @@ func Memoize[A, R any](ctx context.Context, a *Archive, name string, fn func(con
 var ErrTypeChanged = errors.New("sqlarchive: the memoized function's type changed")
 
 // checkTypes records result and args, descriptions of the types of the
-// result and the argument of the function memoized into the archive called
-// name, if its catalog row records none, and otherwise returns an error
-// wrapping ErrTypeChanged if they differ from those recorded.
-func (a *Archive) checkTypes(ctx context.Context, name, result, args string) error {
+// result and the argument of the function memoized into the archive whose
+// catalog row is info, if the row records none, and otherwise returns an
+// error wrapping ErrTypeChanged if they differ from those recorded. Types
+// once recorded stay as long as the row does, so when info, read as the
+// archive's table was opened, has these types, it sends no statement.
+func (a *Archive) checkTypes(ctx context.Context, info TableInfo, result, args string) error {
+	if info.ResultType == result && info.ArgsType == args {
+		return nil
+	}
+	name := info.Name
 	err := a.d.RetryConflict(ctx, conflictRetries, func() error {
 		_, err := a.db.ExecContext(ctx, a.sql.types, result, args, name)
 		return err
@@ -203,7 +209,7 @@ func (a *Archive) checkTypes(ctx context.Context, name, result, args string) err
 	if err != nil {
 		return fmt.Errorf("sqlarchive: memoize %q: record its types in the catalog: %w", name, err)
 	}
-	info, err := a.Info(ctx, name)
+	info, err = a.Info(ctx, name)
 	if err != nil {
 		return err
 	}

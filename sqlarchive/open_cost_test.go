@@ -175,3 +175,35 @@ func mustOpen(t *testing.T, db *sql.DB, d *dialect.Dialect) *sqlarchive.Archive 
 	t.Cleanup(func() { a.Close() })
 	return a
 }
+
+// TestMemoizeTypesOnce: Memoize records the function's types once; a
+// later Memoize of the same function, in another Archive, reads them with
+// the catalog row and writes nothing, and one of another result type is
+// still refused.
+func TestMemoizeTypesOnce(t *testing.T) {
+	eachCounted(t, func(t *testing.T, db *countedDB, d *dialect.Dialect) {
+		ctx := t.Context()
+		double := func(_ context.Context, n int) (int, error) { return 2 * n, nil }
+		if _, err := sqlarchive.Memoize(ctx, mustOpen(t, db.DB, d), "double", double, nil); err != nil {
+			t.Fatal(err)
+		}
+		a := mustOpen(t, db.DB, d)
+		db.count.Reset()
+		m, err := sqlarchive.Memoize(ctx, a, "double", double, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range db.count.Statements() {
+			if strings.HasPrefix(s, "UPDATE") {
+				t.Errorf("the second Memoize sent %q", s)
+			}
+		}
+		if got, err := m.Call(ctx, 4); err != nil || got != 8 {
+			t.Fatalf("Call = %d, %v; want 8", got, err)
+		}
+		_, err = sqlarchive.Memoize(ctx, a, "double", func(_ context.Context, n int) (string, error) { return "", nil }, nil)
+		if !errors.Is(err, sqlarchive.ErrTypeChanged) {
+			t.Errorf("Memoize of another result type = %v, want ErrTypeChanged", err)
+		}
+	})
+}

@@ -61,11 +61,11 @@ func (s *shared[R]) table(ctx context.Context) (*sqltable.Table[R], error) {
 	if !s.stale.Load() {
 		return s.t.Load(), nil
 	}
-	t, err := Table[R](ctx, s.a, s.name, &s.opts)
+	t, info, err := tableInfo[R](ctx, s.a, s.name, &s.opts)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.a.checkTypes(ctx, s.name, s.resultType, s.argsType); err != nil {
+	if err := s.a.checkTypes(ctx, info, s.resultType, s.argsType); err != nil {
 		return nil, errors.Join(err, s.a.forget(s.name, t))
 	}
 	if old := s.t.Swap(t); old != nil {

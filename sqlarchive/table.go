@@ -100,42 +100,49 @@ func (e *MismatchError) Error() string {
 // Table is a function, not a method, because methods cannot have type
 // parameters.
 func Table[V any](ctx context.Context, a *Archive, name string, opts *TableOptions) (*sqltable.Table[V], error) {
+	t, _, err := tableInfo[V](ctx, a, name, opts)
+	return t, err
+}
+
+// tableInfo is Table, which also returns the catalog row of the archive,
+// as read before its table was opened.
+func tableInfo[V any](ctx context.Context, a *Archive, name string, opts *TableOptions) (*sqltable.Table[V], TableInfo, error) {
 	var o TableOptions
 	if opts != nil {
 		o = *opts
 	}
 	if a == nil {
-		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: table: nil *Archive")
+		return nil, TableInfo{}, errmark.Errorf(ErrInvalidOptions, "sqlarchive: table: nil *Archive")
 	}
 	if err := a.check(); err != nil {
-		return nil, err
+		return nil, TableInfo{}, err
 	}
 	table, version, err := TableName(name)
 	if err != nil {
-		return nil, err
+		return nil, TableInfo{}, err
 	}
 	if err := o.validate(); err != nil {
-		return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
+		return nil, TableInfo{}, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
 	}
 	if o.Codec != nil {
 		// Checked by sqltable.Open too, but only once the archive exists.
 		if err := codec.Check[V](*o.Codec); err != nil {
-			return nil, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
+			return nil, TableInfo{}, errmark.Errorf(ErrInvalidOptions, "sqlarchive: archive %q: %w", name, err)
 		}
 	}
 	for range maxOpenAttempts {
-		t, err := openOnce[V](ctx, a, name, table, version, &o)
+		t, info, err := openOnce[V](ctx, a, name, table, version, &o)
 		if err != nil {
-			return nil, err
+			return nil, TableInfo{}, err
 		}
 		if t != nil {
 			if err := a.keep(name, t); err != nil {
-				return nil, err
+				return nil, TableInfo{}, err
 			}
-			return t, nil
+			return t, info, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %q was dropped while being opened, %d times", ErrNotFound, name, maxOpenAttempts)
+	return nil, TableInfo{}, fmt.Errorf("%w: %q was dropped while being opened, %d times", ErrNotFound, name, maxOpenAttempts)
 }
 
 // maxOpenAttempts is how many times Table opens an archive that other
@@ -143,14 +150,15 @@ func Table[V any](ctx context.Context, a *Archive, name string, opts *TableOptio
 const maxOpenAttempts = 5
 
 // openOnce opens the table of the archive called name, held in table,
-// creating the archive first if needed. It returns a nil table and a nil
-// error if another Archive dropped the archive meanwhile.
-func openOnce[V any](ctx context.Context, a *Archive, name, table, version string, o *TableOptions) (*sqltable.Table[V], error) {
+// creating the archive first if needed, and its catalog row. It returns a
+// nil table and a nil error if another Archive dropped the archive
+// meanwhile.
+func openOnce[V any](ctx context.Context, a *Archive, name, table, version string, o *TableOptions) (*sqltable.Table[V], TableInfo, error) {
 	info, err := a.ensure(ctx, name, table, version, o)
 	if err != nil {
-		return nil, err
+		return nil, TableInfo{}, err
 	}
-	return openKept[V](ctx, a, info, &sqltable.Options{
+	t, err := openKept[V](ctx, a, info, &sqltable.Options{
 		Dialect:       a.d,
 		Codec:         info.Codec,
 		TTL:           info.TTL,
@@ -167,6 +175,7 @@ func openOnce[V any](ctx context.Context, a *Archive, name, table, version strin
 		NoPrepare:     a.noPrepare,
 		ReadDB:        a.reads(),
 	})
+	return t, info, err
 }
 
 // openKept opens, over the Archive's *sql.DB, the table of the archive
