@@ -21,8 +21,10 @@
 // no test runs under another's pause.
 //
 // [Faulty] wraps a pool's driver to inject errors, such as
-// driver.ErrBadConn, into chosen operations. [Proxy] stands between a pool
-// and a server, and stalls the network between them on demand.
+// driver.ErrBadConn, into chosen operations. [Counted] gives a fresh
+// database through a pool that counts its driver operations and records
+// their SQL. [Proxy] stands between a pool and a server, and stalls the
+// network between them on demand.
 //
 // Two variables choose the drivers of every pool this package opens, so that
 // the same tests run on each: KLEPTO_TEST_SQLITE_DRIVER, mattn
