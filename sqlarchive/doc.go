@@ -139,8 +139,9 @@
 // which would find nothing to do. Otherwise, as on the first Open of a
 // database, or after another process reverted a migration, left it dirty,
 // or forced a record that the tables do not match, Open runs them all, and
-// fails as above. Nothing is remembered between two Opens: each one sees
-// the schema as it is.
+// fails as above. Open remembers nothing of the schema: each one sees it
+// as it is. The tables of the Archives over one *sql.DB find the change
+// feed once (see "Opening many tables" in package sqltable).
 //
 // migrations.Down (`klepto-sql migrate down`) drops the catalog, not the
 // archive tables: they stay, with their rows, and once the catalog is made
