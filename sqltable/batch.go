@@ -45,10 +45,12 @@ func (r *row) bytes() int {
 // PutMany stores every entry, as Put would, with far fewer statements: rows
 // are sorted by key hash (so that concurrent batches lock rows in one order
 // and cannot deadlock), a key given twice keeps its last value, and up to
-// 500 rows (250 on PostgreSQL) go into each statement. When the Table is
-// not bound to a transaction and the batch needs several statements, they
-// run in one transaction, retried as a whole after a transient error:
-// either every entry is stored, or none.
+// 500 rows go into each statement. On PostgreSQL a batch of small JSON
+// values (at most 256 bytes on average) goes as one JSON array of up to
+// 1,000 rows, and others in statements of up to 250 rows and 256 KB. When
+// the Table is not bound to a transaction and the batch needs several
+// statements, they run in one transaction, retried as a whole after a
+// transient error: either every entry is stored, or none.
 //
 // Every value is encoded and checked against the size limits before
 // anything is sent, so a refused batch changes nothing.
