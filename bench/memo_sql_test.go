@@ -301,8 +301,10 @@ func floorMemo(b *testing.B, db *sql.DB, d *dialect.Dialect, lease bool) memoCal
 //	go test -run '^$' -bench 'Memoize$/postgres/' -benchtime=20000x     # its first 20,000 calls
 //	go test -run '^$' -bench 'Memoize$/mysql/cold/(klepto|floor)$' -benchtime=20000x
 //
-// On the servers a miss costs about 0.5 ms, so the first 20,000 calls (3,342
-// misses fresh) are a run of seconds; a count beyond the trace wraps it.
+// On the servers a miss takes several round trips and commits, so one pass
+// of the trace (7,397 misses fresh) is a long run: the first 20,000 calls
+// (3,342 misses fresh) took 3 to 10 s a memoizer on a loaded 2-core
+// machine. A count beyond the trace wraps it.
 // Figures of a loaded machine are better read from
 // BenchmarkMemoizeInterleaved.
 func BenchmarkMemoize(b *testing.B) {
