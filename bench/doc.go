@@ -18,4 +18,17 @@
 // with its defaults against the same memo written by hand around
 // golang-lru, and around a map under a mutex, each keyed by the argument
 // struct itself.
+//
+// The Memoize benchmarks run a memoizer over a database end to end, on a
+// Zipf(1.1) trace from a fixed seed: sqlarchive.Memoize against the same
+// memo written by hand (golang-lru in front of prepared statements),
+// fresh and cold, on SQLite always, and on PostgreSQL and MySQL (MariaDB)
+// when KLEPTO_TEST_POSTGRES_DSN and KLEPTO_TEST_MYSQL_DSN are set, the
+// variables of the main module's tests. Each server benchmark runs in a
+// schema or database of its own, dropped when it ends.
+// BenchmarkMemoizeInterleaved runs klepto and the hand-written memo in
+// alternating blocks of one run and reports the ratio of their calls/s:
+//
+//	go test -run '^$' -bench 'Memoize$/sqlite/' -benchtime=100000x
+//	go test -run '^$' -bench 'MemoizeInterleaved/' -benchtime=20000x
 package bench

@@ -80,7 +80,7 @@ type Event struct {
 	Name string
 	// Op names the operation, for EventError: "key", "archive get",
 	// "archive put", ..., or, in the background, "follow", "expire",
-	// "flush access", "flush stats" and "release leases".
+	// "flush access", "flush stats", "renew lease" and "release leases".
 	Op string
 	// Count is the number of entries concerned: 1 but for evictions and
 	// batched writes.

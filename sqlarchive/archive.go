@@ -142,7 +142,9 @@ type Options struct {
 	// and the errors of the Archive's background work, with source
 	// cache.SourceArchive and op "follow" (a failed read of the change
 	// feed), "expire" (a failed round of the janitor), "flush stats" (a
-	// failed write of the catalog's counts) or "release leases" (a failed
+	// failed write of the catalog's counts), "renew lease" (a failed
+	// renewal of the lease of a call under way, tried again soon) or
+	// "release leases" (a failed
 	// release of the leases of memos' calls, which are then left to
 	// expire: see MemoizeOptions.LeaseTTL), and the source
 	// cache.SourceTable with op "flush access" (a failed write of the

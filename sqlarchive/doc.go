@@ -95,8 +95,8 @@
 // with the time loads, function runs, reads and writes take) and the
 // errors of its background work: the follower's reads of the change feed
 // (op "follow"), the janitor's rounds ("expire"), the flushes of
-// statistics ("flush stats", "flush access") and the release of the
-// leases of memos' calls ("release leases"). [Options].Logger receives
+// statistics ("flush stats", "flush access") and the renewal and release
+// of the leases of memos' calls ("renew lease", "release leases"). [Options].Logger receives
 // those background errors, and the errors that the memos' Safe option
 // hides, at most one record a minute per failing operation. A memo's own
 // MemoizeOptions.Memo.Observer and Logger, when set, take the place of

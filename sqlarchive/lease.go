@@ -461,6 +461,7 @@ func (l *leaser) renew(h *heldLease) {
 	next := start.Add(h.ttl / 3)
 	if err != nil {
 		next = time.Now().Add(h.ttl / 30)
+		l.report.failed("renew lease", fmt.Errorf("sqlarchive: renew a lease on %v: %w", h.r.table, err))
 	}
 	l.mu.Lock()
 	h.due = next

@@ -28,7 +28,7 @@ func (r *reporter) Observe(e cache.Event) {
 }
 
 // failed reports err, met by the background work op: "follow", "expire",
-// "flush stats" or "release leases".
+// "flush stats", "renew lease" or "release leases".
 func (r *reporter) failed(op string, err error) {
 	r.Observe(cache.Event{Kind: cache.EventError, Source: cache.SourceArchive, Op: op, Count: 1, Err: err, Hidden: true})
 }

@@ -250,6 +250,54 @@ func TestLeaseReleaseErrors(t *testing.T) {
 	}
 }
 
+// A failed renewal of a lease, while the call that holds it runs, reaches
+// the Observer and the Logger; the call itself succeeds.
+func TestLeaseRenewErrors(t *testing.T) {
+	var failRenew atomic.Bool
+	broken := errors.New("disk on fire")
+	db := sqltest.Faulty(t, func(op sqltest.Op, query string) error {
+		if failRenew.Load() && op == sqltest.OpExec && strings.HasPrefix(query, "UPDATE") &&
+			strings.Contains(query, "klepto_leases") {
+			return broken
+		}
+		return nil
+	})
+	ctx := t.Context()
+	obs, log := new(observed), new(logged)
+	a, err := sqlarchive.Open(ctx, db, &sqlarchive.Options{Dialect: dialect.SQLite, Observer: obs, Logger: slog.New(log)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	renew := func(e cache.Event) bool {
+		return e.Kind == cache.EventError && e.Source == cache.SourceArchive && e.Op == "renew lease" && e.Hidden && errors.Is(e.Err, broken)
+	}
+	// The lease is renewed every 100 ms; the call lasts until a failed
+	// renewal was reported.
+	m, err := sqlarchive.Memoize(ctx, a, "sq", func(ctx context.Context, a nArgs) (int, error) {
+		for obs.count(renew) == 0 {
+			select {
+			case <-ctx.Done():
+				return 0, ctx.Err()
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		return a.N * a.N, nil
+	}, &sqlarchive.MemoizeOptions[int]{LeaseTTL: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failRenew.Store(true)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if v, err := m.Call(ctx, nArgs{3}); err != nil || v != 9 {
+		t.Fatalf("Call = %d, %v; want 9 once a failed renewal was reported", v, err)
+	}
+	if n := log.records("klepto: renew lease"); n != 1 {
+		t.Fatalf("%d records of the failed renewals, want 1 (at most one a minute)", n)
+	}
+}
+
 // The events of a memo and those of its archive's table carry one name,
 // the archive's, even where the table's name differs ("fib@v2" in the
 // table fib__v2), so that metrics keep them under one label.

@@ -45,18 +45,27 @@ func storedColumns(t *testing.T, db *sql.DB, d *dialect.Dialect, table string) [
 // with values that need escaping, short and of 10 KB.
 func TestPutManyStoresWhatPutStores(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sql.DB, d *dialect.Dialect) {
-		for _, c := range []codec.Codec{codec.JSON, codec.Gob} {
-			t.Run(c.String(), func(t *testing.T) {
+		// Small values on PostgreSQL go as one JSON array, large ones as
+		// multi-row VALUES: both are checked.
+		for _, tc := range []struct {
+			codec codec.Codec
+			big   int // every big-th value is 10 KB
+		}{{codec.JSON, 100}, {codec.JSON, 1}, {codec.Gob, 100}} {
+			t.Run(fmt.Sprintf("%s/big%d", tc.codec, tc.big), func(t *testing.T) {
 				ctx := t.Context()
-				opts := &sqltable.Options{Codec: c}
+				opts := &sqltable.Options{Codec: tc.codec}
 				one, many := open[string](t, db, d, opts), open[string](t, db, d, opts)
 				var entries []cache.Entry[string]
 				for i := range 1100 {
 					v := fmt.Sprintf(`"q\uote" \back\slash é ☃ {[%d]}`, i)
-					if i%100 == 0 {
+					if i%tc.big == 0 {
 						v += strings.Repeat(`x"\`, 3400)
 					}
-					k := keymap.NewKey(fmt.Sprintf(`(s="%d\\")`, i))
+					text := fmt.Sprintf(`(s="%d\\")`, i)
+					if i%7 == 0 {
+						text = fmt.Sprintf("(s=\"%d\t\x01\n\u2028\")", i)
+					}
+					k := keymap.NewKey(text)
 					entries = append(entries, cache.Entry[string]{Key: k, Value: v})
 					if err := one.Put(ctx, k, v); err != nil {
 						t.Fatal(err)

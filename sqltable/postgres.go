@@ -179,3 +179,82 @@ func pgArgs(args []any, k batchKind, rows []row) []any {
 	}
 	return args
 }
+
+// pgJSONUpsert returns PutMany's upsert of small JSON values on
+// PostgreSQL (batchPutJSON), or with fresh its insert of the keys not
+// present: one statement whatever the number of rows, whose arguments are
+// $1 the rows as a JSON array of objects {"h": key_hash in hex, "k":
+// key_text, "v": value, "s": size_bytes} (see pgJSONArgs), then $2 the time
+// written and $3 expires_at. The values go into the array as they are,
+// since each is one JSON value, and come out as the JSONB the column
+// would have parsed from them alone. The rows are written in the order of
+// the array, which is the order of their key hashes.
+func (q *queries) pgJSONUpsert(fresh bool) string {
+	c := q.d.QuoteIdent
+	var set strings.Builder
+	for i, u := range putUpdate {
+		if i > 0 {
+			set.WriteString(", ")
+		}
+		set.WriteString(c(u) + " = EXCLUDED." + c(u))
+	}
+	insert := "INSERT INTO " + c(q.table) + " (" + c("key_hash") + ", " + c("key_text") + ", " + c("value") + ", " +
+		c("size_bytes") + ", " + c("created_at") + ", " + c("updated_at") + ", " + c("expires_at") + ")" +
+		" SELECT decode(r.e->>'h', 'hex'), r.e->>'k', r.e->'v', (r.e->>'s')::int8, $2::timestamptz, $2::timestamptz, $3::timestamptz" +
+		" FROM jsonb_array_elements($1::text::jsonb) WITH ORDINALITY AS r(e, i) ORDER BY r.i" +
+		" ON CONFLICT (" + c("key_hash") + ") DO "
+	if fresh {
+		return insert + "NOTHING"
+	}
+	return insert + "UPDATE SET " + set.String()
+}
+
+// pgJSONArgs appends the arguments of pgJSONUpsert for rows, whose values
+// are JSON strings.
+func pgJSONArgs(args []any, rows []row) []any {
+	n := 2
+	for i := range rows {
+		n += len(rows[i].hash)*2 + len(rows[i].text) + int(rows[i].size) + 40
+	}
+	b := make([]byte, 0, n)
+	b = append(b, '[')
+	for i := range rows {
+		r := &rows[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"h":"`...)
+		b = hex.AppendEncode(b, r.hash)
+		b = append(b, `","k":`...)
+		b = appendJSONString(b, r.text)
+		b = append(b, `,"v":`...)
+		v, _ := r.value.(string) // JSON, checked by Table.encode
+		b = append(b, v...)
+		b = append(b, `,"s":`...)
+		b = strconv.AppendInt(b, r.size, 10)
+		b = append(b, '}')
+	}
+	b = append(b, ']')
+	args = append(args, string(b))
+	if len(rows) > 0 {
+		args = append(args, rows[0].created, rows[0].expires)
+	}
+	return args
+}
+
+// appendJSONString appends s, valid UTF-8, as a JSON string.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

@@ -186,6 +186,7 @@ const (
 	batchPutArgs                  // PutArgs: putArgsColumns
 	batchCopy                     // CopyTo: copyColumns
 	batchGet                      // GetMany: key_hash IN (…)
+	batchPutJSON                  // PutMany on PostgreSQL, small JSON values: one JSON array (see pgJSONUpsert)
 )
 
 // batchKey identifies a multi-row statement, cached when prepared.
