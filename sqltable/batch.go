@@ -102,19 +102,23 @@ func (t *Table[V]) putRows(entries []cache.Entry[V]) ([]row, error) {
 
 // PutMany on PostgreSQL. Batches of small JSON values go as one JSON
 // array (batchPutJSON, see pgJSONUpsert): 1,000 rows of 100-byte values
-// in 0.8 of the time of the best multi-row VALUES. The server parses the
+// in 0.85 of the time of the best multi-row VALUES. The server parses the
 // array more slowly than separate parameters as values grow (at 1 KB the
-// array takes 1.4 times as long), so batches whose values average more
+// array takes 1.3 times as long), so batches whose values average more
 // than pgJSONMaxValue bytes go as multi-row VALUES of at most pgPutRows
-// rows and pgValuesBytes bytes: with values of 3 KB and of 10 KB,
-// statements of 50 rows ran in 0.7-0.9 of the time of statements of 250
-// (BENCHMARKS.md, "PutMany of 1,000 entries").
+// rows.
 const (
 	pgPutRows      = 250
-	pgValuesBytes  = 256 << 10
 	pgJSONRows     = 1000
 	pgJSONMaxValue = 256
 )
+
+// stmtBytes is the size of the multi-row VALUES statements that the
+// servers run fastest: with values of 10 KB, statements of 50 rows took
+// 0.7-0.9 of the time of statements of 250 or 500, on PostgreSQL and
+// MariaDB alike (BENCHMARKS.md, "PutMany of 1,000 entries"). SQLite, in
+// the process, gains nothing from smaller statements.
+const stmtBytes = 512 << 10
 
 // maxGetRows is the most keys one GetMany statement reads.
 const maxGetRows = 1000
@@ -142,16 +146,38 @@ func (t *Table[V]) pgArrays(k batchKind) bool {
 	return t.d == dialect.Postgres && k == batchCopy
 }
 
-// batchBytes returns the most bytes of one multi-row write of kind k, or 0
-// for no limit: max_allowed_packet on MySQL.
-func (t *Table[V]) batchBytes(k batchKind) int {
-	switch {
-	case t.d != dialect.Postgres:
-		return t.maxPacket
-	case k == batchPut:
-		return pgValuesBytes
+// batchBytes returns the most bytes of one multi-row write, or 0 for no
+// limit: max_allowed_packet on MySQL.
+func (t *Table[V]) batchBytes() int {
+	if t.d == dialect.Postgres {
+		return pgBatchBytes
 	}
-	return pgBatchBytes
+	return t.maxPacket
+}
+
+// chunkRows returns the rows of each statement of kind k that writes rows:
+// t.batchRows(k), or on the servers, when the rows average more than
+// stmtBytes / t.batchRows(k) bytes, the largest power of two of rows that
+// fits stmtBytes. Sizes are powers of two so that the statements of a few
+// sizes, kept prepared, serve every batch (see batchStmt).
+func (t *Table[V]) chunkRows(k batchKind, rows []row) int {
+	limit := t.batchRows(k)
+	if t.d == dialect.SQLite || k == batchPutJSON || t.pgArrays(k) || len(rows) == 0 {
+		return limit
+	}
+	size := stmtOverhead
+	for i := range rows {
+		size += rows[i].bytes()
+	}
+	fit := stmtBytes / max(1, size/len(rows))
+	if fit >= limit {
+		return limit
+	}
+	n := 1
+	for n*2 <= fit {
+		n *= 2
+	}
+	return n
 }
 
 // putKind returns the kind of the statements that write rows for PutMany:
@@ -167,9 +193,9 @@ func (t *Table[V]) putKind(rows []row) batchKind {
 }
 
 // chunks splits rows, in order, into the rows of each statement: at most
-// t.batchRows rows, and no more bytes than t.batchBytes.
+// t.chunkRows rows, and no more bytes than t.batchBytes.
 func (t *Table[V]) chunks(k batchKind, rows []row) [][]row {
-	limit, maxBytes := t.batchRows(k), t.batchBytes(k)
+	limit, maxBytes := t.chunkRows(k, rows), t.batchBytes()
 	var out [][]row
 	for len(rows) > 0 {
 		n, size := 0, stmtOverhead
@@ -299,17 +325,17 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 }
 
 // batchStmt returns the statement of key. A statement for a full chunk
-// (t.batchRows rows), or PostgreSQL's statements, one for any number of
-// rows, is
-// prepared once and kept when the Table may prepare statements (over a
-// *sql.DB or *sql.Conn, without Options.NoPrepare); others are plain SQL.
+// (t.batchRows rows) or a power of two of rows (see chunkRows), or
+// PostgreSQL's statements, one for any number of rows, is prepared once and
+// kept when the Table may prepare statements (over a *sql.DB or *sql.Conn,
+// without Options.NoPrepare); others are plain SQL.
 func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	k, rows := key.kind, key.rows
 	pg := t.d == dialect.Postgres && (k == batchGet || k == batchPutJSON || t.pgArrays(k))
 	if pg {
 		key.rows = 0
 	}
-	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k))
+	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k) || rows&(rows-1) == 0)
 	if keep {
 		t.mu.Lock()
 		ps := t.batch[key]

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -155,16 +156,19 @@ func benchPutMany(b *testing.B, db *sql.DB, d *dialect.Dialect, update bool, siz
 		}
 		return keys, values
 	}
+	// newTable returns a new table, holding the keys to update unless
+	// insert. They are stored one by one in a shuffled order, as a memo's
+	// misses store them: on PostgreSQL, updating rows in the order they were
+	// written took 1.15 times as long as in another order, which would
+	// favour whichever of table and raw writes in a different order.
 	newTable := func(b *testing.B) *sqltable.Table[string] {
 		tbl := open[string](b, db, d, nil)
 		if update {
 			keys, values := batch(-1)
-			entries := make([]cache.Entry[string], len(keys))
-			for j := range keys {
-				entries[j] = cache.Entry[string]{Key: keys[j], Value: values[j]}
-			}
-			if err := tbl.PutMany(ctx, entries); err != nil {
-				b.Fatal(err)
+			for _, j := range rand.New(rand.NewPCG(1, 2)).Perm(len(keys)) {
+				if err := tbl.Put(ctx, keys[j], values[j]); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		return tbl
