@@ -102,9 +102,9 @@ func (t *Table[V]) putRows(entries []cache.Entry[V]) ([]row, error) {
 
 // PutMany on PostgreSQL. Batches of small JSON values go as one JSON
 // array (batchPutJSON, see pgJSONUpsert): 1,000 rows of 100-byte values
-// in 0.85 of the time of the best multi-row VALUES. The server parses the
+// in 0.8 of the time of the best multi-row VALUES. The server parses the
 // array more slowly than separate parameters as values grow (at 1 KB the
-// array takes 1.3 times as long), so batches whose values average more
+// array takes 1.3-1.5 times as long), so batches whose values average more
 // than pgJSONMaxValue bytes go as multi-row VALUES of at most pgPutRows
 // rows.
 const (
