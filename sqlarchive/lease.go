@@ -430,7 +430,9 @@ func (l *leaser) renewer(wake, done chan struct{}) {
 		l.renewAt = next
 		l.mu.Unlock()
 		for _, h := range due {
-			l.renew(h)
+			if err := l.renew(h); err != nil {
+				l.report.failed("renew lease", err)
+			}
 		}
 		if len(due) > 0 {
 			continue // renewals take time: look again at what is due
@@ -446,13 +448,13 @@ func (l *leaser) renewer(wake, done chan struct{}) {
 
 // renew renews h unless it was released, and sets when it is due next.
 // After a failure, such as a database busy for a while, it renews again
-// soon: a lease not renewed expires, and another process may then compute
-// too, which costs time, not correctness.
-func (l *leaser) renew(h *heldLease) {
+// soon, and returns the error: a lease not renewed expires, and another
+// process may then compute too, which costs time, not correctness.
+func (l *leaser) renew(h *heldLease) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.stopped {
-		return
+		return nil
 	}
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), h.ttl/3)
@@ -461,11 +463,12 @@ func (l *leaser) renew(h *heldLease) {
 	next := start.Add(h.ttl / 3)
 	if err != nil {
 		next = time.Now().Add(h.ttl / 30)
-		l.report.failed("renew lease", fmt.Errorf("sqlarchive: renew a lease on %v: %w", h.r.table, err))
+		err = fmt.Errorf("sqlarchive: renew a lease on %v: %w", h.r.table, err)
 	}
 	l.mu.Lock()
 	h.due = next
 	l.mu.Unlock()
+	return err
 }
 
 // release queues r, and starts the releaser unless it runs. After close,

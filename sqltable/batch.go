@@ -45,9 +45,10 @@ func (r *row) bytes() int {
 // PutMany stores every entry, as Put would, with far fewer statements: rows
 // are sorted by key hash (so that concurrent batches lock rows in one order
 // and cannot deadlock), a key given twice keeps its last value, and up to
-// 500 rows go into each statement. On PostgreSQL a batch of small JSON
-// values (at most 256 bytes on average) goes as one JSON array of up to
-// 1,000 rows, and others in statements of up to 250 rows and 256 KB. When
+// 500 rows (250 on PostgreSQL) go into each statement, fewer for large
+// values on the servers (statements of about 512 KB). On PostgreSQL a
+// batch of small JSON values (at most 256 bytes on average) goes as one
+// JSON array of up to 1,000 rows. When
 // the Table is not bound to a transaction and the batch needs several
 // statements, they run in one transaction, retried as a whole after a
 // transient error: either every entry is stored, or none.
@@ -113,11 +114,12 @@ const (
 	pgJSONMaxValue = 256
 )
 
-// stmtBytes is the size of the multi-row VALUES statements that the
-// servers run fastest: with values of 10 KB, statements of 50 rows took
-// 0.7-0.9 of the time of statements of 250 or 500, on PostgreSQL and
-// MariaDB alike (BENCHMARKS.md, "PutMany of 1,000 entries"). SQLite, in
-// the process, gains nothing from smaller statements.
+// stmtBytes is about the size of the multi-row VALUES statements that the
+// servers run fastest: with values of 10 KB, statements of 50 rows (500
+// KB) took 0.7-0.9 of the time of statements of 250 or 500, on PostgreSQL
+// and MariaDB alike (BENCHMARKS.md, "PutMany of 1,000 entries"); rounded
+// down to a power of two, that is 32 rows. SQLite, in the process, gains
+// nothing from smaller statements.
 const stmtBytes = 512 << 10
 
 // maxGetRows is the most keys one GetMany statement reads.
@@ -140,8 +142,9 @@ func (t *Table[V]) batchRows(k batchKind) int {
 
 // pgArrays reports whether statements of kind k send arrays (see
 // pgUpsert): CopyTo and imports on PostgreSQL. PutMany sends multi-row
-// VALUES of placeholders everywhere: PostgreSQL parses a large value faster
-// as a parameter of its own than as an element of an array.
+// VALUES of placeholders, or on PostgreSQL small JSON values as one JSON
+// array (batchPutJSON): PostgreSQL parses a large value faster as a
+// parameter of its own than as an element of an array.
 func (t *Table[V]) pgArrays(k batchKind) bool {
 	return t.d == dialect.Postgres && k == batchCopy
 }
@@ -157,9 +160,10 @@ func (t *Table[V]) batchBytes() int {
 
 // chunkRows returns the rows of each statement of kind k that writes rows:
 // t.batchRows(k), or on the servers, when the rows average more than
-// stmtBytes / t.batchRows(k) bytes, the largest power of two of rows that
-// fits stmtBytes. Sizes are powers of two so that the statements of a few
-// sizes, kept prepared, serve every batch (see batchStmt).
+// stmtBytes / t.batchRows(k) bytes, the largest power of two of rows, at
+// least minChunkRows, that fits stmtBytes. Sizes are powers of two so that
+// the statements of a few sizes, kept prepared, serve every batch (see
+// sized); t.batchBytes still bounds each statement.
 func (t *Table[V]) chunkRows(k batchKind, rows []row) int {
 	limit := t.batchRows(k)
 	if t.d == dialect.SQLite || k == batchPutJSON || t.pgArrays(k) || len(rows) == 0 {
@@ -173,17 +177,23 @@ func (t *Table[V]) chunkRows(k batchKind, rows []row) int {
 	if fit >= limit {
 		return limit
 	}
-	n := 1
+	n := minChunkRows
 	for n*2 <= fit {
 		n *= 2
 	}
 	return n
 }
 
+// minChunkRows is the fewest rows chunkRows gives a statement: 8 rows of
+// values of 64 KB or more still fit max_allowed_packet's default (64 MB on
+// MariaDB 10.11, MySQL 8) and keep the statements few.
+const minChunkRows = 8
+
 // putKind returns the kind of the statements that write rows for PutMany:
-// batchPutJSON for small JSON values on PostgreSQL, else batchPut.
+// batchPutJSON for small JSON values in a jsonb column on PostgreSQL, else
+// batchPut.
 func (t *Table[V]) putKind(rows []row) batchKind {
-	if t.d != dialect.Postgres || t.codec.Binary() || len(rows) < 2 {
+	if !t.jsonbValue || t.codec.Binary() || len(rows) < 2 {
 		return batchPut
 	}
 	if valueBytes(rows) > int64(len(rows))*pgJSONMaxValue {
@@ -256,7 +266,7 @@ func (t *Table[V]) writeChunks(ctx context.Context, k batchKind, rows []row, op 
 			case k == batchPutJSON:
 				args = pgJSONArgs(args[:0], c)
 			case t.pgArrays(k):
-				args = pgArgs(args[:0], k, c)
+				args = pgArgs(args[:0], c)
 			default:
 				args = appendArgs(args[:0], k, c)
 			}
@@ -324,8 +334,16 @@ func appendArgs(args []any, k batchKind, rows []row) []any {
 	return args
 }
 
+// sized reports whether rows is a size chunkRows may choose for writes of
+// kind k below t.batchRows(k): a power of two of at least 8 rows, on the
+// servers. Statements of these sizes are kept prepared, a handful per
+// kind, which MySQL counts against max_prepared_stmt_count.
+func (t *Table[V]) sized(k batchKind, rows int) bool {
+	return k != batchGet && t.d != dialect.SQLite && rows >= minChunkRows && rows&(rows-1) == 0
+}
+
 // batchStmt returns the statement of key. A statement for a full chunk
-// (t.batchRows rows) or a power of two of rows (see chunkRows), or
+// (t.batchRows rows) or of a size chunkRows chooses (see sized), or
 // PostgreSQL's statements, one for any number of rows, is prepared once and
 // kept when the Table may prepare statements (over a *sql.DB or *sql.Conn,
 // without Options.NoPrepare); others are plain SQL.
@@ -335,7 +353,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	if pg {
 		key.rows = 0
 	}
-	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k) || rows&(rows-1) == 0)
+	keep := t.conn != nil && !t.noPrepare && (pg || rows == t.batchRows(k) || t.sized(k, rows))
 	if keep {
 		t.mu.Lock()
 		ps := t.batch[key]
@@ -352,7 +370,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	case pg && k == batchPutJSON:
 		query = t.sql.pgJSONUpsert(key.fresh)
 	case pg:
-		query = t.sql.pgUpsert(k, t.codec, key.fresh)
+		query = t.sql.pgUpsert(t.codec, key.fresh)
 	default:
 		query, err = t.sql.batchSQL(key)
 	}

@@ -247,7 +247,7 @@ func benchPutMany(b *testing.B, db *sql.DB, d *dialect.Dialect, update bool, siz
 			if _, err := tx.ExecContext(ctx, "CREATE TEMPORARY TABLE klepto_copy (LIKE "+name+" INCLUDING DEFAULTS) ON COMMIT DROP"); err != nil {
 				return err
 			}
-			stmt, err := tx.PrepareContext(ctx, pq.CopyIn("klepto_copy", "key_hash", "key_text", "value", "size_bytes", "created_at", "updated_at", "expires_at"))
+			stmt, err := tx.PrepareContext(ctx, "COPY klepto_copy ("+cols+") FROM STDIN") // lib/pq's COPY
 			if err != nil {
 				return err
 			}

@@ -96,3 +96,65 @@ func TestPutManyStoresWhatPutStores(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL, PutMany sends small JSON values as one JSON array when the
+// value column is jsonb, and stores what Put stores; a json column, which
+// keeps the text as sent, gets multi-row VALUES, which keep it too.
+func TestPutManyJSONArray(t *testing.T) {
+	db, counter := sqltest.Counted(t, dialect.Postgres)
+	ctx := t.Context()
+	values := [][]byte{
+		[]byte(`{"zz":1.5,"a":"x<y","bb":[1,2],"a2":1e2}`),
+		[]byte(`"caf\u00e9 \"q\" \\ ☃"`),
+		[]byte(`[true,null,{"k":"v"}]`),
+	}
+	for _, column := range []string{"jsonb", "json"} {
+		t.Run(column, func(t *testing.T) {
+			opts := &sqltable.Options{Stored: true}
+			var tables [2]*sqltable.Table[[]byte]
+			for i := range tables {
+				tbl := open[[]byte](t, db, dialect.Postgres, opts)
+				if column == "json" { // as another tool may have made it
+					name := tbl.Name()
+					_ = tbl.Close()
+					if _, err := db.ExecContext(ctx, `ALTER TABLE `+dialect.Postgres.QuoteIdent(name)+` ALTER COLUMN value TYPE json`); err != nil {
+						t.Fatal(err)
+					}
+					var err error
+					if tbl, err = sqltable.Open[[]byte](ctx, db, name, &sqltable.Options{Dialect: dialect.Postgres, Stored: true}); err != nil {
+						t.Fatal(err)
+					}
+					t.Cleanup(func() { _ = tbl.Close() })
+				}
+				tables[i] = tbl
+			}
+			one, many := tables[0], tables[1]
+			var entries []cache.Entry[[]byte]
+			for i := range 300 {
+				k := keymap.NewKey(fmt.Sprintf("(s=\"%d\t\\\"\")", i))
+				v := values[i%len(values)]
+				entries = append(entries, cache.Entry[[]byte]{Key: k, Value: v})
+				if err := one.Put(ctx, k, v); err != nil {
+					t.Fatal(err)
+				}
+			}
+			counter.Reset()
+			if err := many.PutMany(ctx, entries); err != nil {
+				t.Fatal(err)
+			}
+			array := slices.ContainsFunc(counter.Statements(), func(q string) bool { return strings.Contains(q, "jsonb_array_elements") })
+			if want := column == "jsonb"; array != want {
+				t.Errorf("PutMany sent the JSON array: %v, want %v", array, want)
+			}
+			got, want := storedColumns(t, db, dialect.Postgres, many.Name()), storedColumns(t, db, dialect.Postgres, one.Name())
+			if len(got) != len(want) {
+				t.Fatalf("PutMany stored %d rows, Put %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("PutMany stored %q, Put %q", got[i], want[i])
+				}
+			}
+		})
+	}
+}

@@ -268,9 +268,9 @@
 //
 // # Opening many tables
 //
-// Open reads the table's columns, once, to find whether it exists and to
-// check its layout, and its unique keys; it creates a table that does not
-// exist. Two facts hold for every table of a database, and are read by
+// Open reads the columns of an existing table once, to find that it
+// exists and to check its layout, and its unique keys; it creates a table
+// that does not exist, and then reads its columns. Two facts hold for every table of a database, and are read by
 // the first Open over a *sql.DB only, so that a service that opens many
 // tables over one pool pays for them once: MySQL's max_allowed_packet,
 // and, with Options.RequireFeed, that the change feed exists. An Open over

@@ -9,13 +9,13 @@ import (
 	"github.com/klepto-sql/klepto/codec"
 )
 
-// On PostgreSQL, the multi-row writes of CopyTo and imports (PutMany sends
-// VALUES, see Table.pgArrays) send each column as one array, in the
-// text form of PostgreSQL arrays, and insert the rows of
-// unnest($1::text::bytea[], …): a statement of a handful of parameters
-// whatever the number of rows, which the server parses and plans much
-// faster than a VALUES list of thousands of parameters. Every parameter is
-// text, so any driver binds it alike.
+// On PostgreSQL, the multi-row writes of CopyTo and imports send each
+// column as one array, in the text form of PostgreSQL arrays, and insert
+// the rows of unnest($1::text::bytea[], …): a statement of a handful of
+// parameters whatever the number of rows, which the server parses and
+// plans much faster than a VALUES list of thousands of parameters. Every
+// parameter is text, so any driver binds it alike. (PutMany sends VALUES,
+// or small JSON values as one JSON array: see Table.pgArrays.)
 
 // pgBatchRows is the most rows one PostgreSQL statement of arrays writes.
 const pgBatchRows = 1000
@@ -23,34 +23,22 @@ const pgBatchRows = 1000
 // pgBatchBytes bounds the size of the arrays of one PostgreSQL statement.
 const pgBatchBytes = 32 << 20
 
-// pgUpsert returns the unnest upsert of kind k (batchPut or batchCopy), or
-// with fresh its insert of the keys not present.
-// batchPut takes $1 key_hash, $2 key_text, $3 value and $4 size_bytes
-// arrays, then $5 the time written and $6 expires_at; batchCopy takes an
-// array per column of copyColumns.
-func (q *queries) pgUpsert(k batchKind, vc codec.Codec, fresh bool) string {
+// pgUpsert returns the unnest upsert of CopyTo and imports (batchCopy), or
+// with fresh its insert of the keys not present. It takes an array per
+// column of copyColumns.
+func (q *queries) pgUpsert(vc codec.Codec, fresh bool) string {
 	d := q.d
 	c := d.QuoteIdent
 	value := "jsonb"
 	if vc.Binary() {
 		value = "bytea"
 	}
-	var cols, sel, from string
-	var update []string
-	if k == batchPut {
-		cols = c("key_hash") + ", " + c("key_text") + ", " + c("value") + ", " + c("size_bytes") + ", " +
-			c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
-		sel = "h, k, v, s, $5::timestamptz, $5::timestamptz, $6::timestamptz"
-		from = "unnest($1::text::bytea[], $2::text::text[], $3::text::" + value + "[], $4::text::int8[]) AS r(h, k, v, s)"
-		update = putUpdate
-	} else {
-		cols = c("key_hash") + ", " + c("key_text") + ", " + c("args") + ", " + c("value") + ", " + c("size_bytes") + ", " +
-			c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
-		sel = "h, k, a, v, s, ca, ua, ea"
-		from = "unnest($1::text::bytea[], $2::text::text[], $3::text::jsonb[], $4::text::" + value + "[], $5::text::int8[], " +
-			"$6::text::timestamptz[], $7::text::timestamptz[], $8::text::timestamptz[]) AS r(h, k, a, v, s, ca, ua, ea)"
-		update = putArgsUpdate
-	}
+	cols := c("key_hash") + ", " + c("key_text") + ", " + c("args") + ", " + c("value") + ", " + c("size_bytes") + ", " +
+		c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
+	sel := "h, k, a, v, s, ca, ua, ea"
+	from := "unnest($1::text::bytea[], $2::text::text[], $3::text::jsonb[], $4::text::" + value + "[], $5::text::int8[], " +
+		"$6::text::timestamptz[], $7::text::timestamptz[], $8::text::timestamptz[]) AS r(h, k, a, v, s, ca, ua, ea)"
+	update := putArgsUpdate
 	var set strings.Builder
 	for i, u := range update {
 		if i > 0 {
@@ -148,22 +136,13 @@ func (a *pgArray) String() string {
 	return string(append(a.b, '}'))
 }
 
-// pgArgs appends the arguments of the unnest upsert of kind k of rows.
-func pgArgs(args []any, k batchKind, rows []row) []any {
-	n := len(copyColumns)
-	if k == batchPut {
-		n = 4
-	}
-	cols := make([]pgArray, n)
+// pgArgs appends the arguments of pgUpsert for rows.
+func pgArgs(args []any, rows []row) []any {
+	cols := make([]pgArray, len(copyColumns))
 	for i := range rows {
 		r := &rows[i]
 		cols[0].bytes(r.hash)
 		cols[1].text(r.text)
-		if k == batchPut {
-			cols[2].value(r.value)
-			cols[3].int(r.size)
-			continue
-		}
 		cols[2].value(r.args)
 		cols[3].value(r.value)
 		cols[4].int(r.size)
@@ -174,9 +153,6 @@ func pgArgs(args []any, k batchKind, rows []row) []any {
 	for i := range cols {
 		args = append(args, cols[i].String())
 	}
-	if k == batchPut && len(rows) > 0 {
-		args = append(args, rows[0].created, rows[0].expires)
-	}
 	return args
 }
 
@@ -186,8 +162,9 @@ func pgArgs(args []any, k batchKind, rows []row) []any {
 // $1 the rows as a JSON array of objects {"h": key_hash in hex, "k":
 // key_text, "v": value, "s": size_bytes} (see pgJSONArgs), then $2 the time
 // written and $3 expires_at. The values go into the array as they are,
-// since each is one JSON value, and come out as the JSONB the column
-// would have parsed from them alone. The rows are written in the order of
+// since each is one JSON value, and come out as the JSONB a jsonb column
+// would have parsed from them alone (a json column keeps the text as sent,
+// so Table.putKind sends it VALUES). The rows are written in the order of
 // the array, which is the order of their key hashes.
 func (q *queries) pgJSONUpsert(fresh bool) string {
 	c := q.d.QuoteIdent

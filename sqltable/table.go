@@ -183,27 +183,28 @@ type beginner interface {
 // *sql.Tx, its calls must not overlap, and a loop over Keys or All must not
 // call the Table (or the connection) in its body.
 type Table[V any] struct {
-	db        Querier
-	conn      beginner // db, unless db is a transaction
-	d         *dialect.Dialect
-	name      string
-	codec     codec.Codec
-	stored    bool         // Options.Stored: V is []byte, the values as stored
-	noPrepare bool         // Options.NoPrepare: statements are sent as SQL
-	ttl       atomic.Int64 // time.Duration; SetTTL changes it
-	now       func() time.Time
-	retries   int
-	maxValue  int
-	maxPacket int     // MySQL's max_allowed_packet; 0 on other databases
-	handle    *handle // what Open learned about the *sql.DB; nil over other Queriers
-	argsKeys  *keymap.Keymap
-	sql       queries
-	feed      *feed          // nil when the database has no change feed
-	access    *accessBuffer  // nil without Options.AccessLog
-	obs       cache.Observer // Options.Observer, or nil
-	eventName string         // Options.EventName, or name
-	replica   *replica       // nil without Options.ReadDB
-	closed    atomic.Bool
+	db         Querier
+	conn       beginner // db, unless db is a transaction
+	d          *dialect.Dialect
+	name       string
+	codec      codec.Codec
+	stored     bool         // Options.Stored: V is []byte, the values as stored
+	noPrepare  bool         // Options.NoPrepare: statements are sent as SQL
+	jsonbValue bool         // the value column is PostgreSQL's jsonb
+	ttl        atomic.Int64 // time.Duration; SetTTL changes it
+	now        func() time.Time
+	retries    int
+	maxValue   int
+	maxPacket  int     // MySQL's max_allowed_packet; 0 on other databases
+	handle     *handle // what Open learned about the *sql.DB; nil over other Queriers
+	argsKeys   *keymap.Keymap
+	sql        queries
+	feed       *feed          // nil when the database has no change feed
+	access     *accessBuffer  // nil without Options.AccessLog
+	obs        cache.Observer // Options.Observer, or nil
+	eventName  string         // Options.EventName, or name
+	replica    *replica       // nil without Options.ReadDB
+	closed     atomic.Bool
 
 	mu    sync.Mutex // guards batch
 	batch map[batchKey]*sql.Stmt
@@ -369,6 +370,10 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 	if err := t.checkLayout(ctx, types); err != nil {
 		return nil, err
 	}
+	// PutMany's JSON array (see pgJSONUpsert) stores what Put stores only
+	// in a jsonb column: a json column, which tables made by other tools
+	// may have, keeps the text as sent.
+	t.jsonbValue = t.d == dialect.Postgres && strings.EqualFold(types["value"], "jsonb")
 	if s := t.newBounded(bounds); s != nil {
 		if err := t.createEvictIndex(ctx, s); err != nil {
 			return nil, err
