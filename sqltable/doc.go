@@ -270,8 +270,9 @@
 //
 // Open reads the columns of an existing table once, to find that it
 // exists and to check its layout, and its unique keys; it creates a table
-// that does not exist, and then reads its columns. Two facts hold for every table of a database, and are read by
-// the first Open over a *sql.DB only, so that a service that opens many
+// that does not exist, and then reads its columns. Two facts hold for
+// every table of a database, and are read by the first Open over a
+// *sql.DB only, so that a service that opens many
 // tables over one pool pays for them once: MySQL's max_allowed_packet,
 // and, with Options.RequireFeed, that the change feed exists. An Open over
 // a *sql.Tx, a *sql.Conn or another Querier reads them every time. They
@@ -280,8 +281,8 @@
 // reaches the Tables opened over a *sql.DB made after it. A feed dropped
 // after an Open found it makes the next record of a change fail with an
 // error wrapping [ErrNoFeed] (or the next Open, when preparing the record
-// finds the feed gone), and the Opens after that failure look for the
-// feed again.
+// finds the feed gone), and the Opens after any failed record look for
+// the feed again.
 //
 // # Concurrency and transactions
 //

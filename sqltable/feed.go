@@ -119,10 +119,12 @@ func (t *Table[V]) recordChange(ctx context.Context, q Querier, op string, key *
 	return res.LastInsertId()
 }
 
-// feedError is feedError for the record of a change by t. When the feed
-// is missing, the Tables opened next over t's *sql.DB look for it again.
+// feedError is feedError for the record of a change by t. After any
+// failed record, the Tables opened next over t's *sql.DB look for the feed
+// again: the feed table may be gone, or have lost a column to a migration
+// run down, and looking costs one query.
 func (t *Table[V]) feedError(err error) error {
-	if t.handle != nil && err != nil && dialect.IsMissingTable(err) {
+	if t.handle != nil && err != nil {
 		t.handle.feed.Store(false)
 	}
 	return feedError(err)
