@@ -370,7 +370,7 @@ func (t *Table[V]) batchStmt(ctx context.Context, key batchKey) (stmt, error) {
 	case pg && k == batchPutJSON:
 		query = t.sql.pgJSONUpsert(key.fresh)
 	case pg:
-		query = t.sql.pgUpsert(t.codec, key.fresh)
+		query = t.sql.pgUpsert(t.codec, t.jsonbValue, t.jsonbArgs, key.fresh)
 	default:
 		query, err = t.sql.batchSQL(key)
 	}

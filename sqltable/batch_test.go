@@ -99,7 +99,8 @@ func TestPutManyStoresWhatPutStores(t *testing.T) {
 
 // On PostgreSQL, PutMany sends small JSON values as one JSON array when the
 // value column is jsonb, and stores what Put stores; a json column, which
-// keeps the text as sent, gets multi-row VALUES, which keep it too.
+// keeps the text as sent, gets multi-row VALUES, which keep it too, and
+// CopyTo keeps it as well.
 func TestPutManyJSONArray(t *testing.T) {
 	db, counter := sqltest.Counted(t, dialect.Postgres)
 	ctx := t.Context()
@@ -111,7 +112,7 @@ func TestPutManyJSONArray(t *testing.T) {
 	for _, column := range []string{"jsonb", "json"} {
 		t.Run(column, func(t *testing.T) {
 			opts := &sqltable.Options{Stored: true}
-			var tables [2]*sqltable.Table[[]byte]
+			var tables [3]*sqltable.Table[[]byte]
 			for i := range tables {
 				tbl := open[[]byte](t, db, dialect.Postgres, opts)
 				if column == "json" { // as another tool may have made it
@@ -128,7 +129,7 @@ func TestPutManyJSONArray(t *testing.T) {
 				}
 				tables[i] = tbl
 			}
-			one, many := tables[0], tables[1]
+			one, many, copied := tables[0], tables[1], tables[2]
 			var entries []cache.Entry[[]byte]
 			for i := range 300 {
 				k := keymap.NewKey(fmt.Sprintf("(s=\"%d\t\\\"\")", i))
@@ -153,6 +154,25 @@ func TestPutManyJSONArray(t *testing.T) {
 			for i := range got {
 				if got[i] != want[i] {
 					t.Fatalf("PutMany stored %q, Put %q", got[i], want[i])
+				}
+			}
+			// CopyTo, and imports, send arrays of the columns' types: into a
+			// json column they keep the text as sent. (From a jsonb column
+			// it copies the text as read, with the spaces jsonb adds, and
+			// its size.)
+			if column != "json" {
+				return
+			}
+			if _, err := one.CopyTo(ctx, copied, nil); err != nil {
+				t.Fatal(err)
+			}
+			got = storedColumns(t, db, dialect.Postgres, copied.Name())
+			if len(got) != len(want) {
+				t.Fatalf("CopyTo stored %d rows, Put %d", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("CopyTo stored %q, Put %q", got[i], want[i])
 				}
 			}
 		})

@@ -25,18 +25,27 @@ const pgBatchBytes = 32 << 20
 
 // pgUpsert returns the unnest upsert of CopyTo and imports (batchCopy), or
 // with fresh its insert of the keys not present. It takes an array per
-// column of copyColumns.
-func (q *queries) pgUpsert(vc codec.Codec, fresh bool) string {
+// column of copyColumns. The value and args arrays are of the columns'
+// types, so that a json column, which tables made by other tools may have,
+// keeps the text as sent, as Put keeps it: jsonbValue and jsonbArgs say
+// whether they are jsonb.
+func (q *queries) pgUpsert(vc codec.Codec, jsonbValue, jsonbArgs bool, fresh bool) string {
 	d := q.d
 	c := d.QuoteIdent
-	value := "jsonb"
+	jsonType := func(jsonb bool) string {
+		if jsonb {
+			return "jsonb"
+		}
+		return "json"
+	}
+	value, args := jsonType(jsonbValue), jsonType(jsonbArgs)
 	if vc.Binary() {
 		value = "bytea"
 	}
 	cols := c("key_hash") + ", " + c("key_text") + ", " + c("args") + ", " + c("value") + ", " + c("size_bytes") + ", " +
 		c("created_at") + ", " + c("updated_at") + ", " + c("expires_at")
 	sel := "h, k, a, v, s, ca, ua, ea"
-	from := "unnest($1::text::bytea[], $2::text::text[], $3::text::jsonb[], $4::text::" + value + "[], $5::text::int8[], " +
+	from := "unnest($1::text::bytea[], $2::text::text[], $3::text::" + args + "[], $4::text::" + value + "[], $5::text::int8[], " +
 		"$6::text::timestamptz[], $7::text::timestamptz[], $8::text::timestamptz[]) AS r(h, k, a, v, s, ca, ua, ea)"
 	update := putArgsUpdate
 	var set strings.Builder

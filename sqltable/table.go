@@ -191,6 +191,7 @@ type Table[V any] struct {
 	stored     bool         // Options.Stored: V is []byte, the values as stored
 	noPrepare  bool         // Options.NoPrepare: statements are sent as SQL
 	jsonbValue bool         // the value column is PostgreSQL's jsonb
+	jsonbArgs  bool         // the args column is PostgreSQL's jsonb
 	ttl        atomic.Int64 // time.Duration; SetTTL changes it
 	now        func() time.Time
 	retries    int
@@ -374,6 +375,7 @@ func (t *Table[V]) open(ctx context.Context, feedWindow int, requireFeed bool, b
 	// in a jsonb column: a json column, which tables made by other tools
 	// may have, keeps the text as sent.
 	t.jsonbValue = t.d == dialect.Postgres && strings.EqualFold(types["value"], "jsonb")
+	t.jsonbArgs = t.d == dialect.Postgres && strings.EqualFold(types["args"], "jsonb")
 	if s := t.newBounded(bounds); s != nil {
 		if err := t.createEvictIndex(ctx, s); err != nil {
 			return nil, err
