@@ -273,7 +273,7 @@ func (t *Table[V]) writeChunks(ctx context.Context, k batchKind, rows []row, op 
 			if twoStep {
 				n, err := rowsAffected(fresh[i].execOn(ctx, q, args...))
 				if err != nil {
-					return false, writeError(err, valueBytes(c))
+					return false, t.writeError(err, valueBytes(c))
 				}
 				if n == int64(len(c)) {
 					continue
@@ -282,7 +282,7 @@ func (t *Table[V]) writeChunks(ctx context.Context, k batchKind, rows []row, op 
 			}
 			n, err := rowsAffected(stmts[i].execOn(ctx, q, args...))
 			if err != nil {
-				return false, writeError(err, valueBytes(c))
+				return false, t.writeError(err, valueBytes(c))
 			}
 			if t.d == dialect.MySQL && n > int64(len(c)) {
 				overwrote = true

@@ -278,7 +278,8 @@
 // a *sql.Tx, a *sql.Conn or another Querier reads them every time. They
 // are kept beside the *sql.DB, which they do not keep alive, and are
 // dropped when it is garbage-collected. A change of max_allowed_packet
-// reaches the Tables opened over a *sql.DB made after it. A feed dropped
+// reaches the Tables opened over a *sql.DB made after it, and those opened
+// after a write over it failed as too large. A feed dropped
 // after an Open found it makes the next record of a change fail with an
 // error wrapping [ErrNoFeed] (or the next Open, when preparing the record
 // finds the feed gone), and the Opens after any failed record look for

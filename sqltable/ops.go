@@ -191,7 +191,7 @@ func (t *Table[V]) put(ctx context.Context, key keymap.Key, withArgs bool, args 
 	if err == nil {
 		err = t.wrote(ctx, fresh, int64(size))
 	} else {
-		err = writeError(err, int64(size))
+		err = t.writeError(err, int64(size))
 	}
 	if err != nil {
 		return t.errorf("put %s: %w", keyfmt.Key(key), err)
@@ -223,9 +223,14 @@ func (t *Table[V]) checkSize(extra, size int) error {
 
 // writeError explains the error err of a write of size value bytes when
 // the database says it is too large, or cannot store a JSON value.
-func writeError(err error, size int64) error {
+func (t *Table[V]) writeError(err error, size int64) error {
 	switch {
 	case dialect.IsTooLarge(err):
+		if t.handle != nil {
+			// The server's limit may have been lowered: the next Open
+			// over the *sql.DB reads it again.
+			t.handle.maxPacket.Store(0)
+		}
 		return errmark.Errorf(ErrTooLarge, "entry too large for the database (value %d bytes): %w", size, err)
 	case sqlState(err) == "22P05":
 		// Never the args column: encodeArgs keeps U+0000 out of it.
