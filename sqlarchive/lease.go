@@ -143,8 +143,9 @@ type leaseSQL struct {
 	// holder, duration, hash, now), and on SQLite and PostgreSQL takes
 	// over an expired lease.
 	acquire *leaseStmt
-	// takeover takes over an expired lease on MySQL (args: holder,
-	// duration, table, hash); nil elsewhere.
+	// takeover takes over an expired lease on MySQL, if the value is
+	// still absent (args: holder, duration, table, hash, hash, now); nil
+	// elsewhere.
 	takeover *leaseStmt
 	renew    *leaseStmt // args: duration, table, hash, holder
 	release  *leaseStmt // args: releaseArgs, table, hash, holder
@@ -232,8 +233,12 @@ func (l *leaser) statements(ctx context.Context, table string) (*leaseSQL, error
 	if d == dialect.MySQL {
 		queries = append(queries,
 			prepare{&s.acquire, insert + " FROM DUAL" + absent},
+			// The takeover checks again that the value is absent: the
+			// insert that failed may have waited for the holder's release,
+			// which follows its value.
 			prepare{&s.takeover, "UPDATE " + leases + " SET " + c("holder") + " = ?, " + c("expires_at") + " = " +
-				d.NowPlus() + mine + " AND " + c("expires_at") + " < " + d.Now()})
+				d.NowPlus() + mine + " AND " + c("expires_at") + " < " + d.Now() + " AND NOT EXISTS (SELECT 1 FROM " + c(table) +
+				" WHERE " + c("key_hash") + " = ? AND (" + c("expires_at") + " IS NULL OR " + c("expires_at") + " > ?))"})
 	} else {
 		queries = append(queries, prepare{&s.acquire, insert + absent +
 			" ON CONFLICT (" + c("table_name") + ", " + c("key_hash") + ") DO UPDATE SET " +
@@ -308,7 +313,7 @@ func (l *leaser) acquireArg(ctx context.Context, table string, hash any, holder,
 	err = l.d.RetryConflict(ctx, conflictRetries, func() error {
 		res, err := s.acquire.ExecContext(ctx, s.table, hash, holder, ttl, hash, now)
 		if s.takeover != nil && dialect.IsUniqueViolation(err) {
-			res, err = s.takeover.ExecContext(ctx, holder, ttl, s.table, hash)
+			res, err = s.takeover.ExecContext(ctx, holder, ttl, s.table, hash, hash, now)
 		}
 		if err != nil {
 			return err
