@@ -184,9 +184,10 @@ func (t *Table[V]) chunkRows(k batchKind, rows []row) int {
 	return n
 }
 
-// minChunkRows is the fewest rows chunkRows gives a statement: 8 rows of
-// values of 64 KB or more still fit max_allowed_packet's default (64 MB on
-// MariaDB 10.11, MySQL 8) and keep the statements few.
+// minChunkRows is the fewest rows chunkRows gives a statement, so that
+// batches of very large values still use a few prepared sizes; a statement
+// of them that would exceed t.batchBytes (max_allowed_packet on MySQL) is
+// cut shorter by chunks.
 const minChunkRows = 8
 
 // putKind returns the kind of the statements that write rows for PutMany:
